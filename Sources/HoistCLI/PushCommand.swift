@@ -1,0 +1,113 @@
+import Archives
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+import Transfer
+
+/// `hoist push SOURCE DEST...`: a tarball or layout to one or more registry references.
+struct PushCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "push",
+    abstract: "Push a docker save tarball or an OCI layout to registries.",
+    discussion: """
+      SOURCE is a docker save tarball (plain or gzip), an OCI layout folder, or an OCI layout tar.
+      Each DEST gets the image; a DEST without a tag gets :latest. Layers are compressed once and
+      sent to every destination that lacks them. On success, stdout has one line per destination:
+      DEST@sha256:<manifest digest>.
+
+      Examples:
+        hoist push app.tar registry.example.com/team/app:1.4 registry.example.com/team/app:latest
+        hoist push ./oci-layout localhost:5000/app:dev --plain-http
+        hoist push app.oci.tar registry.example.com/app:1.4 --ca-file corp-ca.pem
+      """
+  )
+
+  @Argument(help: "The docker save tarball or OCI layout to push.")
+  var source: String
+
+  @Argument(help: "Registry references to push to, e.g. registry.example.com/team/app:1.4.")
+  var destinations: [String]
+
+  @Option(name: .long, help: "The image to push when the archive holds several (NAME:TAG).")
+  var image: String?
+
+  @Option(name: .long, help: "Manifest format to write: oci or docker (default: the source's).")
+  var format: ManifestFormat?
+
+  @Option(name: .long, help: "Also write the manifest digest to this file.")
+  var digestFile: String?
+
+  @Option(name: .long, help: "Upload chunk size, e.g. 8MiB (at least 5MiB).")
+  var chunkSize: ByteCount = ByteCount(bytes: 8 << 20)
+
+  @Option(name: .long, help: "How many blobs to upload at once.")
+  var concurrency = 4
+
+  @Flag(name: .long, help: "Do not read or write the local blob-info cache.")
+  var noCache = false
+
+  @Flag(name: .shortAndLong, help: "Print only the result lines.")
+  var quiet = false
+
+  @OptionGroup var connection: ConnectionOptions
+
+  func validate() throws {
+    if destinations.isEmpty { throw ValidationError("name at least one destination") }
+    if chunkSize.bytes < 5 << 20 { throw ValidationError("--chunk-size must be at least 5MiB") }
+    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      let references = try destinations.map { text -> Reference in
+        var reference = try Reference(parsing: text)
+        guard reference.digest == nil else {
+          throw ValidationError("\(text): push to a tag, not a digest")
+        }
+        if reference.tag == nil { reference.tag = "latest" }
+        return reference
+      }
+      let imageSource = try ArchiveSource.open(path: source, image: image)
+      let connected = try connection.connect(hosts: references.map(\.registry))
+      defer { Task { await connected.transport.shutdown() } }
+
+      var clients = [String: RegistryClient]()
+      var targets = [CopyTarget]()
+      for reference in references {
+        if clients[reference.registry] == nil {
+          clients[reference.registry] = try connected.client(for: reference.registry, endpoint: reference.endpointHost)
+        }
+        let tag = reference.tag!
+        if let index = targets.firstIndex(where: { $0.destination.description == reference.name }) {
+          if !targets[index].tags.contains(tag) { targets[index].tags.append(tag) }
+          continue
+        }
+        let destination = RegistryDestination(
+          client: clients[reference.registry]!, repository: reference.repository, chunkSize: chunkSize.bytes)
+        targets.append(CopyTarget(destination: destination, tags: [tag]))
+      }
+
+      var options = CopyOptions()
+      options.concurrency = concurrency
+      options.format = format
+      let cache = BlobInfoCache(file: noCache ? nil : Self.cacheFile())
+      let reporter = ProgressPrinter(quiet: quiet)
+      let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)
+      let stored = try await engine.copy(from: imageSource, to: targets)
+      await connected.transport.shutdown()
+
+      if let digestFile { try writeAtomically(stored.digest.description + "\n", to: digestFile) }
+      for text in destinations { print("\(text)@\(stored.digest)") }
+    }
+  }
+
+  /// `$XDG_CACHE_HOME/hoist/blob-info.json`, else under `~/.cache`.
+  static func cacheFile() -> URL {
+    let environment = ProcessInfo.processInfo.environment
+    let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache"
+    return URL(fileURLWithPath: base).appendingPathComponent("hoist/blob-info.json")
+  }
+}
+
+extension ManifestFormat: ExpressibleByArgument {}

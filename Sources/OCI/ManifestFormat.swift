@@ -1,0 +1,31 @@
+/// The two manifest families a registry accepts, and how media types map between them.
+public enum ManifestFormat: String, Sendable, CaseIterable {
+  case oci, docker
+
+  /// The family a manifest or index media type belongs to (OCI when unknown).
+  public init(mediaType: String?) {
+    self = (mediaType == MediaType.dockerManifest || mediaType == MediaType.dockerManifestList) ? .docker : .oci
+  }
+
+  public var manifestType: String { self == .oci ? MediaType.ociManifest : MediaType.dockerManifest }
+  public var indexType: String { self == .oci ? MediaType.ociIndex : MediaType.dockerManifestList }
+  public var configType: String { self == .oci ? MediaType.ociConfig : MediaType.dockerConfig }
+  public var gzipLayerType: String { self == .oci ? MediaType.ociLayerGzip : MediaType.dockerLayerGzip }
+
+  /// A config media type in this family; artifacts' own config types are kept.
+  public func config(_ type: String) -> String {
+    type == MediaType.ociConfig || type == MediaType.dockerConfig ? configType : type
+  }
+
+  /// A compressed layer media type in this family; throws for one the family cannot express.
+  public func layer(_ type: String) throws(OCIError) -> String {
+    switch type {
+    case MediaType.ociLayerGzip, MediaType.dockerLayerGzip: return gzipLayerType
+    case MediaType.ociLayerNondistributableGzip, MediaType.dockerForeignLayerGzip:
+      return self == .oci ? MediaType.ociLayerNondistributableGzip : MediaType.dockerForeignLayerGzip
+    case MediaType.ociLayerZstd where self == .docker:
+      throw .invalidDocument(what: "layer type \(type)", reason: "Docker schema 2 has no zstd layers; use --format oci")
+    default: return type
+    }
+  }
+}

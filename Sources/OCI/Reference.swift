@@ -1,0 +1,113 @@
+/// An image reference such as `registry.example.com/team/app:1.4` or `app@sha256:…`, parsed the way docker does.
+public struct Reference: Hashable, Sendable, CustomStringConvertible {
+  /// The registry host, with its port if one was given (`docker.io` when none was).
+  public var registry: String
+  /// The repository path inside the registry, e.g. `team/app` (`library/alpine` on Docker Hub).
+  public var repository: String
+  public var tag: String?
+  public var digest: Digest?
+
+  public init(registry: String, repository: String, tag: String? = nil, digest: Digest? = nil) {
+    self.registry = registry
+    self.repository = repository
+    self.tag = tag
+    self.digest = digest
+  }
+
+  /// Parses a reference; a missing tag stays nil (callers choose whether `latest` applies).
+  public init(parsing text: String) throws(OCIError) {
+    var rest = Substring(text)
+    if let at = rest.firstIndex(of: "@") {
+      let digestText = String(rest[rest.index(after: at)...])
+      do {
+        digest = try Digest(digestText)
+      } catch {
+        throw .invalidReference(text, reason: "bad digest: \(error)")
+      }
+      rest = rest[..<at]
+    }
+    if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
+      let tagText = String(rest[rest.index(after: colon)...])
+      guard Reference.isValidTag(tagText) else {
+        throw .invalidReference(text, reason: "bad tag \"\(tagText)\"")
+      }
+      tag = tagText
+      rest = rest[..<colon]
+    }
+    var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    if components.count > 1, let first = components.first,
+      first.contains(".") || first.contains(":") || first == "localhost" || first.contains(where: \.isUppercase)
+    {
+      registry = first
+      components.removeFirst()
+      guard !first.hasPrefix(":"), !first.hasSuffix(":") else {
+        throw .invalidReference(text, reason: "bad registry host \"\(first)\"")
+      }
+    } else {
+      registry = "docker.io"
+      if components.count == 1 { components.insert("library", at: 0) }
+    }
+    repository = components.joined(separator: "/")
+    guard !repository.isEmpty, repository.utf8.count <= 255 else {
+      throw .invalidReference(text, reason: "the repository name is empty or too long")
+    }
+    guard components.allSatisfy(Reference.isValidPathComponent) else {
+      throw .invalidReference(
+        text, reason: "repository \"\(repository)\" must be lowercase letters, digits and . _ - separators")
+    }
+  }
+
+  /// The host to connect to: Docker Hub's registry lives at `registry-1.docker.io`.
+  public var endpointHost: String { registry == "docker.io" ? "registry-1.docker.io" : registry }
+
+  /// The registry and repository, without tag or digest.
+  public var name: String { "\(registry)/\(repository)" }
+
+  public var description: String {
+    var text = name
+    if let tag { text += ":\(tag)" }
+    if let digest { text += "@\(digest)" }
+    return text
+  }
+
+  /// The same repository with another tag and no digest.
+  public func with(tag: String?) -> Reference {
+    Reference(registry: registry, repository: repository, tag: tag)
+  }
+
+  /// Whether `text` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+  public static func isValidTag(_ text: String) -> Bool {
+    let bytes = Array(text.utf8)
+    guard let first = bytes.first, bytes.count <= 128, isWord(first) else { return false }
+    return bytes.allSatisfy { isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+  }
+
+  private static func isWord(_ b: UInt8) -> Bool {
+    (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == UInt8(ascii: "_")
+  }
+
+  private static func isAlnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 97 && b <= 122) }
+
+  /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+  static func isValidPathComponent(_ text: String) -> Bool {
+    let bytes = Array(text.utf8)
+    guard let first = bytes.first, let last = bytes.last, isAlnum(first), isAlnum(last) else { return false }
+    var i = 0
+    while i < bytes.count {
+      if isAlnum(bytes[i]) {
+        i += 1
+        continue
+      }
+      var j = i
+      while j < bytes.count, !isAlnum(bytes[j]) { j += 1 }
+      let separator = bytes[i..<j]
+      let valid =
+        separator.elementsEqual([UInt8(ascii: ".")]) || separator.elementsEqual([UInt8(ascii: "_")])
+        || separator.elementsEqual([UInt8(ascii: "_"), UInt8(ascii: "_")])
+        || separator.allSatisfy { $0 == UInt8(ascii: "-") }
+      guard valid else { return false }
+      i = j
+    }
+    return true
+  }
+}

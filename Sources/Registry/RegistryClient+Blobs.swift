@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import OCI
+
+extension RegistryClient {
+  /// The token scope for pushing to a repository.
+  static func pushScope(_ repository: String) -> String { "repository:\(repository):pull,push" }
+
+  /// Whether the repository has the blob (HEAD).
+  public func blobExists(repository: String, digest: Digest) async throws -> Bool {
+    let operation = "check blob \(digest) in \(host)/\(repository)"
+    let response = try await send(operation: operation, scope: Self.pushScope(repository)) {
+      var request = HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+      request.method = .HEAD
+      return request
+    }
+    switch response.status.code {
+    case 200: return true
+    case 404: return false
+    default: throw await error(for: response, operation: operation)
+    }
+  }
+
+  /// Opens an upload session (POST); returns its location and the smallest chunk the registry takes.
+  func startUpload(repository: String, operation: String) async throws -> (location: String, minimumChunk: Int) {
+    let (response, _) = try await call(operation: operation, scope: Self.pushScope(repository), expect: [202]) {
+      var request = HTTPClientRequest(url: url("\(repository)/blobs/uploads/"))
+      request.method = .POST
+      request.headers.add(name: "Content-Length", value: "0")
+      return request
+    }
+    guard let location = response.headers.first(name: "Location") else {
+      throw RegistryError(
+        operation: operation, registry: host, reason: .protocolViolation("upload started without a Location"))
+    }
+    let minimum = response.headers.first(name: "OCI-Chunk-Min-Length").flatMap(Int.init) ?? 0
+    return (resolve(location: location), minimum)
+  }
+
+  /// Appends `digest=` to an upload location, keeping the query the registry put there.
+  static func finishURL(_ location: String, digest: Digest) -> String {
+    location + (location.contains("?") ? "&" : "?") + "digest=\(digest)"
+  }
+
+  /// Uploads a small blob whose digest is known: POST, then one PUT with the bytes.
+  public func putBlob(repository: String, bytes: Data, digest: Digest) async throws {
+    let operation = "upload blob \(digest) to \(host)/\(repository)"
+    let (location, _) = try await startUpload(repository: repository, operation: operation)
+    _ = try await call(operation: operation, scope: Self.pushScope(repository), expect: [201, 204]) {
+      var request = HTTPClientRequest(url: Self.finishURL(location, digest: digest))
+      request.method = .PUT
+      request.headers.add(name: "Content-Type", value: "application/octet-stream")
+      request.headers.add(name: "Content-Length", value: String(bytes.count))
+      request.body = .bytes(ByteBuffer(bytes: bytes))
+      return request
+    }
+  }
+}
+
+/// A chunked upload session: bytes are buffered into chunks of at least `chunkSize`, each sent as a PATCH
+/// from the newest `Location`, with the offset tracked by what was sent (never by the registry's `Range`,
+/// which ECR leaves at the first chunk). The final PUT names the digest.
+public actor RegistryUpload: BlobUpload {
+  let client: RegistryClient
+  let repository: String
+  private var location: String
+  private let chunkSize: Int
+  private var buffer: ByteBuffer
+  private var offset: Int64 = 0
+  private var done = false
+
+  init(client: RegistryClient, repository: String, chunkSize: Int) async throws {
+    self.client = client
+    self.repository = repository
+    let (location, minimum) = try await client.startUpload(
+      repository: repository, operation: "start an upload to \(client.host)/\(repository)")
+    self.location = location
+    self.chunkSize = max(chunkSize, minimum)
+    self.buffer = ByteBufferAllocator().buffer(capacity: 0)
+  }
+
+  private var operation: String { "upload to \(client.host)/\(repository) at byte \(offset)" }
+
+  public func write(_ bytes: [UInt8]) async throws {
+    buffer.writeBytes(bytes)
+    while buffer.readableBytes >= chunkSize {
+      try await sendChunk(buffer.readSlice(length: chunkSize)!)
+    }
+    buffer.discardReadBytes()
+  }
+
+  public func finish(digest: Digest, size: Int64) async throws {
+    if buffer.readableBytes > 0 { try await sendChunk(buffer.readSlice(length: buffer.readableBytes)!) }
+    guard offset == size else {
+      throw RegistryError(
+        operation: operation, registry: client.host,
+        reason: .protocolViolation("sent \(offset) bytes for a \(size)-byte blob"))
+    }
+    let url = RegistryClient.finishURL(location, digest: digest)
+    let finishOperation = "finish upload of blob \(digest) to \(client.host)/\(repository)"
+    let (response, _) = try await client.call(
+      operation: finishOperation, scope: RegistryClient.pushScope(repository), expect: [201, 204]
+    ) {
+      var request = HTTPClientRequest(url: url)
+      request.method = .PUT
+      request.headers.add(name: "Content-Length", value: "0")
+      return request
+    }
+    if let stored = response.headers.first(name: "Docker-Content-Digest"), stored != digest.description {
+      throw RegistryError(
+        operation: finishOperation, registry: client.host, reason: .protocolViolation("it stored the blob as \(stored)")
+      )
+    }
+    done = true
+  }
+
+  public func cancel() async {
+    guard !done else { return }
+    done = true
+    let url = location
+    _ = try? await client.send(operation: "cancel upload", scope: RegistryClient.pushScope(repository)) {
+      var request = HTTPClientRequest(url: url)
+      request.method = .DELETE
+      return request
+    }
+  }
+
+  private func sendChunk(_ chunk: ByteBuffer) async throws {
+    let start = offset
+    let end = offset + Int64(chunk.readableBytes) - 1
+    let url = location
+    let (response, _) = try await client.call(
+      operation: operation, scope: RegistryClient.pushScope(repository), expect: [201, 202]
+    ) {
+      var request = HTTPClientRequest(url: url)
+      request.method = .PATCH
+      request.headers.add(name: "Content-Type", value: "application/octet-stream")
+      request.headers.add(name: "Content-Range", value: "\(start)-\(end)")
+      request.headers.add(name: "Content-Length", value: String(chunk.readableBytes))
+      request.body = .bytes(chunk)
+      return request
+    }
+    if let next = response.headers.first(name: "Location") { location = client.resolve(location: next) }
+    offset = end + 1
+  }
+}

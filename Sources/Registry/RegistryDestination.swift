@@ -1,0 +1,39 @@
+import Foundation
+import OCI
+
+/// A repository in a registry, as the destination of a copy.
+public struct RegistryDestination: ImageDestination {
+  public let client: RegistryClient
+  public let repository: String
+  /// The chunk size for uploads (the registry may ask for more).
+  public let chunkSize: Int
+
+  public init(client: RegistryClient, repository: String, chunkSize: Int) {
+    self.client = client
+    self.repository = repository
+    self.chunkSize = chunkSize
+  }
+
+  public var description: String { "\(client.host)/\(repository)" }
+
+  public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
+    try await client.blobExists(repository: repository, digest: descriptor.digest)
+  }
+
+  public func putBlob(_ bytes: Data, descriptor: Descriptor) async throws {
+    try await client.putBlob(repository: repository, bytes: bytes, digest: descriptor.digest)
+  }
+
+  public func beginUpload() async throws -> any BlobUpload {
+    try await RegistryUpload(client: client, repository: repository, chunkSize: chunkSize)
+  }
+
+  public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+    try await client.putManifest(
+      repository: repository, reference: reference.description, bytes: bytes, mediaType: mediaType)
+  }
+
+  public func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? {
+    try await client.manifest(repository: repository, reference: tag)
+  }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import OCI
+import Streams
+
+/// Copies an image from one source to any number of destinations: every blob is read once,
+/// compressed once if it must be, and sent to each destination that lacks it, then the manifests follow.
+public struct CopyEngine: Sendable {
+  public let options: CopyOptions
+  let cache: BlobInfoCache
+  let progress: @Sendable (ProgressEvent) -> Void
+
+  public init(
+    options: CopyOptions, cache: BlobInfoCache = BlobInfoCache(file: nil),
+    progress: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
+  ) {
+    self.options = options
+    self.cache = cache
+    self.progress = progress
+  }
+
+  /// Copies the source's root image or index; returns the digest of the root manifest as stored.
+  public func copy(from source: any ImageSource, to targets: [CopyTarget]) async throws -> Descriptor {
+    let root = try await source.root()
+    for notice in root.notices { progress(.notice(notice)) }
+    let job = CopyJob(engine: self, source: source, targets: targets)
+    await job.learnFromCurrentManifests()
+    let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true)
+    await cache.save()
+    return stored
+  }
+}
+
+/// The state of one copy: its source and targets, and what the destinations already hold.
+final class CopyJob: Sendable {
+  let engine: CopyEngine
+  let source: any ImageSource
+  let targets: [CopyTarget]
+  /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
+  let hints = HintStore()
+
+  init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget]) {
+    self.engine = engine
+    self.source = source
+    self.targets = targets
+  }
+
+  var options: CopyOptions { engine.options }
+
+  /// Reads what each destination tag holds now, so layers it shares with this image need not be compressed.
+  func learnFromCurrentManifests() async {
+    for target in targets {
+      for tag in target.tags {
+        guard let current = try? await target.destination.currentManifest(tag: tag),
+          MediaType.isManifest(current.mediaType),
+          let manifest = try? Manifest.decode(current.bytes, what: "current manifest")
+        else { continue }
+        await hints.add(manifest: manifest)
+      }
+    }
+  }
+
+  /// Copies a manifest or index and what it names; returns its descriptor as stored.
+  func copyNode(_ descriptor: Descriptor, bytes: Data, tags: Bool) async throws -> Descriptor {
+    let format = options.format ?? ManifestFormat(mediaType: descriptor.mediaType)
+    let (mediaType, data): (String, Data)
+    if MediaType.isIndex(descriptor.mediaType) {
+      (mediaType, data) = try await copyIndex(descriptor, bytes: bytes, format: format)
+    } else if MediaType.isManifest(descriptor.mediaType) {
+      (mediaType, data) = try await copyImage(descriptor, bytes: bytes, format: format)
+    } else {
+      throw TransferError.blobMismatch(
+        source: source.description, digest: descriptor.digest,
+        reason: "unsupported root media type \(descriptor.mediaType)")
+    }
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(data)))
+    for target in targets {
+      let references = tags && !target.tags.isEmpty ? target.tags.map(ManifestReference.tag) : [.digest(digest)]
+      for reference in references {
+        let stored = try await target.destination.putManifest(data, mediaType: mediaType, reference: reference)
+        guard stored == digest else {
+          throw TransferError.manifestDigestMismatch(
+            destination: target.destination.description, expected: digest, actual: stored)
+        }
+        engine.progress(.manifestStored("\(target.destination):\(reference)", digest: digest))
+      }
+    }
+    var result = descriptor
+    result.mediaType = mediaType
+    result.digest = digest
+    result.size = Int64(data.count)
+    return result
+  }
+
+  private func copyIndex(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> (String, Data) {
+    let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
+    var out = index
+    for (i, child) in index.manifests.enumerated() {
+      let childBytes = try await source.document(child)
+      let stored = try await copyNode(child, bytes: childBytes, tags: false)
+      out.manifests[i].mediaType = stored.mediaType
+      out.manifests[i].digest = stored.digest
+      out.manifests[i].size = stored.size
+    }
+    if ManifestFormat(mediaType: descriptor.mediaType) != format { out.mediaType = format.indexType }
+    return out == index ? (descriptor.mediaType, bytes) : (out.mediaType ?? format.indexType, out.encoded())
+  }
+
+  private func copyImage(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> (String, Data) {
+    let manifest = try Manifest.decode(bytes, what: "\(source): manifest \(descriptor.digest)")
+    let configData = try await source.document(manifest.config)
+    if let diffIDs = (try? ImageConfig.decode(configData, what: "config"))?.rootfs.diffIDs {
+      await hints.learn(diffIDs: diffIDs, configDigest: manifest.config.digest)
+    }
+    let layers = try await copyLayers(manifest.layers, format: format)
+
+    var config = manifest.config
+    config.mediaType = format.config(config.mediaType)
+    for target in targets where try await !target.destination.blobExists(config) {
+      try await target.destination.putBlob(configData, descriptor: config)
+    }
+
+    var out = manifest
+    if ManifestFormat(mediaType: descriptor.mediaType) != format { out.mediaType = format.manifestType }
+    out.config = config
+    out.layers = layers
+    return out == manifest ? (descriptor.mediaType, bytes) : (out.mediaType ?? format.manifestType, out.encoded())
+  }
+
+  /// Moves each distinct layer once, `concurrency` at a time; returns the layers as stored, in order.
+  private func copyLayers(_ layers: [Descriptor], format: ManifestFormat) async throws -> [Descriptor] {
+    var unique = [Descriptor]()
+    for layer in layers where !unique.contains(where: { $0.digest == layer.digest }) { unique.append(layer) }
+    var stored = [Digest: Descriptor]()
+    try await withThrowingTaskGroup(of: (Digest, Descriptor).self) { group in
+      var pending = unique[...]
+      func startNext() {
+        guard let layer = pending.popFirst() else { return }
+        group.addTask { (layer.digest, try await self.copyLayer(layer, format: format)) }
+      }
+      for _ in 0..<max(1, options.concurrency) { startNext() }
+      while let (digest, descriptor) = try await group.next() {
+        stored[digest] = descriptor
+        startNext()
+      }
+    }
+    return layers.map { stored[$0.digest]! }
+  }
+
+  /// Moves one layer: skips it where it exists, else streams it (compressing an uncompressed one).
+  private func copyLayer(_ layer: Descriptor, format: ManifestFormat) async throws -> Descriptor {
+    let compress = MediaType.isUncompressedLayer(layer.mediaType)
+    var result = layer
+    result.mediaType = compress ? format.gzipLayerType : try format.layer(layer.mediaType)
+
+    var candidates = compress ? [] : [layer]
+    if compress {
+      if let cached = await engine.cache.lookup(layer.digest, compression: options.compressionKey) {
+        candidates.append(cached)
+      }
+      if let hinted = await hints.compressed(for: layer.digest) { candidates.append(hinted) }
+    }
+    var missing = targets
+    for candidate in candidates {
+      var lacking = [CopyTarget]()
+      for target in targets where try await !target.destination.blobExists(candidate) { lacking.append(target) }
+      if lacking.isEmpty {
+        result.digest = candidate.digest
+        result.size = candidate.size
+        engine.progress(.blobSkipped(layer.digest, size: candidate.size))
+        return result
+      }
+      missing = lacking
+    }
+
+    engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
+    let (digest, size) = try await stream(layer, compress: compress, to: missing)
+    if compress {
+      await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
+    }
+    engine.progress(.blobDone(layer.digest, stored: digest, sent: size))
+    result.digest = digest
+    result.size = size
+    return result
+  }
+
+  /// One pass over a blob: read, check against the descriptor, compress if asked, send to every target.
+  private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
+    let reader = try await source.openBlob(layer)
+    var uploads = [any BlobUpload]()
+    do {
+      for target in targets { uploads.append(try await target.destination.beginUpload()) }
+      let inputHash = SHA256Hasher()
+      let outputHash = SHA256Hasher()
+      let compressor = compress ? GzipCompressor(level: options.compressionLevel) : nil
+      var readBytes: Int64 = 0
+      var sentBytes: Int64 = 0
+      func send(_ bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty else { return }
+        outputHash.update(bytes)
+        sentBytes += Int64(bytes.count)
+        for upload in uploads { try await upload.write(bytes) }
+      }
+      while true {
+        let limit = Int(min(Int64(options.readSize), layer.size - readBytes + 1))
+        let chunk = try await reader.read(maxLength: max(limit, 1))
+        if chunk.isEmpty { break }
+        readBytes += Int64(chunk.count)
+        guard readBytes <= layer.size else {
+          throw TransferError.blobMismatch(
+            source: source.description, digest: layer.digest,
+            reason: "longer than the \(layer.size) bytes its descriptor says")
+        }
+        inputHash.update(chunk)
+        try await send(compressor.map { c in chunk.withUnsafeBytes { c.compress($0) } } ?? chunk)
+      }
+      guard readBytes == layer.size else {
+        throw TransferError.blobMismatch(
+          source: source.description, digest: layer.digest,
+          reason: "\(readBytes) bytes where its descriptor says \(layer.size)")
+      }
+      let actual = Digest(sha256Bytes: inputHash.finalize())
+      guard actual == layer.digest else {
+        throw TransferError.blobMismatch(
+          source: source.description, digest: layer.digest, reason: "content hashes to \(actual)")
+      }
+      if let compressor { try await send(compressor.finish()) }
+      let digest = Digest(sha256Bytes: outputHash.finalize())
+      let size = sentBytes
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for upload in uploads { group.addTask { try await upload.finish(digest: digest, size: size) } }
+        try await group.waitForAll()
+      }
+      return (digest, sentBytes)
+    } catch {
+      for upload in uploads { await upload.cancel() }
+      throw error
+    }
+  }
+}
+
+/// Compressed layers seen in the destinations' current manifests, by the diffID they carry.
+actor HintStore {
+  private var byUncompressed = [Digest: Descriptor]()
+  private var manifests = [Manifest]()
+
+  func add(manifest: Manifest) { manifests.append(manifest) }
+
+  func learn(diffIDs: [Digest], configDigest: Digest) {
+    for manifest in manifests where manifest.config.digest == configDigest && manifest.layers.count == diffIDs.count {
+      for (diffID, layer) in zip(diffIDs, manifest.layers) { byUncompressed[diffID] = layer }
+    }
+  }
+
+  func compressed(for uncompressed: Digest) -> Descriptor? { byUncompressed[uncompressed] }
+}

@@ -1,0 +1,60 @@
+import OCI
+
+/// How the copy engine moves an image.
+public struct CopyOptions: Sendable {
+  /// How many blobs move at once.
+  public var concurrency = 4
+  /// The manifest family to write; nil keeps the source's.
+  public var format: ManifestFormat?
+  /// The zlib level for layers that need compressing; part of the blob-info cache key.
+  public var compressionLevel: Int32 = 6
+  /// How many bytes each read from a source asks for.
+  public var readSize = 1 << 20
+
+  public init() {}
+
+  /// Names the compression settings, so cached results of other settings are not mistaken for these.
+  var compressionKey: String { "gzip-zlib\(compressionLevel)" }
+}
+
+/// One destination of a copy and the tags the image gets there.
+public struct CopyTarget: Sendable {
+  public var destination: any ImageDestination
+  /// The tags to put the root manifest under; empty means by digest only.
+  public var tags: [String]
+
+  public init(destination: any ImageDestination, tags: [String]) {
+    self.destination = destination
+    self.tags = tags
+  }
+}
+
+/// What the engine reports while it works.
+public enum ProgressEvent: Sendable {
+  /// Something the user should know (what a source skipped, which image it chose).
+  case notice(String)
+  /// A blob every destination already had.
+  case blobSkipped(Digest, size: Int64)
+  /// A blob starts to move; `size` is the source's size (before compression).
+  case blobStarted(Digest, size: Int64, compressing: Bool)
+  /// A blob moved; `sent` is what went over the wire under `stored`.
+  case blobDone(Digest, stored: Digest, sent: Int64)
+  /// A manifest was stored.
+  case manifestStored(String, digest: Digest)
+}
+
+/// What went wrong in the copy itself, as opposed to at a source or destination.
+public enum TransferError: Error, CustomStringConvertible {
+  /// A blob's bytes do not match the source's claim.
+  case blobMismatch(source: String, digest: Digest, reason: String)
+  /// A destination stored a manifest under another digest than the one sent.
+  case manifestDigestMismatch(destination: String, expected: Digest, actual: Digest)
+
+  public var description: String {
+    switch self {
+    case .blobMismatch(let source, let digest, let reason): "\(source): blob \(digest): \(reason)"
+    case .manifestDigestMismatch(let destination, let expected, let actual):
+      "\(destination) stored the manifest as \(actual), but hoist sent \(expected)"
+    }
+  }
+}

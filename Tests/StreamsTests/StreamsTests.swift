@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@testable import Streams
+
+@Suite struct SHA256Tests {
+  @Test func knownVectors() {
+    #expect(hex(SHA256Hasher.hash([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    let hasher = SHA256Hasher()
+    hasher.update(Array("ab".utf8))
+    hasher.update(Array("c".utf8))
+    #expect(hex(hasher.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  }
+}
+
+@Suite struct TarArchiveTests {
+  @Test func indexesMembersWithOffsetsAndFollowsLinks() throws {
+    let folder = try temporaryFolder()
+    let payload = Array(repeating: UInt8(ascii: "x"), count: 1000)
+    try makeTar(
+      at: folder + "/a.tar",
+      members: [("dir/", nil), ("dir/file.bin", Data(payload)), ("link.bin", nil)],
+      symlink: ("link.bin", "dir/file.bin"), in: folder)
+    let archive = try TarArchive(path: folder + "/a.tar")
+    #expect(!archive.isCompressed)
+    let entry = try #require(try archive.resolve("link.bin"))
+    #expect(entry.name == "dir/file.bin")
+    #expect(entry.dataOffset != nil)
+    #expect(try archive.read("./link.bin", limit: 4096) == payload)
+    #expect(throws: StreamError.self) { try archive.read("dir/file.bin", limit: 10) }
+  }
+
+  @Test func readsGzipCompressedArchivesAndOurOwnGzip() throws {
+    let folder = try temporaryFolder()
+    try makeTar(at: folder + "/b.tar", members: [("one.txt", Data("hello".utf8))], symlink: nil, in: folder)
+    let plain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/b.tar")))
+    let compressor = GzipCompressor(level: 6)
+    var gzipped = plain.withUnsafeBytes { compressor.compress($0) }
+    gzipped += compressor.finish()
+    #expect(gzipped.starts(with: [0x1f, 0x8b]))
+    try Data(gzipped).write(to: URL(fileURLWithPath: folder + "/b.tar.gz"))
+    let archive = try TarArchive(path: folder + "/b.tar.gz")
+    #expect(archive.isCompressed)
+    #expect(try archive.read("one.txt", limit: 100) == Array("hello".utf8))
+    let again = GzipCompressor(level: 6)
+    #expect(plain.withUnsafeBytes { again.compress($0) } + again.finish() == gzipped)
+  }
+
+  @Test func refusesNamesThatClimbOut() throws {
+    #expect(throws: StreamError.self) { try TarArchive.normalize("../etc/passwd", archive: "x") }
+    #expect(throws: StreamError.self) { try TarArchive.normalize("/etc/passwd", archive: "x") }
+    #expect(try TarArchive.normalize("./a/./b/../c/", archive: "x") == "a/c")
+  }
+
+  @Test func notATar() throws {
+    let folder = try temporaryFolder()
+    try Data(repeating: 0x41, count: 4000).write(to: URL(fileURLWithPath: folder + "/x.tar"))
+    #expect(throws: StreamError.self) { try TarArchive(path: folder + "/x.tar") }
+  }
+}
+
+func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+func temporaryFolder() throws -> String {
+  let path = NSTemporaryDirectory() + "hoist-tests-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  return path
+}
+
+/// Writes a tar with the system's tar, which is independent of the code under test.
+func makeTar(at path: String, members: [(String, Data?)], symlink: (String, String)?, in folder: String) throws {
+  let root = folder + "/root-" + UUID().uuidString
+  for (name, data) in members {
+    if name.hasSuffix("/") {
+      try FileManager.default.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+    } else if let data {
+      try FileManager.default.createDirectory(
+        atPath: (root + "/" + name as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try data.write(to: URL(fileURLWithPath: root + "/" + name))
+    }
+  }
+  if let (link, target) = symlink {
+    try FileManager.default.createSymbolicLink(atPath: root + "/" + link, withDestinationPath: target)
+  }
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: "/bin/tar")
+  process.arguments = ["--format=pax", "-cf", path, "-C", root] + members.map { $0.0 }.filter { !$0.hasSuffix("/") }
+  try process.run()
+  process.waitUntilExit()
+  #expect(process.terminationStatus == 0)
+}

@@ -1,0 +1,150 @@
+import Foundation
+import OCI
+import Streams
+import Testing
+
+@testable import Transfer
+
+/// An image held in memory, with layers given uncompressed as a docker archive gives them.
+struct MemorySource: ImageSource {
+  var blobs: [Digest: Data]
+  var rootDescriptor: Descriptor
+
+  var description: String { "memory" }
+
+  init(layers: [Data], corruptLayer: Int? = nil) {
+    var blobs = [Digest: Data]()
+    var descriptors = [Descriptor]()
+    for (i, layer) in layers.enumerated() {
+      let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(layer)))
+      descriptors.append(
+        Descriptor(mediaType: MediaType.dockerLayerUncompressed, digest: digest, size: Int64(layer.count)))
+      var stored = layer
+      if i == corruptLayer { stored[0] ^= 0xff }
+      blobs[digest] = stored
+    }
+    let configData = Data(
+      #"{"rootfs":{"type":"layers","diff_ids":[\#(descriptors.map { "\"\($0.digest)\"" }.joined(separator: ","))]}}"#
+        .utf8)
+    let config = Descriptor(
+      mediaType: MediaType.dockerConfig, digest: Digest(sha256Bytes: SHA256Hasher.hash(Array(configData))),
+      size: Int64(configData.count))
+    blobs[config.digest] = configData
+    let manifest = Manifest(mediaType: MediaType.dockerManifest, config: config, layers: descriptors).encoded()
+    rootDescriptor = Descriptor(
+      mediaType: MediaType.dockerManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(Array(manifest))),
+      size: Int64(manifest.count))
+    blobs[rootDescriptor.digest] = manifest
+    self.blobs = blobs
+  }
+
+  func root() async throws -> RootDocument {
+    RootDocument(descriptor: rootDescriptor, bytes: blobs[rootDescriptor.digest]!)
+  }
+  func document(_ descriptor: Descriptor) async throws -> Data { blobs[descriptor.digest]! }
+  func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
+    MemoryReader(data: blobs[descriptor.digest]!)
+  }
+}
+
+actor MemoryReader: BlobReader {
+  var data: Data
+  init(data: Data) { self.data = data }
+  func read(maxLength: Int) async throws -> [UInt8] {
+    let chunk = data.prefix(maxLength)
+    data = data.dropFirst(chunk.count)
+    return Array(chunk)
+  }
+}
+
+/// A destination that keeps what it receives, and counts uploads.
+actor MemoryDestination: ImageDestination {
+  var blobs = [Digest: Data]()
+  var manifests = [String: Data]()
+  var uploads = 0
+  var cancelled = 0
+
+  nonisolated var description: String { "memory-destination" }
+
+  func blobExists(_ descriptor: Descriptor) async throws -> Bool { blobs[descriptor.digest] != nil }
+  func putBlob(_ bytes: Data, descriptor: Descriptor) async throws { blobs[descriptor.digest] = bytes }
+  func beginUpload() async throws -> any BlobUpload {
+    uploads += 1
+    return MemoryUpload(destination: self)
+  }
+  func store(_ data: Data, as digest: Digest) { blobs[digest] = data }
+  func cancelOne() { cancelled += 1 }
+  func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+    manifests[reference.description] = bytes
+    return Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+  }
+  func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? { nil }
+}
+
+actor MemoryUpload: BlobUpload {
+  let destination: MemoryDestination
+  var data = Data()
+  init(destination: MemoryDestination) { self.destination = destination }
+  func write(_ bytes: [UInt8]) async throws { data.append(contentsOf: bytes) }
+  func finish(digest: Digest, size: Int64) async throws {
+    #expect(Digest(sha256Bytes: SHA256Hasher.hash(Array(data))) == digest)
+    #expect(Int64(data.count) == size)
+    await destination.store(data, as: digest)
+  }
+  func cancel() async { await destination.cancelOne() }
+}
+
+@Suite struct CopyEngineTests {
+  let layers = [Data(repeating: 1, count: 300_000), Data("second".utf8), Data(repeating: 1, count: 300_000)]
+
+  @Test func compressesOnceForEveryDestinationAndDedupes() async throws {
+    let a = MemoryDestination()
+    let b = MemoryDestination()
+    let engine = CopyEngine(options: CopyOptions())
+    let stored = try await engine.copy(
+      from: MemorySource(layers: layers),
+      to: [CopyTarget(destination: a, tags: ["1", "latest"]), CopyTarget(destination: b, tags: ["x"])])
+    #expect(await a.uploads == 2)
+    #expect(await b.uploads == 2)
+    let manifest = try Manifest.decode(try #require(await a.manifests["1"]), what: "m")
+    #expect(manifest.layers.map(\.mediaType) == Array(repeating: MediaType.dockerLayerGzip, count: 3))
+    #expect(manifest.layers[0] == manifest.layers[2])
+    #expect(await a.manifests["latest"] == (await b.manifests["x"]))
+    #expect(stored.mediaType == MediaType.dockerManifest)
+  }
+
+  @Test func aSecondCopyWithTheCacheSendsNothing() async throws {
+    let destination = MemoryDestination()
+    let engine = CopyEngine(options: CopyOptions(), cache: BlobInfoCache(file: nil))
+    let first = try await engine.copy(
+      from: MemorySource(layers: layers), to: [CopyTarget(destination: destination, tags: ["1"])])
+    let second = try await engine.copy(
+      from: MemorySource(layers: layers), to: [CopyTarget(destination: destination, tags: ["2"])])
+    #expect(await destination.uploads == 2)
+    #expect(first.digest == second.digest)
+  }
+
+  @Test func aCorruptLayerIsRefusedAndItsUploadCancelled() async throws {
+    let destination = MemoryDestination()
+    var options = CopyOptions()
+    options.concurrency = 1
+    await #expect(throws: TransferError.self) {
+      try await CopyEngine(options: options).copy(
+        from: MemorySource(layers: layers, corruptLayer: 1), to: [CopyTarget(destination: destination, tags: ["1"])])
+    }
+    #expect(await destination.manifests.isEmpty)
+    #expect(await destination.cancelled == 1)
+  }
+
+  @Test func convertsToOCI() async throws {
+    let destination = MemoryDestination()
+    var options = CopyOptions()
+    options.format = .oci
+    let stored = try await CopyEngine(options: options).copy(
+      from: MemorySource(layers: layers), to: [CopyTarget(destination: destination, tags: ["1"])])
+    #expect(stored.mediaType == MediaType.ociManifest)
+    let manifest = try Manifest.decode(try #require(await destination.manifests["1"]), what: "m")
+    #expect(manifest.config.mediaType == MediaType.ociConfig)
+    #expect(manifest.layers.allSatisfy { $0.mediaType == MediaType.ociLayerGzip })
+  }
+}
