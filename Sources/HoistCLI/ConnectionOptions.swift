@@ -29,8 +29,9 @@ struct ConnectionOptions: ParsableArguments {
     if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
   }
 
-  /// Builds the transport and a client factory for the given registry hosts.
-  func connect(hosts: [String]) throws -> Connection {
+  /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
+  /// transport afterwards, whether `body` succeeds or fails.
+  func withConnection<T>(hosts: [String], _ body: (Connection) async throws -> T) async throws -> T {
     let environment = ProcessInfo.processInfo.environment
     var options = TransportOptions()
     options.caFile = caFile
@@ -45,7 +46,15 @@ struct ConnectionOptions: ParsableArguments {
       for host in hosts { explicit[host] = RegistryCredentials(username: username, password: password) }
     }
     let source = CredentialSource(explicit: explicit, dockerConfig: .standard())
-    return Connection(transport: try HTTPTransport(options: options), credentials: source)
+    let connection = Connection(transport: try HTTPTransport(options: options), credentials: source)
+    do {
+      let result = try await body(connection)
+      await connection.transport.shutdown()
+      return result
+    } catch {
+      await connection.transport.shutdown()
+      throw error
+    }
   }
 }
 

@@ -25,16 +25,12 @@ struct LoginCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let host = registryHost(registry)
-      let connected = try connection.connect(hosts: [host])
-      let client = try connected.client(for: host, endpoint: host == "docker.io" ? "registry-1.docker.io" : nil)
-      do {
+      let credentials = try await connection.withConnection(hosts: [host]) { connected in
+        let client = try connected.client(for: host, endpoint: host == "docker.io" ? "registry-1.docker.io" : nil)
         try await client.checkLogin()
-      } catch {
-        await connected.transport.shutdown()
-        throw error
+        return try connected.credentials.credentials(for: host)
       }
-      await connected.transport.shutdown()
-      guard let credentials = try connected.credentials.credentials(for: host) else { return }
+      guard let credentials else { return }
       let config = DockerConfigFile.standard()
       try config.store(credentials, for: host)
       printError("Login succeeded; credentials stored in \(config.path)")

@@ -69,37 +69,41 @@ struct PushCommand: AsyncParsableCommand {
         return reference
       }
       let imageSource = try ArchiveSource.open(path: source, image: image)
-      let connected = try connection.connect(hosts: references.map(\.registry))
-      defer { Task { await connected.transport.shutdown() } }
-
-      var clients = [String: RegistryClient]()
-      var targets = [CopyTarget]()
-      for reference in references {
-        if clients[reference.registry] == nil {
-          clients[reference.registry] = try connected.client(for: reference.registry, endpoint: reference.endpointHost)
-        }
-        let tag = reference.tag!
-        if let index = targets.firstIndex(where: { $0.destination.description == reference.name }) {
-          if !targets[index].tags.contains(tag) { targets[index].tags.append(tag) }
-          continue
-        }
-        let destination = RegistryDestination(
-          client: clients[reference.registry]!, repository: reference.repository, chunkSize: chunkSize.bytes)
-        targets.append(CopyTarget(destination: destination, tags: [tag]))
+      let stored = try await connection.withConnection(hosts: references.map(\.registry)) { connected in
+        var options = CopyOptions()
+        options.concurrency = concurrency
+        options.format = format
+        let cache = BlobInfoCache(file: noCache ? nil : Self.cacheFile())
+        let engine = CopyEngine(options: options, cache: cache, progress: ProgressPrinter(quiet: quiet).report)
+        return try await engine.copy(from: imageSource, to: try targets(for: references, connected))
       }
-
-      var options = CopyOptions()
-      options.concurrency = concurrency
-      options.format = format
-      let cache = BlobInfoCache(file: noCache ? nil : Self.cacheFile())
-      let reporter = ProgressPrinter(quiet: quiet)
-      let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)
-      let stored = try await engine.copy(from: imageSource, to: targets)
-      await connected.transport.shutdown()
 
       if let digestFile { try writeAtomically(stored.digest.description + "\n", to: digestFile) }
       for text in destinations { print("\(text)@\(stored.digest)") }
     }
+  }
+
+  /// One copy target per repository, carrying every tag asked for in it; one client per registry.
+  func targets(for references: [Reference], _ connected: Connection) throws -> [CopyTarget] {
+    var clients = [String: RegistryClient]()
+    var targets = [CopyTarget]()
+    var positions = [String: Int]()
+    for reference in references {
+      let tag = reference.tag ?? "latest"
+      if let position = positions[reference.name] {
+        if !targets[position].tags.contains(tag) { targets[position].tags.append(tag) }
+        continue
+      }
+      let client =
+        try clients[reference.registry]
+        ?? connected.client(for: reference.registry, endpoint: reference.endpointHost)
+      clients[reference.registry] = client
+      let destination = RegistryDestination(
+        client: client, repository: reference.repository, chunkSize: chunkSize.bytes)
+      positions[reference.name] = targets.count
+      targets.append(CopyTarget(destination: destination, tags: [tag]))
+    }
+    return targets
   }
 
   /// `$XDG_CACHE_HOME/hoist/blob-info.json`, else under `~/.cache`.

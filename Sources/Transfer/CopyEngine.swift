@@ -68,9 +68,7 @@ final class CopyJob: Sendable {
     } else if MediaType.isManifest(descriptor.mediaType) {
       (mediaType, data) = try await copyImage(descriptor, bytes: bytes, format: format)
     } else {
-      throw TransferError.blobMismatch(
-        source: source.description, digest: descriptor.digest,
-        reason: "unsupported root media type \(descriptor.mediaType)")
+      throw TransferError.unsupportedMediaType(source: source.description, mediaType: descriptor.mediaType)
     }
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(data)))
     for target in targets {

@@ -47,12 +47,16 @@ public enum ProgressEvent: Sendable {
 public enum TransferError: Error, CustomStringConvertible {
   /// A blob's bytes do not match the source's claim.
   case blobMismatch(source: String, digest: Digest, reason: String)
+  /// The source's root is neither a manifest nor an index.
+  case unsupportedMediaType(source: String, mediaType: String)
   /// A destination stored a manifest under another digest than the one sent.
   case manifestDigestMismatch(destination: String, expected: Digest, actual: Digest)
 
   public var description: String {
     switch self {
     case .blobMismatch(let source, let digest, let reason): "\(source): blob \(digest): \(reason)"
+    case .unsupportedMediaType(let source, let mediaType):
+      "\(source): cannot copy an image whose root has media type \(mediaType)"
     case .manifestDigestMismatch(let destination, let expected, let actual):
       "\(destination) stored the manifest as \(actual), but hoist sent \(expected)"
     }

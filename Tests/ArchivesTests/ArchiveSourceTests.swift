@@ -64,8 +64,8 @@ let testdata = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
 
   @Test func claimedDigests() {
     let hex = String(repeating: "a", count: 64)
-    #expect(DockerArchiveSource.claimedDigest("blobs/sha256/\(hex)")?.hex == hex)
-    #expect(DockerArchiveSource.claimedDigest("\(hex).json")?.hex == hex)
-    #expect(DockerArchiveSource.claimedDigest("\(hex)/layer.tar") == nil)
+    #expect(DockerArchiveResolver.claimedDigest("blobs/sha256/\(hex)")?.hex == hex)
+    #expect(DockerArchiveResolver.claimedDigest("\(hex).json")?.hex == hex)
+    #expect(DockerArchiveResolver.claimedDigest("\(hex)/layer.tar") == nil)
   }
 }

@@ -1,0 +1,188 @@
+import Foundation
+import OCI
+import Streams
+
+/// Works out which image a `docker save` tarball gives and how: its own OCI manifest when every layer
+/// in it is present and compressed, else a Docker schema 2 manifest built from `manifest.json`.
+struct DockerArchiveResolver {
+  let files: TarFiles
+  let selector: String?
+
+  /// One entry of `manifest.json`.
+  struct Entry: Decodable {
+    var config: String
+    var repoTags: [String]?
+    var layers: [String]
+    enum CodingKeys: String, CodingKey {
+      case config = "Config"
+      case repoTags = "RepoTags"
+      case layers = "Layers"
+    }
+  }
+
+  /// What the source resolved: the manifest it gives and where each blob lives in the tar.
+  struct Resolved: Sendable {
+    var root: RootDocument
+    var members: [Digest: String]
+    var documents: [Digest: Data]
+  }
+
+  /// Reads `manifest.json`, picks the image and describes it.
+  func resolve() throws -> Resolved {
+    let entries: [Entry]
+    do {
+      entries = try JSONDecoder().decode(
+        [Entry].self, from: files.read("manifest.json", limit: maximumDocumentSize))
+    } catch is DecodingError {
+      throw ArchiveError.invalid(path: files.path, reason: "manifest.json is not a valid docker save manifest")
+    }
+    let entry = try select(from: entries)
+    let configData = try files.read(entry.config, limit: maximumDocumentSize)
+    let configDigest = Digest(sha256Bytes: SHA256Hasher.hash(Array(configData)))
+    if let claimed = Self.claimedDigest(entry.config), claimed != configDigest {
+      throw ArchiveError.blobMismatch(
+        path: files.path, digest: claimed, reason: "config \(entry.config) hashes to \(configDigest)")
+    }
+    let config = try ImageConfig.decode(configData, what: "\(files.path): config \(entry.config)")
+    guard config.rootfs.diffIDs.count == entry.layers.count else {
+      throw ArchiveError.invalid(
+        path: files.path,
+        reason: "config \(entry.config) lists \(config.rootfs.diffIDs.count) diffIDs for \(entry.layers.count) layers")
+    }
+    if let verbatim = try ociManifest(configDigest: configDigest) {
+      return verbatim
+    }
+    return try synthesize(entry, configData: configData, configDigest: configDigest, diffIDs: config.rootfs.diffIDs)
+  }
+
+  private func select(from entries: [Entry]) throws -> Entry {
+    let names = entries.map { $0.repoTags?.first ?? $0.config }
+    if let selector {
+      guard let match = entries.first(where: { ImageSelector(text: selector).matches($0.repoTags ?? []) }) else {
+        throw ArchiveError.notFound(
+          path: files.path, image: selector, candidates: entries.flatMap { $0.repoTags ?? [] })
+      }
+      return match
+    }
+    guard let only = entries.first else {
+      throw ArchiveError.invalid(path: files.path, reason: "manifest.json lists no images")
+    }
+    guard entries.count == 1 else { throw ArchiveError.ambiguous(path: files.path, candidates: names) }
+    return only
+  }
+
+  /// Builds a Docker schema 2 manifest with the layers as they are stored in the tar.
+  private func synthesize(_ entry: Entry, configData: Data, configDigest: Digest, diffIDs: [Digest]) throws -> Resolved
+  {
+    var members = [Digest: String]()
+    var layers = [Descriptor]()
+    for (path, diffID) in zip(entry.layers, diffIDs) {
+      guard let member = try files.archive.resolve(path) else {
+        throw ArchiveError.invalid(
+          path: files.path, reason: "manifest.json names layer \(path), which is not in the archive")
+      }
+      let reader = try files.archive.open(member)
+      let head = try reader.read(maxLength: 4)
+      let descriptor: Descriptor
+      switch Compression(magic: head) {
+      case .none:
+        descriptor = Descriptor(mediaType: MediaType.dockerLayerUncompressed, digest: diffID, size: member.size)
+      case .gzip:
+        let digest = try Self.claimedDigest(path) ?? hash(member)
+        descriptor = Descriptor(mediaType: MediaType.dockerLayerGzip, digest: digest, size: member.size)
+      case .zstd:
+        let digest = try Self.claimedDigest(path) ?? hash(member)
+        descriptor = Descriptor(mediaType: MediaType.ociLayerZstd, digest: digest, size: member.size)
+      }
+      members[descriptor.digest] = member.name
+      layers.append(descriptor)
+    }
+    let config = Descriptor(mediaType: MediaType.dockerConfig, digest: configDigest, size: Int64(configData.count))
+    let manifest = Manifest(mediaType: MediaType.dockerManifest, config: config, layers: layers)
+    let bytes = manifest.encoded()
+    let descriptor = Descriptor(
+      mediaType: MediaType.dockerManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes))),
+      size: Int64(bytes.count))
+    return Resolved(
+      root: RootDocument(descriptor: descriptor, bytes: bytes), members: members,
+      documents: [configDigest: configData, descriptor.digest: bytes])
+  }
+
+  /// The archive's own OCI manifest for this config, when the archive has one and every layer in it
+  /// is present and compressed, so the image can be pushed with its digests unchanged.
+  private func ociManifest(configDigest: Digest) throws -> Resolved? {
+    guard try files.exists("index.json") else { return nil }
+    guard let index = try? Index.decode(files.read("index.json", limit: maximumDocumentSize), what: "index.json")
+    else { return nil }
+    var absent = [String]()
+    var found: (descriptor: Descriptor, data: Data, manifest: Manifest)?
+    var level = index.manifests
+    for _ in 0..<8 where !level.isEmpty {
+      var next = [Descriptor]()
+      for descriptor in level {
+        guard try files.exists(LayoutPath.blob(descriptor.digest)) else {
+          absent.append(descriptor.platform?.description ?? descriptor.digest.short)
+          continue
+        }
+        let data = try files.verifiedDocument(descriptor)
+        if MediaType.isIndex(descriptor.mediaType) {
+          next += try Index.decode(data, what: "\(files.path): index \(descriptor.digest)").manifests
+        } else if MediaType.isManifest(descriptor.mediaType), found == nil {
+          let manifest = try Manifest.decode(data, what: "\(files.path): manifest \(descriptor.digest)")
+          if manifest.config.digest == configDigest { found = (descriptor, data, manifest) }
+        }
+      }
+      level = next
+    }
+    guard let found else { return nil }
+    for layer in found.manifest.layers {
+      guard !MediaType.isUncompressedLayer(layer.mediaType),
+        try files.size(LayoutPath.blob(layer.digest)) == layer.size
+      else { return nil }
+    }
+    let notices =
+      absent.isEmpty
+      ? []
+      : [
+        "skipped \(absent.count) index entries whose manifests are not in the archive: \(absent.joined(separator: ", "))"
+      ]
+    let root = Descriptor(
+      mediaType: found.descriptor.mediaType, digest: found.descriptor.digest, size: found.descriptor.size)
+    return Resolved(
+      root: RootDocument(descriptor: root, bytes: found.data, notices: notices), members: [:], documents: [:])
+  }
+
+  private func hash(_ member: TarEntry) throws -> Digest {
+    let reader = try files.archive.open(member)
+    let hasher = SHA256Hasher()
+    while true {
+      let chunk = try reader.read(maxLength: 1 << 20)
+      if chunk.isEmpty { break }
+      hasher.update(chunk)
+    }
+    return Digest(sha256Bytes: hasher.finalize())
+  }
+
+  /// The digest a member's name claims: `blobs/sha256/<hex>`, `<hex>.json`, `<hex>.tar`.
+  static func claimedDigest(_ path: String) -> Digest? {
+    let last = path.split(separator: "/").last.map(String.init) ?? path
+    let hex =
+      last.hasSuffix(".json") || last.hasSuffix(".tar") ? String(last.dropLast(last.hasSuffix(".tar") ? 4 : 5)) : last
+    return try? Digest(sha256Hex: hex)
+  }
+}
+
+/// The compression a blob's first bytes reveal.
+enum Compression {
+  case none, gzip, zstd
+
+  init(magic: [UInt8]) {
+    if magic.starts(with: [0x1f, 0x8b]) {
+      self = .gzip
+    } else if magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
+      self = .zstd
+    } else {
+      self = .none
+    }
+  }
+}
