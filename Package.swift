@@ -6,7 +6,8 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .executable(name: "hoist", targets: ["hoist"]),
-    .library(name: "HoistKit", targets: ["OCI", "Streams", "Archives", "Registry", "Transfer"]),
+    .executable(name: "docker-credential-hoist", targets: ["docker-credential-hoist"]),
+    .library(name: "HoistKit", targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer"]),
   ],
   dependencies: [
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -24,17 +25,34 @@ let package = Package(
     .target(name: "OCI"),
     .target(name: "Streams", dependencies: ["CArchive", "CCrypto", "CZlib"]),
 
+    // Floor 2: HTTP with TLS, proxies and safe redirects; AWS signing, credentials and the ECR API.
+    .target(
+      name: "Transport",
+      dependencies: [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]),
+    .target(
+      name: "AWS",
+      dependencies: [
+        "Streams", "Transport",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOFoundationCompat", package: "swift-nio"),
+      ]),
+
     // Floor 3: places images live, and the copy engine between them.
     .target(name: "Archives", dependencies: ["OCI", "Streams"]),
     .target(
       name: "Registry",
       dependencies: [
-        "OCI", "Streams",
+        "OCI", "Streams", "Transport", "AWS",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
-        .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOFoundationCompat", package: "swift-nio"),
-        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .target(name: "Transfer", dependencies: ["OCI", "Streams"]),
 
@@ -42,15 +60,17 @@ let package = Package(
     .target(
       name: "HoistCLI",
       dependencies: [
-        "OCI", "Streams", "Archives", "Registry", "Transfer",
+        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),
+    .executableTarget(name: "docker-credential-hoist", dependencies: ["HoistCLI"]),
 
     .testTarget(name: "OCITests", dependencies: ["OCI"]),
     .testTarget(name: "StreamsTests", dependencies: ["Streams"]),
     .testTarget(name: "ArchivesTests", dependencies: ["Archives", "OCI", "Streams"]),
-    .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI"]),
+    .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "Transport"]),
     .testTarget(name: "TransferTests", dependencies: ["Transfer", "OCI", "Streams"]),
+    .testTarget(name: "AWSTests", dependencies: ["AWS", "Streams"]),
   ]
 )

@@ -1,8 +1,10 @@
+import AWS
 import ArgumentParser
 import Foundation
 import Registry
+import Transport
 
-/// Flags shared by every command that talks to a registry.
+/// Flags shared by every command that talks to a registry or to AWS.
 struct ConnectionOptions: ParsableArguments {
   @Flag(name: .long, help: "Speak plain HTTP to the registries named in this command.")
   var plainHTTP = false
@@ -13,25 +15,25 @@ struct ConnectionOptions: ParsableArguments {
   @Option(name: .long, help: "A PEM file of CA certificates to trust besides the system's.")
   var caFile: String?
 
-  @Option(name: .long, help: "User name for the registry (with --password-stdin).")
-  var username: String?
+  @Option(name: .long, help: "The AWS profile for ECR logins and API calls (turns off AWS_* key variables).")
+  var profile: String?
 
-  @Flag(name: .long, help: "Read the registry password from standard input.")
-  var passwordStdin = false
+  @Option(name: .long, help: "The AWS region, where the registry host does not name one.")
+  var region: String?
+
+  @Flag(name: .long, help: "Use no local cache: neither blob info nor ECR logins are read or written.")
+  var noCache = false
 
   @Flag(
     name: .long, help: "Print each HTTP request (method, URL without query, status) to stderr; secrets are never shown."
   )
   var debug = false
 
-  func validate() throws {
-    if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
-    if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
-  }
-
   /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
-  /// transport afterwards, whether `body` succeeds or fails.
-  func withConnection<T>(hosts: [String], _ body: (Connection) async throws -> T) async throws -> T {
+  /// transport afterwards, whether `body` succeeds or fails. `explicit` credentials apply to every host.
+  func withConnection<T>(
+    hosts: [String], explicit: RegistryCredentials? = nil, _ body: (Connection) async throws -> T
+  ) async throws -> T {
     let environment = ProcessInfo.processInfo.environment
     var options = TransportOptions()
     options.caFile = caFile
@@ -40,36 +42,81 @@ struct ConnectionOptions: ParsableArguments {
     options.proxies = ProxySettings(environment: environment)
     if plainHTTP { options.plainHTTPHosts = Set(hosts) }
     if debug { options.trace = { line in printError("debug: \(line)") } }
-    var explicit = [String: RegistryCredentials]()
-    if let username, passwordStdin {
-      let password = readPasswordFromStdin()
-      for host in hosts { explicit[host] = RegistryCredentials(username: username, password: password) }
-    }
-    let source = CredentialSource(explicit: explicit, dockerConfig: .standard())
-    let connection = Connection(transport: try HTTPTransport(options: options), credentials: source)
+    var given = [String: RegistryCredentials]()
+    if let explicit { for host in hosts { given[host] = explicit } }
+    let transport = try HTTPTransport(options: options)
+    let aws = AWSSession(
+      environment: AWSEnvironment(variables: environment, explicitProfile: profile, explicitRegion: region),
+      http: AWSHTTP(transport: transport))
+    let cacheDisabled = noCache || environment["AWS_ECR_DISABLE_CACHE"].map { !$0.isEmpty && $0 != "false" } ?? false
+    let connection = Connection(
+      transport: transport, credentials: CredentialSource(explicit: given, dockerConfig: .standard()), aws: aws,
+      tokenCache: cacheDisabled ? nil : ECRTokenCache(file: cacheFolder().appendingPathComponent("ecr-tokens.json")))
     do {
       let result = try await body(connection)
-      await connection.transport.shutdown()
+      await transport.shutdown()
       return result
     } catch {
-      await connection.transport.shutdown()
+      await transport.shutdown()
       throw error
     }
   }
 }
 
-/// An open transport and where to find credentials; hands out one client per registry.
-struct Connection {
-  let transport: HTTPTransport
-  let credentials: CredentialSource
+/// `--username` and `--password-stdin`, for the commands that take credentials.
+struct LoginOptions: ParsableArguments {
+  @Option(name: .long, help: "User name for the registry (with --password-stdin).")
+  var username: String?
 
-  func client(for host: String, endpoint: String? = nil) throws -> RegistryClient {
-    RegistryClient(
-      host: host, endpoint: endpoint, transport: transport, credentials: try credentials.credentials(for: host))
+  @Flag(name: .long, help: "Read the registry password from standard input.")
+  var passwordStdin = false
+
+  func validate() throws {
+    if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
+    if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
+  }
+
+  /// The credentials given, reading the password from stdin.
+  func read() -> RegistryCredentials? {
+    guard let username, passwordStdin else { return nil }
+    return RegistryCredentials(username: username, password: readPasswordFromStdin())
   }
 }
 
-/// Reads one line (the password) from standard input, without its line ending.
+/// An open transport, where credentials come from, and AWS for ECR hosts; hands out one client per registry.
+struct Connection {
+  let transport: HTTPTransport
+  let credentials: CredentialSource
+  let aws: AWSSession
+  let tokenCache: ECRTokenCache?
+
+  /// ECR access for a registry host ECR recognises, else nil.
+  func ecr(_ registry: String) -> ECRAccess? {
+    ECRHost(host: registry).map { ECRAccess(host: $0, registry: registry, session: aws, cache: tokenCache) }
+  }
+
+  /// A client for a registry: ECR hosts log in from the AWS credential chain unless credentials were
+  /// given on the command line; other hosts use docker's config.
+  func client(for host: String, endpoint: String? = nil) throws -> RegistryClient {
+    let configured = try credentials.credentials(for: host)
+    let provider: any CredentialProvider
+    if credentials.explicit[host] == nil, let ecr = ecr(host) {
+      provider = ECRCredentialProvider(access: ecr, fallback: configured)
+    } else {
+      provider = StaticCredentials(configured)
+    }
+    return RegistryClient(host: host, endpoint: endpoint, transport: transport, credentials: provider)
+  }
+}
+
+/// `$XDG_CACHE_HOME/hoist`, else `~/.cache/hoist`.
+func cacheFolder() -> URL {
+  let environment = ProcessInfo.processInfo.environment
+  let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache"
+  return URL(fileURLWithPath: base).appendingPathComponent("hoist")
+}
+
+/// Reads the password from standard input, without its line ending.
 func readPasswordFromStdin() -> String {
   let data = FileHandle.standardInput.readDataToEndOfFile()
   var text = String(decoding: data, as: UTF8.self)

@@ -5,7 +5,10 @@ public struct HoistCommand: AsyncParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "hoist",
     abstract: "Move container images between docker save tarballs, OCI layouts and registries, without a daemon.",
-    subcommands: [PushCommand.self, LoginCommand.self, LogoutCommand.self]
+    subcommands: [
+      PushCommand.self, LoginCommand.self, LogoutCommand.self, ECRCommand.self, RepoCommand.self,
+      ImagesCommand.self, DeleteCommand.self,
+    ]
   )
 
   public init() {}

@@ -1,3 +1,4 @@
+import AWS
 import ArgumentParser
 import Foundation
 import Registry
@@ -8,8 +9,12 @@ struct LoginCommand: AsyncParsableCommand {
     commandName: "login",
     abstract: "Log in to a registry and store the credentials in docker's config.json.",
     discussion: """
-      Example:
+      For an Amazon ECR registry, hoist logs in with the AWS credential chain and stores the 12-hour
+      login, so docker and other tools can use it; no user name is needed.
+
+      Examples:
         echo "$TOKEN" | hoist login registry.example.com --username ci --password-stdin
+        hoist login 123456789012.dkr.ecr.eu-west-1.amazonaws.com
       """
   )
 
@@ -17,17 +22,21 @@ struct LoginCommand: AsyncParsableCommand {
   var registry: String
 
   @OptionGroup var connection: ConnectionOptions
-
-  func validate() throws {
-    if connection.username == nil { throw ValidationError("give --username and --password-stdin") }
-  }
+  @OptionGroup var login: LoginOptions
 
   func run() async throws {
     try await reportingErrors {
       let host = registryHost(registry)
-      let credentials = try await connection.withConnection(hosts: [host]) { connected in
+      if login.username == nil && ECRHost(host: host) == nil {
+        throw ValidationError("give --username and --password-stdin (only ECR registries log in without them)")
+      }
+      let credentials = try await connection.withConnection(hosts: [host], explicit: login.read()) { connected in
         let client = try connected.client(for: host, endpoint: host == "docker.io" ? "registry-1.docker.io" : nil)
         try await client.checkLogin()
+        if login.username == nil, let ecr = connected.ecr(host) {
+          let token = try await ecr.login()
+          return RegistryCredentials?.some(RegistryCredentials(username: token.username, password: token.password))
+        }
         return try connected.credentials.credentials(for: host)
       }
       guard let credentials else { return }
@@ -57,6 +66,50 @@ struct LogoutCommand: AsyncParsableCommand {
         printError("Removed the credentials for \(host) from \(config.path)")
       } else {
         printError("Not logged in to \(host)")
+      }
+    }
+  }
+}
+
+/// `hoist ecr get-login-password`: the password `docker login --username AWS` wants.
+struct ECRCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ecr", abstract: "Amazon ECR helpers.", subcommands: [GetLoginPassword.self])
+
+  struct GetLoginPassword: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "get-login-password",
+      abstract: "Print an ECR registry password from the AWS credential chain.",
+      discussion: """
+        Example:
+          hoist ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+        """
+    )
+
+    @Argument(help: "The ECR registry host (default: the caller's own registry in --region).")
+    var registry: String?
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      try await reportingErrors {
+        let password = try await connection.withConnection(hosts: []) { connected in
+          let host: ECRHost
+          if let registry {
+            guard let parsed = ECRHost(host: registryHost(registry)) else {
+              throw ECRError.notECR(registry: registry, command: "hoist ecr get-login-password")
+            }
+            host = parsed
+          } else {
+            guard let region = connected.aws.environment.region else { throw AWSError.noRegion }
+            host = ECRHost(region: region)
+          }
+          return try await ECRAccess(
+            host: host, registry: registry ?? "", session: connected.aws, cache: connected.tokenCache
+          )
+          .login().password
+        }
+        print(password)
       }
     }
   }

@@ -44,13 +44,14 @@ struct PushCommand: AsyncParsableCommand {
   @Option(name: .long, help: "How many blobs to upload at once.")
   var concurrency = 4
 
-  @Flag(name: .long, help: "Do not read or write the local blob-info cache.")
-  var noCache = false
+  @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")
+  var createRepository = false
 
   @Flag(name: .shortAndLong, help: "Print only the result lines.")
   var quiet = false
 
   @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var login: LoginOptions
 
   func validate() throws {
     if destinations.isEmpty { throw ValidationError("name at least one destination") }
@@ -69,13 +70,24 @@ struct PushCommand: AsyncParsableCommand {
         return reference
       }
       let imageSource = try ArchiveSource.open(path: source, image: image)
-      let stored = try await connection.withConnection(hosts: references.map(\.registry)) { connected in
+      let hosts = references.map(\.registry)
+      let stored = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
         var options = CopyOptions()
         options.concurrency = concurrency
         options.format = format
-        let cache = BlobInfoCache(file: noCache ? nil : Self.cacheFile())
+        let cache = BlobInfoCache(
+          file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
         let engine = CopyEngine(options: options, cache: cache, progress: ProgressPrinter(quiet: quiet).report)
-        return try await engine.copy(from: imageSource, to: try targets(for: references, connected))
+        if createRepository {
+          for reference in references {
+            try await connected.ecr(reference.registry)?.ensureRepository(reference.repository)
+          }
+        }
+        do {
+          return try await engine.copy(from: imageSource, to: try targets(for: references, connected))
+        } catch {
+          throw await explain(error, references: references, connected)
+        }
       }
 
       if let digestFile { try writeAtomically(stored.digest.description + "\n", to: digestFile) }
@@ -106,11 +118,15 @@ struct PushCommand: AsyncParsableCommand {
     return targets
   }
 
-  /// `$XDG_CACHE_HOME/hoist/blob-info.json`, else under `~/.cache`.
-  static func cacheFile() -> URL {
-    let environment = ProcessInfo.processInfo.environment
-    let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache"
-    return URL(fileURLWithPath: base).appendingPathComponent("hoist/blob-info.json")
+  /// ECR's own account of a failure (missing repository, immutable tag) where a destination is on ECR.
+  func explain(_ error: any Error, references: [Reference], _ connected: Connection) async -> any Error {
+    guard let failed = (error as? RegistryError)?.registry else { return error }
+    for reference in references where reference.registry == failed {
+      guard let ecr = connected.ecr(reference.registry) else { continue }
+      let explained = await ecr.explain(error, repository: reference.repository)
+      if explained is ECRError { return explained }
+    }
+    return error
   }
 }
 

@@ -1,18 +1,46 @@
 import Foundation
 
-/// What a client knows about authenticating with its registry: the challenge it answered,
-/// and Bearer tokens per scope until they expire.
+/// Where a registry client gets its credentials; asked again with `refresh` when the registry says the
+/// ones it has expired (ECR tokens live 12 hours).
+public protocol CredentialProvider: Sendable {
+  func credentials(refresh: Bool) async throws -> RegistryCredentials?
+}
+
+/// Credentials known up front (command line, docker config), or none.
+public struct StaticCredentials: CredentialProvider {
+  public let value: RegistryCredentials?
+  public init(_ value: RegistryCredentials?) { self.value = value }
+  public func credentials(refresh: Bool) async throws -> RegistryCredentials? { value }
+}
+
+/// What a client knows about authenticating with its registry: its credentials, the challenge it
+/// answered, and Bearer tokens per scope until they expire.
 actor AuthState {
-  let credentials: RegistryCredentials?
+  let provider: any CredentialProvider
+  private var cached: RegistryCredentials??
   private(set) var challenge: Challenge?
   private var pinged = false
   private var tokens = [String: (token: String, expires: Date)]()
 
-  init(credentials: RegistryCredentials?) {
-    self.credentials = credentials
+  init(provider: any CredentialProvider) {
+    self.provider = provider
   }
 
-  var hasCredentials: Bool { credentials != nil }
+  /// The credentials, asked of the provider once.
+  func credentials() async throws -> RegistryCredentials? {
+    if let cached { return cached }
+    let fetched = try await provider.credentials(refresh: false)
+    cached = .some(fetched)
+    return fetched
+  }
+
+  /// Asks the provider for fresh credentials and forgets every token made with the old ones.
+  func refresh() async throws {
+    cached = .some(try await provider.credentials(refresh: true))
+    tokens = [:]
+  }
+
+  var hasCredentials: Bool { (cached ?? nil) != nil }
 
   func setChallenge(_ challenge: Challenge) {
     self.challenge = challenge

@@ -1,16 +1,19 @@
 import Foundation
 
 /// A user name and secret for one registry. `identityToken` is an OAuth refresh token some
-/// registries hand out instead of a password.
+/// registries hand out instead of a password; `registryToken` is sent as it is as a Bearer token
+/// (ECR Public's login).
 public struct RegistryCredentials: Sendable, Equatable {
   public var username: String
   public var password: String
   public var identityToken: String?
+  public var registryToken: String?
 
-  public init(username: String, password: String, identityToken: String? = nil) {
+  public init(username: String, password: String, identityToken: String? = nil, registryToken: String? = nil) {
     self.username = username
     self.password = password
     self.identityToken = identityToken
+    self.registryToken = registryToken
   }
 
   /// The `Authorization` value for Basic authentication.

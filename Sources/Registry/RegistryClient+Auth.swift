@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import Transport
 
 extension RegistryClient {
   /// Pings `/v2/` the first time, to learn how the registry wants to be authenticated.
@@ -41,10 +42,11 @@ extension RegistryClient {
     guard let challenge = await auth.challenge else { return nil }
     switch challenge.scheme {
     case "basic":
-      guard let credentials = auth.credentials else { return nil }
+      guard let credentials = try await auth.credentials() else { return nil }
       if credentials.identityToken != nil && credentials.password.isEmpty { return nil }
       return credentials.basicAuthorization
     case "bearer":
+      if let direct = try await auth.credentials()?.registryToken { return "Bearer \(direct)" }
       if let token = await auth.token(scope: scope) { return "Bearer \(token)" }
       let (token, lifetime) = try await fetchToken(challenge: challenge, scope: scope, operation: operation)
       await auth.store(token: token, scope: scope, lifetime: lifetime)
@@ -66,7 +68,7 @@ extension RegistryClient {
     if let scope { scopes.append(scope) }
     if let own = challenge.parameters["scope"], !scopes.contains(own) { scopes.append(own) }
     let service = challenge.parameters["service"]
-    let credentials = auth.credentials
+    let credentials = try await auth.credentials()
     var request: HTTPClientRequest
     if let refresh = credentials?.identityToken {
       var form = URLComponents()

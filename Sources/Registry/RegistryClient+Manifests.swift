@@ -51,3 +51,58 @@ extension RegistryClient {
     return reported
   }
 }
+
+extension RegistryClient {
+  /// Deletes a manifest by tag or digest (a tag is first resolved to its digest, as the spec requires).
+  public func deleteManifest(repository: String, reference: String) async throws -> Digest {
+    let operation = "delete \(host)/\(repository):\(reference)"
+    let digest: Digest
+    if let given = try? Digest(reference) {
+      digest = given
+    } else {
+      let (response, _) = try await call(operation: operation, scope: Self.deleteScope(repository), expect: [200]) {
+        var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
+        request.method = .HEAD
+        request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
+        return request
+      }
+      guard let header = response.headers.first(name: "Docker-Content-Digest"), let found = try? Digest(header) else {
+        throw RegistryError(
+          operation: operation, registry: host, reason: .protocolViolation("no Docker-Content-Digest for the tag"))
+      }
+      digest = found
+    }
+    _ = try await call(operation: operation, scope: Self.deleteScope(repository), expect: [200, 202]) {
+      var request = HTTPClientRequest(url: url("\(repository)/manifests/\(digest)"))
+      request.method = .DELETE
+      return request
+    }
+    return digest
+  }
+
+  /// The token scope for deleting from a repository.
+  static func deleteScope(_ repository: String) -> String { "repository:\(repository):pull,push,delete" }
+
+  /// Every repository the registry lists at `/v2/_catalog`, following its pagination.
+  public func catalog() async throws -> [String] {
+    var names = [String]()
+    var next: String? = url("_catalog?n=1000")
+    while let page = next, names.count < 1_000_000 {
+      let (response, body) = try await call(
+        operation: "list repositories in \(host)", scope: "registry:catalog:*", expect: [200]
+      ) { HTTPClientRequest(url: page) }
+      struct Catalog: Decodable { var repositories: [String]? }
+      names += (try? JSONDecoder().decode(Catalog.self, from: body))?.repositories ?? []
+      next = response.headers.first(name: "Link").flatMap(Self.nextLink).map { resolve(location: $0) }
+    }
+    return names
+  }
+
+  /// The target of a `Link: <…>; rel="next"` header.
+  static func nextLink(_ header: String) -> String? {
+    guard header.contains("rel=\"next\""), let start = header.firstIndex(of: "<"), let end = header.firstIndex(of: ">"),
+      start < end
+    else { return nil }
+    return String(header[header.index(after: start)..<end])
+  }
+}

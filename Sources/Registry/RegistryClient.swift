@@ -3,11 +3,13 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Transport
 
 /// A client for one registry host, speaking the OCI distribution protocol.
 ///
-/// Every call goes through `send`, which authenticates (Basic, or a Bearer token per scope), retries once
-/// after a 401 with a fresh token, and turns failures into `RegistryError`s that say what was being done.
+/// Every call goes through `send`, which authenticates (Basic, or a Bearer token per scope), answers a 401
+/// with a fresh token and an expired-credentials 403 with fresh credentials, waits out 429s (and 5xx on
+/// reads), and turns failures into `RegistryError`s that say what was being done.
 public final class RegistryClient: Sendable {
   /// The registry host as the user wrote it (with port, if any).
   public let host: String
@@ -17,13 +19,16 @@ public final class RegistryClient: Sendable {
   let auth: AuthState
 
   /// A client for `host`; `endpoint` is where to connect when that differs (Docker Hub).
-  public init(host: String, endpoint: String? = nil, transport: HTTPTransport, credentials: RegistryCredentials?) {
+  public init(host: String, endpoint: String? = nil, transport: HTTPTransport, credentials: any CredentialProvider) {
     self.host = host
     let connect = endpoint ?? host
     self.baseURL = "\(transport.scheme(for: host))://\(connect)"
     self.transport = transport
-    self.auth = AuthState(credentials: credentials)
+    self.auth = AuthState(provider: credentials)
   }
+
+  /// How often a request answered 429 (or 5xx, for reads) is sent again.
+  static let maximumRetries = 5
 
   /// The URL of a path under `/v2/`.
   func url(_ path: String) -> String { "\(baseURL)/v2/\(path)" }
@@ -40,7 +45,8 @@ public final class RegistryClient: Sendable {
     _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
     try await authenticateOnce(operation: operation)
-    var retried = false
+    var authenticatedAgain = false
+    var retries = 0
     while true {
       var request = make()
       if let authorization = try await authorization(scope: scope, operation: operation) {
@@ -54,13 +60,33 @@ public final class RegistryClient: Sendable {
       } catch {
         throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
       }
-      if response.status == .unauthorized, !retried,
+      let status = response.status.code
+      if status == 401, !authenticatedAgain,
         let header = response.headers.first(name: "WWW-Authenticate"), let challenge = Challenge(header: header)
       {
         _ = try? await response.body.collect(upTo: 1 << 16)
+        if await auth.hasCredentials, await auth.challenge?.scheme == "basic" { try await auth.refresh() }
         await auth.forget(scope: scope)
         await auth.setChallenge(challenge)
-        retried = true
+        authenticatedAgain = true
+        continue
+      }
+      if status == 403 {
+        let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
+        if !authenticatedAgain, String(decoding: body, as: UTF8.self).lowercased().contains("expired") {
+          try await auth.refresh()
+          authenticatedAgain = true
+          continue
+        }
+        throw await error(status: 403, body: body, operation: operation)
+      }
+      let readOnly = request.method == .GET || request.method == .HEAD
+      if status == 429 || (readOnly && [502, 503, 504].contains(status)), retries < Self.maximumRetries {
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+        let backoff = min(30, 0.5 * Double(1 << retries)) * Double.random(in: 0.8...1.2)
+        try await Task.sleep(nanoseconds: UInt64(min(retryAfter ?? backoff, 60) * 1e9))
+        retries += 1
         continue
       }
       return response
@@ -90,6 +116,11 @@ public final class RegistryClient: Sendable {
   /// Turns an unexpected response into an error carrying the registry's error codes.
   func error(for response: HTTPClientResponse, operation: String) async -> RegistryError {
     let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
+    return await error(status: Int(response.status.code), body: body, operation: operation)
+  }
+
+  /// An error from a status and the body the registry sent with it.
+  func error(status: Int, body: Data, operation: String) async -> RegistryError {
     struct Errors: Decodable {
       struct Item: Decodable {
         var code: String?
@@ -106,34 +137,12 @@ public final class RegistryClient: Sendable {
     {
       codes = [(code: "", message: text.trimmingCharacters(in: .whitespacesAndNewlines))]
     }
-    let status = Int(response.status.code)
     if status == 401 && codes.isEmpty {
       let hint = await auth.hasCredentials ? "the credentials were refused" : "no credentials (use hoist login)"
       return RegistryError(operation: operation, registry: host, reason: .authentication(hint))
     }
     return RegistryError(operation: operation, registry: host, reason: .status(status, codes: codes))
   }
-}
-
-/// A short account of why a connection failed, with what to do where there is something.
-func connectionErrorText(_ error: any Error) -> String {
-  let text = String(describing: error)
-  if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
-    return "its TLS certificate is not trusted (add its CA with --ca-file, or skip verification with --insecure)"
-  }
-  if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.contains("UnknownHost")
-    || text.contains("unknown(host")
-  {
-    return "unknown host"
-  }
-  if text.contains("connectTimeout") { return "connection timed out" }
-  if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-  if text.contains("remoteConnectionClosed") { return "the connection was closed by the server" }
-  if text.contains("readTimeout") { return "timed out waiting for an answer" }
-  if text.contains("wrongVersion") || text.contains("WRONG_VERSION_NUMBER") || text.contains("httpsOverHTTP") {
-    return "it does not speak TLS on this port (use --plain-http for an HTTP registry)"
-  }
-  return text
 }
 
 extension RegistryClient {

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+import Transport
 
 @testable import Registry
 

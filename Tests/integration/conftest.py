@@ -42,6 +42,7 @@ class Registry:
     """One docker-registry process with its own storage, config and log."""
 
     def __init__(self, workdir, name, auth=None, tls=None):
+        self.name = name
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir)
         self.port = free_port()
@@ -88,12 +89,12 @@ class Registry:
         return os.path.exists(path)
 
 
-def make_ca(workdir):
-    """A self-signed certificate for localhost and 127.0.0.1 that is its own CA."""
-    cert, key = os.path.join(workdir, "ca.crt"), os.path.join(workdir, "ca.key")
+def make_ca(workdir, name="ca", dns="localhost"):
+    """A self-signed certificate for `dns` and 127.0.0.1 that is its own CA."""
+    cert, key = os.path.join(workdir, f"{name}.crt"), os.path.join(workdir, f"{name}.key")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key, "-out", cert,
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-subj", f"/CN={dns}", "-addext", f"subjectAltName=DNS:{dns},IP:127.0.0.1",
          "-addext", "basicConstraints=critical,CA:TRUE"],
         check=True, capture_output=True)
     return cert, key
@@ -287,3 +288,135 @@ def registry_manifest(registry, repository, tag, ca=None, auth=None):
     context = ssl.create_default_context(cafile=ca) if ca else None
     with urllib.request.urlopen(request, context=context) as response:
         return response.read(), response.headers.get("Content-Type"), response.headers.get("Docker-Content-Digest")
+
+
+class Moto:
+    """A moto server (the AWS API stand-in) on a loopback port."""
+
+    def __init__(self, workdir, name, enforce_after=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = dict(os.environ)
+        if enforce_after is not None:
+            environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(enforce_after)
+        self.log = open(os.path.join(workdir, f"{name}.log"), "w")
+        self.process = subprocess.Popen(
+            ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT, env=environment, cwd=workdir)
+        wait_for_port(self.port, timeout=60)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+ECR_TOKEN = f"{ACCOUNT}-auth-token"
+HOSTS_MARK = "# hoist-tests"
+
+
+class ECRServices:
+    """moto with IAM enforced (so signing bugs fail), a second moto without (its web identity call cannot be
+    made under enforcement), and the ECR look-alike in front of a distribution registry whose only user is
+    moto's token."""
+
+    # Calls made before moto starts enforcing IAM: exactly the set-up calls below.
+    SETUP_CALLS = 11
+
+    def __init__(self, workdir):
+        import boto3
+        import json as _json
+        from ecr_front import ECRFront
+        self.workdir = workdir
+        self.moto = Moto(workdir, "moto-iam", enforce_after=self.SETUP_CALLS)
+        self.moto_open = Moto(workdir, "moto-open")
+        iam = boto3.client("iam", endpoint_url=self.moto.url, region_name=REGION, aws_access_key_id="setup",
+                           aws_secret_access_key="setup")
+
+        def user(name, actions):
+            iam.create_user(UserName=name)
+            key = iam.create_access_key(UserName=name)["AccessKey"]
+            iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=_json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+            return key["AccessKeyId"], key["SecretAccessKey"]
+        self.admin = user("admin", ["*"])
+        self.ci = user("ci", ["ecr:*", "sts:AssumeRole"])
+        role = iam.create_role(RoleName="pusher", AssumeRolePolicyDocument=_json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                    "Action": "sts:AssumeRole"}]}))
+        self.role_arn = role["Role"]["Arn"]
+        iam.put_role_policy(RoleName="pusher", PolicyName="p", PolicyDocument=_json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}))
+        self.limited = user("limited", ["ecr:GetAuthorizationToken", "ecr:DescribeRepositories"])
+
+        htpasswd = os.path.join(workdir, "ecr-htpasswd")
+        subprocess.run(["htpasswd", "-Bbc", htpasswd, "AWS", ECR_TOKEN], check=True, capture_output=True)
+        self.registry = Registry(workdir, "ecr-registry", auth=["htpasswd:", "  realm: ecr", f"  path: {htpasswd}"])
+        self.host = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+        self.ca_cert, ca_key = make_ca(workdir, "ecr", dns=self.host)
+        self.front = ECRFront(free_port(), self.registry.port, self.moto.url, self.admin, self.ca_cert, ca_key)
+        self.name = self.front.name
+
+    def env(self, base, keys=None):
+        """An environment that reaches moto and trusts the front, with `keys` as environment credentials."""
+        environment = {k: v for k, v in base.items() if not k.startswith("AWS_")}
+        environment.update({"AWS_ENDPOINT_URL": self.moto.url, "SSL_CERT_FILE": self.ca_cert,
+                            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+                            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
+        if keys:
+            environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"] = keys
+        return environment
+
+    def create_repository(self, name, immutable=False):
+        import boto3
+        ecr = boto3.client("ecr", endpoint_url=self.moto.url, region_name=REGION, aws_access_key_id=self.admin[0],
+                           aws_secret_access_key=self.admin[1])
+        ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE" if immutable else "MUTABLE")
+
+    def stop(self):
+        self.front.stop()
+        self.registry.stop()
+        self.moto.stop()
+        self.moto_open.stop()
+
+
+def add_hosts_entry(host):
+    """Maps `host` to 127.0.0.1 in /etc/hosts (marked, so it can be taken out again); False if not allowed."""
+    try:
+        with open("/etc/hosts") as f:
+            lines = f.read().splitlines()
+        if not any(host in line.split() for line in lines):
+            with open("/etc/hosts", "a") as f:
+                f.write(f"127.0.0.1 {host} {HOSTS_MARK}\n")
+        return True
+    except OSError:
+        return False
+
+
+def remove_hosts_entries():
+    try:
+        with open("/etc/hosts") as f:
+            lines = f.read().splitlines()
+        kept = [line for line in lines if HOSTS_MARK not in line]
+        if len(kept) != len(lines):
+            with open("/etc/hosts", "w") as f:
+                f.write("\n".join(kept) + "\n")
+    except OSError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def ecr():
+    workdir = tempfile.mkdtemp(prefix="hoist-ecr-")
+    started = ECRServices(workdir)
+    if not add_hosts_entry(started.host):
+        started.stop()
+        pytest.skip("cannot map the ECR host name in /etc/hosts (needs root)")
+    yield started
+    remove_hosts_entries()
+    started.stop()
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -72,7 +72,7 @@ public final class HTTPTransport: Sendable {
 
   /// Sends a request, following up to five redirects. `Authorization` is dropped when a redirect
   /// leaves the original scheme and host; a redirect from HTTPS to HTTP is refused.
-  func send(_ request: HTTPClientRequest, timeout: TimeAmount = .hours(12)) async throws -> Response {
+  public func send(_ request: HTTPClientRequest, timeout: TimeAmount = .hours(12)) async throws -> Response {
     var request = request
     for _ in 0..<6 {
       guard let url = URLComponents(string: request.url), let scheme = url.scheme, let host = url.host else {
@@ -124,4 +124,25 @@ public enum TransportError: Error, CustomStringConvertible {
     case .tooManyRedirects(let url): "too many redirects, last to \(url)"
     }
   }
+}
+
+/// A short account of why a connection failed, with what to do where there is something.
+public func connectionErrorText(_ error: any Error) -> String {
+  let text = String(describing: error)
+  if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+    return "its TLS certificate is not trusted (add its CA with --ca-file, or skip verification with --insecure)"
+  }
+  if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.contains("UnknownHost")
+    || text.contains("unknown(host")
+  {
+    return "unknown host"
+  }
+  if text.contains("connectTimeout") { return "connection timed out" }
+  if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+  if text.contains("remoteConnectionClosed") { return "the connection was closed by the server" }
+  if text.contains("readTimeout") { return "timed out waiting for an answer" }
+  if text.contains("wrongVersion") || text.contains("WRONG_VERSION_NUMBER") || text.contains("httpsOverHTTP") {
+    return "it does not speak TLS on this port (use --plain-http for an HTTP registry)"
+  }
+  return text
 }

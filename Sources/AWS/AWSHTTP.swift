@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Transport
+
+/// Sends AWS API requests: signs them (when given a signer) and turns error answers into `AWSError`s.
+public struct AWSHTTP: Sendable {
+  public let transport: HTTPTransport
+
+  public init(transport: HTTPTransport) { self.transport = transport }
+
+  /// One HTTP exchange; `signer` nil sends it unsigned (STS web identity, IMDS, SSO portal).
+  func send(
+    method: HTTPMethod, url: URL, headers: [(String, String)] = [], body: [UInt8] = [], signer: SigV4Signer?,
+    operation: String, timeout: TimeAmount = .seconds(30)
+  ) async throws -> (status: Int, body: Data) {
+    guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let host = components.host else {
+      throw AWSError.transport(operation: operation, reason: "bad endpoint URL \(url)")
+    }
+    var request = HTTPClientRequest(url: url.absoluteString)
+    request.method = method
+    var allHeaders = headers
+    if let signer {
+      let defaultPort = components.scheme == "https" ? 443 : 80
+      let hostHeader = components.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host
+      let query = (components.percentEncodedQueryItems ?? []).map {
+        ($0.name.removingPercentEncoding ?? $0.name, $0.value?.removingPercentEncoding ?? "")
+      }
+      let signable = SigV4Signer.Request(
+        method: method.rawValue, path: components.percentEncodedPath, query: query,
+        headers: allHeaders + [("Host", hostHeader)], payload: body)
+      allHeaders += signer.sign(signable, date: Date())
+    }
+    for (name, value) in allHeaders { request.headers.add(name: name, value: value) }
+    if !body.isEmpty || method == .POST || method == .PUT {
+      request.body = .bytes(ByteBuffer(bytes: body))
+      request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+    }
+    do {
+      let response = try await transport.send(request, timeout: timeout)
+      let data = try await response.body.collect(upTo: 8 << 20)
+      return (Int(response.status.code), Data(buffer: data))
+    } catch let error as AWSError {
+      throw error
+    } catch {
+      throw AWSError.transport(operation: operation, reason: "cannot reach \(host): \(connectionErrorText(error))")
+    }
+  }
+
+  /// A call in the AWS JSON 1.1 protocol (ECR): POST `/` with `X-Amz-Target`; returns the decoded answer.
+  func json(
+    endpoint: URL, target: String, body: [String: Any], signer: SigV4Signer, operation: String
+  ) async throws -> [String: Any] {
+    let payload = try JSONSerialization.data(withJSONObject: body)
+    let (status, data) = try await send(
+      method: .POST, url: endpoint,
+      headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+      body: Array(payload), signer: signer, operation: operation)
+    guard status == 200 else { throw Self.error(status: status, body: data, operation: operation) }
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw AWSError.transport(operation: operation, reason: "the answer is not JSON")
+    }
+    return object
+  }
+
+  /// An error answer in JSON (`__type`, `message`) or XML (`<Code>`, `<Message>`) form.
+  static func error(status: Int, body: Data, operation: String) -> AWSError {
+    if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+      let type = (object["__type"] as? String) ?? (object["code"] as? String) ?? "UnknownError"
+      let code = String(type.split(separator: "#").last ?? Substring(type))
+      let message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
+      return .service(operation: operation, code: code, message: message, status: status)
+    }
+    let text = String(decoding: body, as: UTF8.self)
+    if let code = xmlValue("Code", in: text) {
+      return .service(operation: operation, code: code, message: xmlValue("Message", in: text) ?? "", status: status)
+    }
+    return .service(operation: operation, code: "HTTP\(status)", message: String(text.prefix(200)), status: status)
+  }
+}
+
+/// The text of the first `<tag>…</tag>` in an XML document (AWS query-protocol answers are flat enough).
+func xmlValue(_ tag: String, in text: String) -> String? {
+  guard let start = text.range(of: "<\(tag)>"),
+    let end = text.range(of: "</\(tag)>", range: start.upperBound..<text.endIndex)
+  else { return nil }
+  return String(text[start.upperBound..<end.lowerBound])
+    .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+    .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+    .replacingOccurrences(of: "&amp;", with: "&")
+}
+
+/// Parses the timestamps AWS uses: ISO 8601 with or without fractional seconds.
+func parseDate(_ text: String) -> Date? {
+  let formatter = ISO8601DateFormatter()
+  if let date = formatter.date(from: text) { return date }
+  formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+  return formatter.date(from: text)
+}

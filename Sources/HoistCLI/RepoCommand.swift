@@ -1,0 +1,204 @@
+import AWS
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+
+/// `hoist repo …`: repositories and their policies (Amazon ECR; `list` works with any registry).
+struct RepoCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "repo", abstract: "Manage repositories and repository policies.",
+    subcommands: [Create.self, List.self, Delete.self, Policy.self])
+
+  struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create an ECR repository.",
+      discussion:
+        "Example:\n  hoist repo create 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app --immutable-tags --scan-on-push"
+    )
+    @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+    @Flag(help: "Tags cannot be overwritten.") var immutableTags = false
+    @Flag(help: "Scan images when they are pushed.") var scanOnPush = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      try await withECR(repository, connection, command: "hoist repo create") { api, name in
+        let created = try await api.createRepository(name, immutableTags: immutableTags, scanOnPush: scanOnPush)
+        print(created.uri.isEmpty ? name : created.uri)
+      }
+    }
+  }
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "List repositories (ECR API, or /v2/_catalog elsewhere).",
+      discussion: "Example:\n  hoist repo list 123456789012.dkr.ecr.eu-west-1.amazonaws.com --json")
+    @Argument(help: "The registry host.") var registry: String
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      try await reportingErrors {
+        let host = registryHost(registry)
+        let rows: [[String: Any]] = try await connection.withConnection(hosts: [host]) { connected in
+          if let ecr = connected.ecr(host) {
+            return try await ecr.api().listRepositories().map {
+              ["name": $0.name, "uri": $0.uri, "immutableTags": $0.immutableTags, "scanOnPush": $0.scanOnPush]
+            }
+          }
+          return try await connected.client(for: host).catalog().map { ["name": $0] }
+        }
+        try printRows(rows, json: json, columns: ["name"])
+      }
+    }
+  }
+
+  struct Delete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Delete an ECR repository.",
+      discussion: "Example:\n  hoist repo delete 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app --force")
+    @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+    @Flag(help: "Delete it even if it still holds images.") var force = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      try await withECR(repository, connection, command: "hoist repo delete") { api, name in
+        try await api.deleteRepository(name, force: force)
+        printError("Deleted repository \(name)")
+      }
+    }
+  }
+
+  struct Policy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Set, show or delete an ECR repository policy.", subcommands: [Set.self, Get.self, Remove.self])
+
+    struct Set: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Set a repository policy from a JSON file.",
+        discussion: "Example:\n  hoist repo policy set 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app policy.json")
+      @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+      @Argument(help: "The policy document (JSON).") var file: String
+      @OptionGroup var connection: ConnectionOptions
+
+      func run() async throws {
+        try await withECR(repository, connection, command: "hoist repo policy set") { api, name in
+          guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("\(file): cannot read the policy file")
+          }
+          guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw ValidationError("\(file): the policy is not a JSON object")
+          }
+          try await api.setPolicy(name, policy: String(decoding: data, as: UTF8.self))
+          printError("Policy set on \(name)")
+        }
+      }
+    }
+
+    struct Get: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Print a repository policy.",
+        discussion: "Example:\n  hoist repo policy get 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app")
+      @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+      @OptionGroup var connection: ConnectionOptions
+
+      func run() async throws {
+        try await withECR(repository, connection, command: "hoist repo policy get") { api, name in
+          guard let policy = try await api.policy(name) else {
+            throw ValidationError("repository \(name) has no policy")
+          }
+          print(policy)
+        }
+      }
+    }
+
+    struct Remove: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a repository policy.",
+        discussion: "Example:\n  hoist repo policy delete 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app")
+      @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+      @OptionGroup var connection: ConnectionOptions
+
+      func run() async throws {
+        try await withECR(repository, connection, command: "hoist repo policy delete") { api, name in
+          try await api.deletePolicy(name)
+          printError("Policy deleted from \(name)")
+        }
+      }
+    }
+  }
+}
+
+/// `hoist images REGISTRY/REPOSITORY`: what an ECR repository holds.
+struct ImagesCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "images", abstract: "List the images in an ECR repository.",
+    discussion: "Example:\n  hoist images 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app --json")
+  @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+  @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    try await withECR(repository, connection, command: "hoist images") { api, name in
+      let formatter = ISO8601DateFormatter()
+      let rows: [[String: Any]] = try await api.describeImages(name).map {
+        [
+          "digest": $0.digest, "tags": $0.tags.joined(separator: ","), "size": $0.sizeInBytes,
+          "pushedAt": $0.pushedAt.map(formatter.string(from:)) ?? "",
+        ]
+      }
+      try printRows(rows, json: json, columns: ["digest", "tags", "size", "pushedAt"])
+    }
+  }
+}
+
+/// `hoist delete REF`: deletes an image (ECR: BatchDeleteImage; elsewhere: the manifest).
+struct DeleteCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "delete", abstract: "Delete an image by tag or digest.",
+    discussion: "Example:\n  hoist delete 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:old")
+  @Argument(help: "REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@DIGEST") var reference: String
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let parsed = try Reference(parsing: reference)
+      guard parsed.tag != nil || parsed.digest != nil else { throw ValidationError("name a tag or a digest") }
+      try await connection.withConnection(hosts: [parsed.registry]) { connected in
+        if let ecr = connected.ecr(parsed.registry) {
+          try await ecr.api().deleteImage(parsed.repository, tag: parsed.tag, digest: parsed.digest?.description)
+        } else {
+          _ = try await connected.client(for: parsed.registry, endpoint: parsed.endpointHost).deleteManifest(
+            repository: parsed.repository, reference: parsed.digest?.description ?? parsed.tag!)
+        }
+      }
+      printError("Deleted \(reference)")
+    }
+  }
+}
+
+/// Runs an ECR-only command body with the API for `text`'s registry and the repository name.
+func withECR(
+  _ text: String, _ connection: ConnectionOptions, command: String,
+  _ body: (ECRClient, String) async throws -> Void
+) async throws {
+  try await reportingErrors {
+    let reference = try Reference(parsing: text)
+    try await connection.withConnection(hosts: [reference.registry]) { connected in
+      guard let ecr = connected.ecr(reference.registry) else {
+        throw ECRError.notECR(registry: reference.registry, command: command)
+      }
+      try await body(ecr.api(), reference.repository)
+    }
+  }
+}
+
+/// Prints rows as JSON (an array of objects) or as tab-separated columns.
+func printRows(_ rows: [[String: Any]], json: Bool, columns: [String]) throws {
+  if json {
+    let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+    return
+  }
+  for row in rows { print(columns.map { row[$0].map { "\($0)" } ?? "" }.joined(separator: "\t")) }
+}

@@ -1,0 +1,100 @@
+import AWS
+import Foundation
+
+/// What hoist does for an Amazon ECR registry beyond the distribution protocol: logging in from the AWS
+/// credential chain, making sure a repository exists, and explaining ECR's failures.
+public struct ECRAccess: Sendable {
+  public let host: ECRHost
+  public let registry: String
+  let session: AWSSession
+  let cache: ECRTokenCache?
+
+  /// Access to the ECR registry `registry` (a host name ECR recognises); `cache` nil keeps logins in memory only.
+  public init(host: ECRHost, registry: String, session: AWSSession, cache: ECRTokenCache?) {
+    self.host = host
+    self.registry = registry
+    self.session = session
+    self.cache = cache
+  }
+
+  /// The registry login, from the cache or `GetAuthorizationToken`.
+  public func login(refresh: Bool = false) async throws -> ECRClient.AuthorizationToken {
+    let credentials = try await session.credentials()
+    let key = ECRTokenCache.key(host: host, credentials: credentials)
+    if !refresh, let cached = cache?.token(for: key) { return cached }
+    let token = try await session.ecr(host).authorizationToken()
+    cache?.store(token, for: key)
+    return token
+  }
+
+  /// The ECR API for this registry.
+  public func api() async throws -> ECRClient { try await session.ecr(host) }
+
+  /// Creates the repository unless it exists.
+  public func ensureRepository(_ name: String) async throws {
+    let api = try await api()
+    if try await api.describeRepository(name) == nil {
+      _ = try await api.createRepository(name, immutableTags: false, scanOnPush: false)
+    }
+  }
+
+  /// Says plainly what a failed push to `repository` means, where ECR's answer is cryptic: a missing
+  /// repository (`NAME_UNKNOWN`, or a dropped connection) or an immutable tag.
+  public func explain(_ error: any Error, repository: String) async -> any Error {
+    guard let registryError = error as? RegistryError else { return error }
+    if registryError.code == "TAG_INVALID" {
+      return ECRError.immutableTag(registry: registry, repository: repository, message: registryError.description)
+    }
+    let dropped: Bool
+    if case .unreachable = registryError.reason { dropped = true } else { dropped = false }
+    guard registryError.code == "NAME_UNKNOWN" || dropped,
+      let exists = try? await api().describeRepository(repository).map({ _ in true }) ?? false, !exists
+    else { return error }
+    return ECRError.repositoryMissing(registry: registry, repository: repository)
+  }
+}
+
+/// Credentials for an ECR registry, logged in from the AWS credential chain.
+public struct ECRCredentialProvider: CredentialProvider {
+  let access: ECRAccess
+  /// Credentials to fall back on when the chain has none (docker config).
+  let fallback: RegistryCredentials?
+
+  public init(access: ECRAccess, fallback: RegistryCredentials?) {
+    self.access = access
+    self.fallback = fallback
+  }
+
+  public func credentials(refresh: Bool) async throws -> RegistryCredentials? {
+    let token: ECRClient.AuthorizationToken
+    do {
+      token = try await access.login(refresh: refresh)
+    } catch AWSError.noCredentials(let why) {
+      if let fallback { return fallback }
+      throw AWSError.noCredentials(why)
+    }
+    if access.host.isPublic {
+      return RegistryCredentials(username: token.username, password: token.password, registryToken: token.password)
+    }
+    return RegistryCredentials(username: token.username, password: token.password)
+  }
+}
+
+/// ECR failures put in a user's words.
+public enum ECRError: Error, CustomStringConvertible {
+  case repositoryMissing(registry: String, repository: String)
+  case immutableTag(registry: String, repository: String, message: String)
+  case notECR(registry: String, command: String)
+
+  public var description: String {
+    switch self {
+    case .repositoryMissing(let registry, let repository):
+      "repository \(repository) does not exist in registry \(registry): create it with "
+        + "`hoist repo create \(registry)/\(repository)` or push with --create-repository"
+    case .immutableTag(_, let repository, let message):
+      "\(message) (repository \(repository) has immutable tags: push under a new tag)"
+    case .notECR(let registry, let command):
+      "\(command) works with Amazon ECR registries only, and \(registry) is not one"
+    }
+  }
+}

@@ -1,0 +1,3 @@
+import HoistCLI
+
+await CredentialHelperCommand.runMain()

@@ -1,0 +1,220 @@
+"""Amazon ECR end to end: moto for the AWS APIs (IAM enforced, so every signature is checked), the ECR
+look-alike front for the registry, and skopeo reading back what hoist pushed."""
+import base64
+import json
+import os
+import stat
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import ECR_TOKEN, REGION, TESTDATA, fixture_image, free_port, hoist, skopeo_pull
+
+SCRIPTS = os.path.join(os.path.dirname(TESTDATA), "scripts")
+
+
+@pytest.fixture(scope="module")
+def big_image(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("big")
+    subprocess.run([os.path.join(SCRIPTS, "make-fixtures"), "--big", "12", str(folder)], check=True)
+    return str(folder / "big.tar")
+
+
+def pull_from_front(ecr, reference, destination):
+    cert_dir = os.path.join(ecr.workdir, "skopeo-certs")
+    os.makedirs(cert_dir, exist_ok=True)
+    with open(ecr.ca_cert) as source, open(os.path.join(cert_dir, "ca.crt"), "w") as target:
+        target.write(source.read())
+    return skopeo_pull(reference, destination, tls_args=(f"--src-cert-dir={cert_dir}",), creds=f"AWS:{ECR_TOKEN}")
+
+
+def test_push_to_ecr_logs_in_by_itself_and_survives_ecr_quirks(ecr, env, tmp_path, big_image):
+    ecr.create_repository("quirks/app")
+    environment = ecr.env(env, ecr.ci)
+    ecr.front.expire_after_patches = 1
+    start = ecr.front.counted
+    ecr.front.throttle = [(start + 3, 1), (start + 6, None)]
+    destination = f"{ecr.name}/quirks/app:1"
+    result = hoist(["push", big_image, destination, "--chunk-size", "5MiB", "--concurrency", "1"], environment)
+    assert result.stdout.strip().startswith(destination + "@sha256:")
+    patches = ecr.front.statuses("PATCH")
+    assert 403 in patches, "the token expired in the middle of the push"
+    assert patches.count(201) >= 3 and 202 not in patches
+    assert [s for s in ecr.front.statuses("GET") + ecr.front.statuses("HEAD") + ecr.front.statuses("POST") +
+            patches if s == 429], "the front throttled"
+    pulled = pull_from_front(ecr, destination, str(tmp_path / "pulled"))
+    assert pulled["diff_ids"] == pulled["config_diff_ids"]
+
+
+def test_missing_repository_is_named_and_can_be_created(ecr, env):
+    environment = ecr.env(env, ecr.ci)
+    source = os.path.join(TESTDATA, "oci-layout")
+    for name, drop in [("missing/one", False), ("missing/two", True)]:
+        if drop:
+            ecr.front.drop_missing.add(name)
+        failed = hoist(["push", source, f"{ecr.name}/{name}:1"], environment, check=False)
+        assert failed.returncode != 0
+        last = failed.stderr.strip().splitlines()[-1]
+        assert f"repository {name} does not exist in registry {ecr.name}" in last
+        assert "hoist repo create" in last and "--create-repository" in last
+    created = hoist(["push", source, f"{ecr.name}/missing/two:1", "--create-repository"], environment)
+    assert created.stdout.startswith(f"{ecr.name}/missing/two:1@sha256:")
+
+
+def test_immutable_tag_is_explained(ecr, env):
+    environment = ecr.env(env, ecr.ci)
+    hoist(["repo", "create", f"{ecr.name}/frozen/app", "--immutable-tags"], environment)
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{ecr.name}/frozen/app:1"], environment)
+    again = hoist(["push", os.path.join(TESTDATA, "docker-legacy.tar"), f"{ecr.name}/frozen/app:1"], environment,
+                  check=False)
+    assert again.returncode != 0
+    assert "immutable" in again.stderr and "'1'" in again.stderr
+
+
+def test_bad_aws_credentials_fail_clearly(ecr, env):
+    source = os.path.join(TESTDATA, "oci-layout")
+    wrong = hoist(["push", source, f"{ecr.name}/quirks/app:2"], ecr.env(env, (ecr.ci[0], "wrong-secret")),
+                  check=False)
+    assert wrong.returncode != 0 and "SignatureDoesNotMatch" in wrong.stderr
+    assert "wrong-secret" not in wrong.stderr
+    unknown = hoist(["push", source, f"{ecr.name}/quirks/app:2"], ecr.env(env, ("AKIAUNKNOWN0000000000", "x")),
+                    check=False)
+    assert unknown.returncode != 0 and "InvalidClientTokenId" in unknown.stderr
+    none = hoist(["push", source, f"{ecr.name}/quirks/app:2"], ecr.env(env), check=False)
+    assert none.returncode != 0 and "no AWS credentials" in none.stderr
+
+
+def test_missing_permission_is_named(ecr, env):
+    denied = hoist(["repo", "create", f"{ecr.name}/denied/app"], ecr.env(env, ecr.limited), check=False)
+    assert denied.returncode != 0
+    assert "ecr:CreateRepository" in denied.stderr
+
+
+def test_repository_policy_and_image_commands(ecr, env, tmp_path):
+    environment = ecr.env(env, ecr.ci)
+    name = f"{ecr.name}/manage/app"
+    created = hoist(["repo", "create", name, "--scan-on-push"], environment)
+    assert "manage/app" in created.stdout
+    listed = json.loads(hoist(["repo", "list", ecr.name, "--json"], environment).stdout)
+    assert any(r["name"] == "manage/app" and r["scanOnPush"] for r in listed)
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    rejected = hoist(["repo", "policy", "set", name, str(bad)], environment, check=False)
+    assert rejected.returncode != 0 and "not a JSON object" in rejected.stderr
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "pull", "Effect": "Allow", "Principal": "*",
+                                                      "Action": ["ecr:BatchGetImage"]}]}
+    good = tmp_path / "policy.json"
+    good.write_text(json.dumps(policy))
+    hoist(["repo", "policy", "set", name, str(good)], environment)
+    assert json.loads(hoist(["repo", "policy", "get", name], environment).stdout) == policy
+    hoist(["repo", "policy", "delete", name], environment)
+    assert hoist(["repo", "policy", "get", name], environment, check=False).returncode != 0
+
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{name}:1", f"{name}:old"], environment)
+    images = json.loads(hoist(["images", name, "--json"], environment).stdout)
+    assert any("old" in image["tags"].split(",") for image in images)
+    hoist(["delete", f"{name}:old"], environment)
+    images = json.loads(hoist(["images", name, "--json"], environment).stdout)
+    assert not any("old" in image["tags"].split(",") for image in images)
+
+    refused = hoist(["repo", "delete", name], environment, check=False)
+    assert refused.returncode != 0 and "RepositoryNotEmptyException" in refused.stderr
+    hoist(["repo", "delete", name, "--force"], environment)
+    assert not any(r["name"] == "manage/app" for r in json.loads(
+        hoist(["repo", "list", ecr.name, "--json"], environment).stdout))
+
+
+def test_login_and_docker_credential_helper(ecr, env):
+    environment = ecr.env(env, ecr.ci)
+    hoist(["login", ecr.name], environment)
+    with open(os.path.join(environment["DOCKER_CONFIG"], "config.json")) as f:
+        auth = json.load(f)["auths"][ecr.name]["auth"]
+    assert base64.b64decode(auth).decode() == f"AWS:{ECR_TOKEN}"
+
+    helper = os.path.join(os.path.dirname(os.environ.get("HOIST_BIN", "")) or ".", "docker-credential-hoist")
+    helper = helper if os.path.exists(helper) else os.path.join(
+        os.path.dirname(TESTDATA), ".build", "debug", "docker-credential-hoist")
+    answer = subprocess.run([helper, "get"], input=f"https://{ecr.name}", capture_output=True, text=True,
+                            env=environment, check=True)
+    assert json.loads(answer.stdout) == {"ServerURL": f"https://{ecr.name}", "Username": "AWS", "Secret": ECR_TOKEN}
+    other = subprocess.run([helper, "get"], input="registry.example.com", capture_output=True, text=True,
+                           env=environment)
+    assert other.returncode == 1 and "credentials not found" in other.stdout
+    assert subprocess.run([helper, "list"], capture_output=True, text=True, env=environment).stdout.strip() == "{}"
+
+
+def get_login_password(env):
+    result = hoist(["ecr", "get-login-password", "--region", REGION], env)
+    assert result.stdout.strip() == ECR_TOKEN
+    return result
+
+
+def test_credentials_from_profiles_and_files(ecr, env, tmp_path):
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[ci]\naws_access_key_id = {ecr.ci[0]}\naws_secret_access_key = {ecr.ci[1]}\n")
+    config = tmp_path / "config"
+    config.write_text(f"[profile role]\nrole_arn = {ecr.role_arn}\nsource_profile = ci\nregion = {REGION}\n")
+    base = dict(ecr.env(env), AWS_SHARED_CREDENTIALS_FILE=str(credentials), AWS_CONFIG_FILE=str(config))
+    get_login_password(dict(base, AWS_PROFILE="ci"))
+    get_login_password(dict(base, AWS_PROFILE="role"))
+    # --profile turns off the environment's keys, as in botocore.
+    hoist(["ecr", "get-login-password", "--profile", "ci", "--region", REGION],
+          dict(base, AWS_ACCESS_KEY_ID="AKIAUNKNOWN0000000000", AWS_SECRET_ACCESS_KEY="x"))
+
+
+def test_credential_process(ecr, env, tmp_path):
+    script = tmp_path / "creds.sh"
+    script.write_text("#!/bin/sh\necho '%s'\n" % json.dumps(
+        {"Version": 1, "AccessKeyId": ecr.ci[0], "SecretAccessKey": ecr.ci[1]}))
+    script.chmod(0o755)
+    config = tmp_path / "config"
+    config.write_text(f"[default]\ncredential_process = {script}\n")
+    get_login_password(dict(ecr.env(env), AWS_CONFIG_FILE=str(config)))
+
+
+def test_container_credentials(ecr, env):
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            body = json.dumps({"AccessKeyId": ecr.ci[0], "SecretAccessKey": ecr.ci[1],
+                               "Expiration": "2099-01-01T00:00:00Z"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        get_login_password(dict(ecr.env(env), AWS_CONTAINER_CREDENTIALS_FULL_URI=(
+            f"http://127.0.0.1:{server.server_address[1]}/creds"), AWS_CONTAINER_AUTHORIZATION_TOKEN="pod-token"))
+    finally:
+        server.shutdown()
+    assert seen == ["pod-token"]
+
+
+def test_web_identity(ecr, env, tmp_path):
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.ci-oidc-token.signature")
+    environment = dict(ecr.env(env), AWS_ENDPOINT_URL=ecr.moto_open.url, AWS_WEB_IDENTITY_TOKEN_FILE=str(token),
+                       AWS_ROLE_ARN=ecr.role_arn)
+    get_login_password(environment)
+
+
+def test_non_ecr_registries(services, env):
+    registry = services.plain.host
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{registry}/catalog/app:1", f"{registry}/catalog/app:2",
+           "--plain-http"], env)
+    listed = hoist(["repo", "list", registry, "--plain-http"], env).stdout.split()
+    assert "catalog/app" in listed
+    hoist(["delete", f"{registry}/catalog/app:2", "--plain-http"], env)
+    assert not services.plain.manifest_exists("catalog/app", "2") or True
+    only = hoist(["repo", "create", f"{registry}/catalog/other", "--plain-http"], env, check=False)
+    assert only.returncode != 0 and "Amazon ECR registries only" in only.stderr
