@@ -3,13 +3,13 @@ look-alike front for the registry, and skopeo reading back what hoist pushed."""
 import base64
 import json
 import os
-import stat
 import subprocess
 import threading
+import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import ECR_TOKEN, REGION, TESTDATA, fixture_image, free_port, hoist, skopeo_pull
+from conftest import ECR_TOKEN, REGION, TESTDATA, free_port, hoist, registry_manifest, skopeo_pull
 
 SCRIPTS = os.path.join(os.path.dirname(TESTDATA), "scripts")
 
@@ -215,6 +215,83 @@ def test_non_ecr_registries(services, env):
     listed = hoist(["repo", "list", registry, "--plain-http"], env).stdout.split()
     assert "catalog/app" in listed
     hoist(["delete", f"{registry}/catalog/app:2", "--plain-http"], env)
-    assert not services.plain.manifest_exists("catalog/app", "2") or True
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        registry_manifest(services.plain, "catalog/app", "2")
+    assert gone.value.code == 404
     only = hoist(["repo", "create", f"{registry}/catalog/other", "--plain-http"], env, check=False)
     assert only.returncode != 0 and "Amazon ECR registries only" in only.stderr
+
+
+class JSONEndpoint:
+    """A loopback HTTP server answering fixed JSON or text per path, recording the headers it saw."""
+
+    def __init__(self, routes):
+        self.seen = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self):
+                endpoint.seen.append((self.command, self.path.split("?")[0], dict(self.headers)))
+                body = routes.get((self.command, self.path.split("?")[0]))
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_sso_cached_login(ecr, env, tmp_path):
+    import hashlib
+    portal = JSONEndpoint({("GET", "/federation/credentials"): {"roleCredentials": {
+        "accessKeyId": ecr.ci[0], "secretAccessKey": ecr.ci[1], "sessionToken": None, "expiration": 4102444800000}}})
+    home = tmp_path / "home"
+    cache = home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    (cache / (hashlib.sha1(b"corp").hexdigest() + ".json")).write_text(json.dumps(
+        {"accessToken": "sso-access-token", "expiresAt": "2099-01-01T00:00:00Z"}))
+    config = tmp_path / "config"
+    config.write_text("[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Pusher\n"
+                      "[sso-session corp]\nsso_region = us-east-1\nsso_start_url = https://corp.awsapps.com/start\n")
+    try:
+        get_login_password(dict(ecr.env(env), HOME=str(home), AWS_CONFIG_FILE=str(config), AWS_PROFILE="dev",
+                                AWS_ENDPOINT_URL_SSO=portal.url))
+    finally:
+        portal.stop()
+    method, path, headers = portal.seen[0]
+    assert path == "/federation/credentials"
+    assert {k.lower(): v for k, v in headers.items()}["x-amz-sso_bearer_token"] == "sso-access-token"
+
+
+def test_instance_metadata_v2(ecr, env):
+    imds = JSONEndpoint({
+        ("PUT", "/latest/api/token"): b"imds-session-token",
+        ("GET", "/latest/meta-data/iam/security-credentials/"): b"pusher",
+        ("GET", "/latest/meta-data/iam/security-credentials/pusher"): {
+            "AccessKeyId": ecr.ci[0], "SecretAccessKey": ecr.ci[1], "Expiration": "2099-01-01T00:00:00Z"},
+    })
+    try:
+        environment = dict(ecr.env(env), AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
+        del environment["AWS_EC2_METADATA_DISABLED"]
+        get_login_password(environment)
+    finally:
+        imds.stop()
+    tokens = [{k.lower(): v for k, v in h.items()}.get("x-aws-ec2-metadata-token") for m, p, h in imds.seen
+              if m == "GET"]
+    assert tokens == ["imds-session-token", "imds-session-token"]
