@@ -38,7 +38,24 @@ def wait_for_port(port, timeout=20):
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-class Registry:
+class ServiceProcess:
+    """A server process started by the tests, its output in a log file, stopped when they end."""
+
+    def start(self, args, log_path, port, env=None, cwd=None, timeout=20):
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        wait_for_port(port, timeout=timeout)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+class Registry(ServiceProcess):
     """One docker-registry process with its own storage, config and log."""
 
     def __init__(self, workdir, name, auth=None, tls=None):
@@ -60,19 +77,7 @@ class Registry:
             lines += ["auth:"] + ["  " + line for line in auth]
         with open(os.path.join(self.dir, "config.yml"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            ["docker-registry", "serve", os.path.join(self.dir, "config.yml")],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        self.start(["docker-registry", "serve", os.path.join(self.dir, "config.yml")], self.log_path, self.port)
 
     def log_text(self):
         with open(self.log_path) as f:
@@ -290,7 +295,7 @@ def registry_manifest(registry, repository, tag, ca=None, auth=None):
         return response.read(), response.headers.get("Content-Type"), response.headers.get("Docker-Content-Digest")
 
 
-class Moto:
+class Moto(ServiceProcess):
     """A moto server (the AWS API stand-in) on a loopback port."""
 
     def __init__(self, workdir, name, enforce_after=None):
@@ -299,19 +304,8 @@ class Moto:
         environment = dict(os.environ)
         if enforce_after is not None:
             environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(enforce_after)
-        self.log = open(os.path.join(workdir, f"{name}.log"), "w")
-        self.process = subprocess.Popen(
-            ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=environment, cwd=workdir)
-        wait_for_port(self.port, timeout=60)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        self.start(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                   os.path.join(workdir, f"{name}.log"), self.port, env=environment, cwd=workdir, timeout=60)
 
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
