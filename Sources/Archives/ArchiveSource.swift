@@ -24,4 +24,20 @@ public enum ArchiveSource {
     throw ArchiveError.unrecognized(
       path: path, reason: "neither a docker save tarball (no manifest.json) nor an OCI layout (no index.json)")
   }
+
+  /// The names the images in `path` go by (docker's RepoTags, else the OCI ref-name annotation), in order.
+  public static func imageNames(path: String) throws -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw ArchiveError.unrecognized(path: path, reason: "no such file or directory")
+    }
+    if isDirectory.boolValue {
+      return try OCILayoutSource(files: DirectoryFiles(path: path), image: nil).index().manifests.compactMap(\.refName)
+    }
+    let files = TarFiles(archive: try TarArchive(path: path))
+    if try files.exists("manifest.json") {
+      return try DockerArchiveResolver(files: files, selector: nil).names()
+    }
+    return try OCILayoutSource(files: files, image: nil).index().manifests.compactMap(\.refName)
+  }
 }

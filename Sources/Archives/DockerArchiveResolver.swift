@@ -27,16 +27,21 @@ struct DockerArchiveResolver {
     var documents: [Digest: Data]
   }
 
-  /// Reads `manifest.json`, picks the image and describes it.
-  func resolve() throws -> Resolved {
-    let entries: [Entry]
+  /// The entries of `manifest.json`.
+  func entries() throws -> [Entry] {
     do {
-      entries = try JSONDecoder().decode(
-        [Entry].self, from: files.read("manifest.json", limit: maximumDocumentSize))
+      return try JSONDecoder().decode([Entry].self, from: files.read("manifest.json", limit: maximumDocumentSize))
     } catch is DecodingError {
       throw ArchiveError.invalid(path: files.path, reason: "manifest.json is not a valid docker save manifest")
     }
-    let entry = try select(from: entries)
+  }
+
+  /// Every RepoTag in the archive.
+  func names() throws -> [String] { try entries().flatMap { $0.repoTags ?? [] } }
+
+  /// Reads `manifest.json`, picks the image and describes it.
+  func resolve() throws -> Resolved {
+    let entry = try select(from: entries())
     let configData = try files.read(entry.config, limit: maximumDocumentSize)
     let configDigest = Digest(sha256Bytes: SHA256Hasher.hash(Array(configData)))
     if let claimed = Self.claimedDigest(entry.config), claimed != configDigest {
@@ -49,7 +54,7 @@ struct DockerArchiveResolver {
         path: files.path,
         reason: "config \(entry.config) lists \(config.rootfs.diffIDs.count) diffIDs for \(entry.layers.count) layers")
     }
-    if let verbatim = try ociManifest(configDigest: configDigest) {
+    if let verbatim = try ociManifest(configDigest: configDigest, names: entry.repoTags ?? []) {
       return verbatim
     }
     return try synthesize(entry, configData: configData, configDigest: configDigest, diffIDs: config.rootfs.diffIDs)
@@ -110,13 +115,17 @@ struct DockerArchiveResolver {
 
   /// The archive's own OCI manifest for this config, when the archive has one and every layer in it
   /// is present and compressed, so the image can be pushed with its digests unchanged.
-  private func ociManifest(configDigest: Digest) throws -> Resolved? {
+  private func ociManifest(configDigest: Digest, names: [String]) throws -> Resolved? {
     guard try files.exists("index.json") else { return nil }
     guard let index = try? Index.decode(files.read("index.json", limit: maximumDocumentSize), what: "index.json")
     else { return nil }
     var absent = [String]()
     var found: (descriptor: Descriptor, data: Data, manifest: Manifest)?
-    var level = index.manifests
+    // Images may share a config; the entry carrying the image's own name is the one that is meant.
+    let named = index.manifests.filter { entry in
+      names.contains { ImageSelector(text: $0).matches(OCILayoutSource.names(of: entry)) }
+    }
+    var level = named.isEmpty ? index.manifests : named
     for _ in 0..<8 where !level.isEmpty {
       var next = [Descriptor]()
       for descriptor in level {

@@ -6,7 +6,8 @@ public struct HoistCommand: AsyncParsableCommand {
     commandName: "hoist",
     abstract: "Move container images between docker save tarballs, OCI layouts and registries, without a daemon.",
     subcommands: [
-      PushCommand.self, LoginCommand.self, LogoutCommand.self, ECRCommand.self, RepoCommand.self,
+      PushCommand.self, PullCommand.self, CopyCommand.self, LoginCommand.self, LogoutCommand.self, ECRCommand.self,
+      RepoCommand.self,
       ImagesCommand.self, DeleteCommand.self,
     ]
   )

@@ -27,7 +27,12 @@ struct PushCommand: AsyncParsableCommand {
   var source: String
 
   @Argument(help: "Registry references to push to, e.g. registry.example.com/team/app:1.4.")
-  var destinations: [String]
+  var destinations: [String] = []
+
+  @Option(
+    name: .long,
+    help: "Push every image in the archive (or the one --image names) to this registry, under its own name and tag.")
+  var registry: String?
 
   @Option(name: .long, help: "The image to push when the archive holds several (NAME:TAG).")
   var image: String?
@@ -54,44 +59,76 @@ struct PushCommand: AsyncParsableCommand {
   @OptionGroup var login: LoginOptions
 
   func validate() throws {
-    if destinations.isEmpty { throw ValidationError("name at least one destination") }
+    if destinations.isEmpty == (registry == nil) {
+      throw ValidationError("name the destinations, or give --registry to use the names in the archive")
+    }
     if chunkSize.bytes < 5 << 20 { throw ValidationError("--chunk-size must be at least 5MiB") }
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
   }
 
   func run() async throws {
     try await reportingErrors {
-      let references = try destinations.map { text -> Reference in
-        var reference = try Reference(parsing: text)
-        guard reference.digest == nil else {
-          throw ValidationError("\(text): push to a tag, not a digest")
-        }
-        if reference.tag == nil { reference.tag = "latest" }
-        return reference
-      }
-      let imageSource = try ArchiveSource.open(path: source, image: image)
-      let hosts = references.map(\.registry)
-      let stored = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
+      let jobs = try plan()
+      let hosts = jobs.flatMap { $0.references.map(\.registry) }
+      let results = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
         var options = CopyOptions()
         options.concurrency = concurrency
         options.format = format
         let cache = BlobInfoCache(
           file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
         let engine = CopyEngine(options: options, cache: cache, progress: ProgressPrinter(quiet: quiet).report)
-        if createRepository {
-          for reference in references {
-            try await connected.ecr(reference.registry)?.ensureRepository(reference.repository)
+        var results = [(String, Digest)]()
+        for job in jobs {
+          if createRepository {
+            for reference in job.references {
+              try await connected.ecr(reference.registry)?.ensureRepository(reference.repository)
+            }
+          }
+          let imageSource = try ArchiveSource.open(path: source, image: job.image)
+          do {
+            let stored = try await engine.copy(from: imageSource, to: try targets(for: job.references, connected))
+            results += job.texts.map { ($0, stored.digest) }
+          } catch {
+            throw await explain(error, references: job.references, connected)
           }
         }
-        do {
-          return try await engine.copy(from: imageSource, to: try targets(for: references, connected))
-        } catch {
-          throw await explain(error, references: references, connected)
-        }
+        return results
       }
+      if let digestFile {
+        try writeAtomically(results.map { $0.1.description + "\n" }.joined(), to: digestFile)
+      }
+      for (text, digest) in results { print("\(text)@\(digest)") }
+    }
+  }
 
-      if let digestFile { try writeAtomically(stored.digest.description + "\n", to: digestFile) }
-      for text in destinations { print("\(text)@\(stored.digest)") }
+  /// One image to push and where: the destinations as written, and parsed.
+  struct Job {
+    var image: String?
+    var texts: [String]
+    var references: [Reference]
+  }
+
+  /// The pushes this command makes: the image to the destinations given, or with `--registry`, every
+  /// image of the archive (or the one `--image` names) to the registry under its own name.
+  func plan() throws -> [Job] {
+    guard let registry else {
+      let references = try destinations.map { text -> Reference in
+        var reference = try Reference(parsing: text)
+        guard reference.digest == nil else { throw ValidationError("\(text): push to a tag, not a digest") }
+        if reference.tag == nil { reference.tag = "latest" }
+        return reference
+      }
+      return [Job(image: image, texts: destinations, references: references)]
+    }
+    let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: source)
+    guard !names.isEmpty else {
+      throw ValidationError("\(source) names none of its images; give destinations instead of --registry")
+    }
+    return try names.map { name in
+      let original = try Reference(parsing: name)
+      let reference = Reference(
+        registry: registryHost(registry), repository: original.repository, tag: original.tag ?? "latest")
+      return Job(image: name, texts: [reference.description], references: [reference])
     }
   }
 

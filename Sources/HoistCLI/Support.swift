@@ -57,19 +57,22 @@ struct ByteCount: ExpressibleByArgument {
 /// Prints the engine's events as plain lines on stderr.
 struct ProgressPrinter: Sendable {
   let quiet: Bool
+  /// What the blobs undergo: `push` or `pull`.
+  var verb = "push"
 
   var report: @Sendable (ProgressEvent) -> Void {
     let quiet = quiet
+    let (doing, done) = (verb + "ing ", verb + "ed  ")
     return { event in
       switch event {
       case _ where quiet: break
       case .notice(let text): printError("note: \(text)")
       case .blobSkipped(let digest, let size): printError("exists   \(digest.short) (\(formatBytes(size)))")
       case .blobStarted(let digest, let size, let compressing):
-        printError("pushing  \(digest.short) (\(formatBytes(size))\(compressing ? ", compressing" : ""))")
+        printError("\(doing) \(digest.short) (\(formatBytes(size))\(compressing ? ", compressing" : ""))")
       case .blobDone(let digest, let stored, let sent):
         let renamed = stored == digest ? "" : " as \(stored.short)"
-        printError("pushed   \(digest.short)\(renamed) (\(formatBytes(sent)))")
+        printError("\(done) \(digest.short)\(renamed) (\(formatBytes(sent)))")
       case .manifestStored(let where_, let digest): printError("manifest \(where_) \(digest.short)")
       }
     }

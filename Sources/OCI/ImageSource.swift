@@ -68,4 +68,12 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest
   /// The manifest currently under `tag`, if any: lets a push recognise an image the destination has.
   func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)?
+  /// Makes everything stored visible at once (a file destination renames its output into place); called
+  /// by whoever ran the copies, once after the last.
+  func commit() async throws
+}
+
+extension ImageDestination {
+  /// Registries store as they go: nothing to commit.
+  public func commit() async throws {}
 }

@@ -2,10 +2,14 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import OCI
+import Transport
 
 extension RegistryClient {
   /// The token scope for pushing to a repository.
   static func pushScope(_ repository: String) -> String { "repository:\(repository):pull,push" }
+
+  /// The token scope for reading a repository.
+  static func pullScope(_ repository: String) -> String { "repository:\(repository):pull" }
 
   /// Whether the repository has the blob (HEAD).
   public func blobExists(repository: String, digest: Digest) async throws -> Bool {
@@ -143,5 +147,62 @@ public actor RegistryUpload: BlobUpload {
     }
     if let next = response.headers.first(name: "Location") { location = client.resolve(location: next) }
     offset = end + 1
+  }
+}
+
+extension RegistryClient {
+  /// Opens a blob for streaming (GET, following redirects to storage hosts without credentials).
+  public func openBlob(repository: String, digest: Digest) async throws -> any BlobReader {
+    let operation = "fetch blob \(digest) from \(host)/\(repository)"
+    let response = try await send(operation: operation, scope: Self.pullScope(repository)) {
+      HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+    }
+    guard response.status.code == 200 else { throw await error(for: response, operation: operation) }
+    return ResponseBodyReader(body: response.body, operation: operation, registry: host)
+  }
+
+  /// Fetches a small blob (a config) whole, refusing more than `limit` bytes.
+  public func blob(repository: String, digest: Digest, limit: Int) async throws -> Data {
+    let reader = try await openBlob(repository: repository, digest: digest)
+    var data = Data()
+    while true {
+      let chunk = try await reader.read(maxLength: 1 << 20)
+      if chunk.isEmpty { return data }
+      data.append(contentsOf: chunk)
+      guard data.count <= limit else {
+        throw RegistryError(
+          operation: "fetch blob \(digest) from \(host)/\(repository)", registry: host,
+          reason: .protocolViolation("the blob is larger than \(limit) bytes"))
+      }
+    }
+  }
+}
+
+/// Reads a response body as a blob, a buffer at a time. Like every `BlobReader`, it is read by one task
+/// at a time, which is what makes the unchecked `Sendable` sound.
+final class ResponseBodyReader: BlobReader, @unchecked Sendable {
+  private var iterator: HTTPClientResponse.Body.AsyncIterator
+  private var pending = ByteBuffer()
+  private let operation: String
+  private let registry: String
+
+  init(body: HTTPClientResponse.Body, operation: String, registry: String) {
+    self.iterator = body.makeAsyncIterator()
+    self.operation = operation
+    self.registry = registry
+  }
+
+  func read(maxLength: Int) async throws -> [UInt8] {
+    while pending.readableBytes == 0 {
+      do {
+        guard let next = try await iterator.next() else { return [] }
+        pending = next
+      } catch {
+        throw RegistryError(
+          operation: operation, registry: registry,
+          reason: .unreachable("the download broke off: \(connectionErrorText(error))"))
+      }
+    }
+    return pending.readBytes(length: min(maxLength, pending.readableBytes)) ?? []
   }
 }

@@ -7,9 +7,13 @@ import Streams
 
 extension RegistryClient {
   /// Fetches a manifest or index by tag or digest; nil when the registry has none under that reference.
-  public func manifest(repository: String, reference: String) async throws -> (bytes: Data, mediaType: String)? {
-    let operation = "fetch manifest \(host)/\(repository):\(reference)"
-    let response = try await send(operation: operation, scope: Self.pushScope(repository)) {
+  /// `forPush` asks for a token that also allows pushing (one token serves the whole push).
+  public func manifest(repository: String, reference: String, forPush: Bool = false) async throws -> (
+    bytes: Data, mediaType: String
+  )? {
+    let operation = "fetch manifest \(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
+    let scope = forPush ? Self.pushScope(repository) : Self.pullScope(repository)
+    let response = try await send(operation: operation, scope: scope) {
       var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
       request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
       return request

@@ -34,6 +34,6 @@ public struct RegistryDestination: ImageDestination {
   }
 
   public func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? {
-    try await client.manifest(repository: repository, reference: tag)
+    try await client.manifest(repository: repository, reference: tag, forPush: true)
   }
 }

@@ -24,9 +24,15 @@ public struct CopyEngine: Sendable {
     for notice in root.notices { progress(.notice(notice)) }
     let job = CopyJob(engine: self, source: source, targets: targets)
     await job.learnFromCurrentManifests()
-    let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true)
-    await cache.save()
-    return stored
+    do {
+      let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true)
+      await cache.save()
+      return stored
+    } catch {
+      // What finished before the failure spares the next attempt the work.
+      await cache.save()
+      throw error
+    }
   }
 }
 

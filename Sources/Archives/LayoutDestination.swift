@@ -1,0 +1,270 @@
+import Foundation
+import OCI
+import Streams
+
+/// The file formats hoist writes.
+public enum OutputFormat: String, Sendable, CaseIterable {
+  /// An OCI image layout folder.
+  case oci
+  /// An OCI image layout in a tar.
+  case ociArchive = "oci-archive"
+  /// A tar that `docker load` and `podman load` read (`manifest.json`, `repositories`) and that is an OCI
+  /// layout as well (`oci-layout`, `index.json`).
+  case dockerArchive = "docker-archive"
+
+  /// The format a path implies: a `.tar` file is a docker archive, anything else a layout folder.
+  public static func implied(by path: String) -> OutputFormat {
+    path.hasSuffix(".tar") ? .dockerArchive : .oci
+  }
+}
+
+/// An OCI layout, a layout tar or a docker archive being written, as the destination of copies.
+///
+/// Everything goes into a staging layout first: `PATH.hoist-partial` beside the output (or, for an
+/// existing layout folder, the folder itself, where blobs are added under their final names and
+/// `index.json` is replaced last). `commit` writes `index.json` (and for a tar, the tar) and renames the
+/// result into place, so the output appears only when complete. Whole blobs left in the staging layout by an
+/// interrupted run are found again by the next.
+public actor LayoutDestination: ImageDestination {
+  public nonisolated let path: String
+  public nonisolated let format: OutputFormat
+  /// Write docker archive layers uncompressed (for loaders older than Docker 1.10's gzip support).
+  let uncompressedLayers: Bool
+  let staging: String
+  let inPlace: Bool
+  private var entries: [Descriptor] = []
+  private var reused = 0
+
+  public init(path: String, format: OutputFormat, uncompressedLayers: Bool = false) throws {
+    self.path = path
+    self.format = format
+    self.uncompressedLayers = uncompressedLayers
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    if format == .oci && exists {
+      guard isDirectory.boolValue else { throw ArchiveError.invalid(path: path, reason: "exists and is not a folder") }
+      let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+      guard contents.isEmpty || contents.contains("index.json") else {
+        throw ArchiveError.invalid(path: path, reason: "exists and is not an OCI layout (no index.json)")
+      }
+      staging = path
+      inPlace = true
+    } else {
+      staging = path + ".hoist-partial"
+      inPlace = false
+    }
+    try FileManager.default.createDirectory(
+      atPath: staging + "/blobs/sha256", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: staging + "/.hoist-uploads", withIntermediateDirectories: true)
+  }
+
+  public nonisolated var description: String { path }
+
+  /// How many blobs an earlier, interrupted run had already stored.
+  public var reusedBlobs: Int { reused }
+
+  private func blobPath(_ digest: Digest) -> String { staging + "/" + LayoutPath.blob(digest) }
+
+  public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
+    let attributes = try? FileManager.default.attributesOfItem(atPath: blobPath(descriptor.digest))
+    guard (attributes?[.size] as? NSNumber)?.int64Value == descriptor.size else { return false }
+    if !inPlace { reused += 1 }
+    return true
+  }
+
+  public func putBlob(_ bytes: Data, descriptor: Descriptor) async throws {
+    try write(bytes, to: blobPath(descriptor.digest))
+  }
+
+  public func beginUpload() async throws -> any BlobUpload {
+    try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256")
+  }
+
+  public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+    try write(bytes, to: blobPath(digest))
+    if case .tag(let name) = reference {
+      entries.removeAll { $0.refName == name }
+      entries.append(
+        Descriptor(
+          mediaType: mediaType, digest: digest, size: Int64(bytes.count),
+          annotations: [Annotation.refName: name]))
+    }
+    return digest
+  }
+
+  public func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? { nil }
+
+  public func commit() async throws {
+    var index = Index(mediaType: MediaType.ociIndex, manifests: [])
+    if let existing = try? Data(contentsOf: URL(fileURLWithPath: staging + "/index.json")),
+      let old = try? Index.decode(existing, what: "index.json")
+    {
+      let names = Set(entries.compactMap(\.refName))
+      index.manifests = old.manifests.filter { entry in entry.refName.map { !names.contains($0) } ?? true }
+    }
+    index.manifests += entries
+    try write(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: staging + "/oci-layout")
+    if format == .dockerArchive { try await writeDockerMetadata(&index) }
+    try write(index.encoded(), to: staging + "/index.json")
+    try? FileManager.default.removeItem(atPath: staging + "/.hoist-uploads")
+    switch format {
+    case .oci:
+      if !inPlace { try rename(staging, to: path) }
+    case .ociArchive, .dockerArchive:
+      try writeTar()
+      try FileManager.default.removeItem(atPath: staging)
+    }
+  }
+
+  /// `manifest.json` and `repositories` for `docker load`, one entry per named image; with
+  /// `uncompressedLayers`, each image's layers are decompressed and its OCI manifest rewritten to match.
+  private func writeDockerMetadata(_ index: inout Index) async throws {
+    var loadEntries = [[String: Any]]()
+    var repositories = [String: [String: String]]()
+    for (position, entry) in index.manifests.enumerated() {
+      guard let name = entry.refName else { continue }
+      guard MediaType.isManifest(entry.mediaType) else {
+        throw ArchiveError.invalid(
+          path: path, reason: "a docker archive holds one platform per image; write all platforms with --format oci")
+      }
+      var manifest = try Manifest.decode(Data(contentsOf: URL(fileURLWithPath: blobPath(entry.digest))), what: name)
+      if uncompressedLayers {
+        manifest = try decompressLayers(of: manifest, name: name)
+        let bytes = manifest.encoded()
+        let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+        try write(bytes, to: blobPath(digest))
+        index.manifests[position].digest = digest
+        index.manifests[position].size = Int64(bytes.count)
+      }
+      let layers = manifest.layers.map { LayoutPath.blob($0.digest) }
+      loadEntries.append([
+        "Config": LayoutPath.blob(manifest.config.digest), "RepoTags": [name], "Layers": layers,
+      ])
+      if let reference = try? Reference(parsing: name), let tag = reference.tag, let last = manifest.layers.last {
+        let repository = name.hasPrefix(reference.registry + "/") ? reference.name : reference.repository
+        repositories[repository, default: [:]][tag] = last.digest.hex
+      }
+    }
+    try write(
+      JSONSerialization.data(withJSONObject: loadEntries, options: [.sortedKeys]), to: staging + "/manifest.json")
+    try write(
+      JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys]), to: staging + "/repositories")
+  }
+
+  /// Writes each compressed layer's plain tar beside it, checked against the config's diffIDs.
+  private func decompressLayers(of manifest: Manifest, name: String) throws -> Manifest {
+    let config = try ImageConfig.decode(
+      Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
+    var out = manifest
+    for (i, layer) in manifest.layers.enumerated() where !MediaType.isUncompressedLayer(layer.mediaType) {
+      guard i < config.rootfs.diffIDs.count else { break }
+      let diffID = config.rootfs.diffIDs[i]
+      let reader = try FileRangeReader(path: blobPath(layer.digest))
+      let decompressor = GzipDecompressor()
+      let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256")
+      let hasher = SHA256Hasher()
+      var size: Int64 = 0
+      while true {
+        let chunk = try reader.read(maxLength: 1 << 20)
+        if chunk.isEmpty { break }
+        let plain = try chunk.withUnsafeBytes { try decompressor.decompress($0) }
+        hasher.update(plain)
+        size += Int64(plain.count)
+        try upload.append(plain)
+      }
+      let actual = Digest(sha256Bytes: hasher.finalize())
+      guard actual == diffID else {
+        upload.discard()
+        throw ArchiveError.blobMismatch(
+          path: path, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
+      }
+      try upload.store(as: actual, size: size)
+      out.layers[i] = Descriptor(
+        mediaType: manifest.mediaType == MediaType.dockerManifest
+          ? MediaType.dockerLayerUncompressed : MediaType.ociLayer,
+        digest: actual, size: size)
+    }
+    return out
+  }
+
+  /// Writes the staging layout as a tar beside the output, then renames it into place.
+  private func writeTar() throws {
+    let temporary = path + ".hoist-tmp"
+    let writer = try TarWriter(path: temporary)
+    do {
+      try writer.add(
+        name: "oci-layout", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/oci-layout"))))
+      try writer.add(
+        name: "index.json", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/index.json"))))
+      for extra in ["manifest.json", "repositories"] where FileManager.default.fileExists(atPath: staging + "/" + extra)
+      {
+        try writer.add(name: extra, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + extra))))
+      }
+      try writer.addDirectory(name: "blobs/")
+      try writer.addDirectory(name: "blobs/sha256/")
+      for name in try FileManager.default.contentsOfDirectory(atPath: staging + "/blobs/sha256").sorted() {
+        let file = staging + "/blobs/sha256/" + name
+        let reader = try FileRangeReader(path: file)
+        try writer.add(name: "blobs/sha256/" + name, size: reader.remaining, from: reader)
+      }
+      try writer.close()
+      try rename(temporary, to: path)
+    } catch {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw error
+    }
+  }
+
+  private func write(_ data: Data, to file: String) throws {
+    try data.write(to: URL(fileURLWithPath: file), options: .atomic)
+  }
+
+  private func rename(_ from: String, to: String) throws {
+    if FileManager.default.fileExists(atPath: to) { try FileManager.default.removeItem(atPath: to) }
+    try FileManager.default.moveItem(atPath: from, toPath: to)
+  }
+}
+
+/// A blob being written to a temporary file in a layout, renamed under its digest when complete.
+final class FileUpload: BlobUpload, @unchecked Sendable {
+  private let handle: FileHandle
+  private let temporary: String
+  private let blobs: String
+
+  init(folder: String, blobs: String) throws {
+    temporary = folder + "/" + UUID().uuidString
+    self.blobs = blobs
+    guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+      throw ArchiveError.invalid(path: folder, reason: "cannot create a file there")
+    }
+    handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+  }
+
+  func append(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
+
+  func write(_ bytes: [UInt8]) async throws { try append(bytes) }
+
+  func finish(digest: Digest, size: Int64) async throws { try store(as: digest, size: size) }
+
+  /// Renames the file under its digest once its size is right (the engine has checked the digest).
+  func store(as digest: Digest, size: Int64) throws {
+    try handle.close()
+    let written = (try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? NSNumber)?.int64Value
+    guard written == size else {
+      discard()
+      throw ArchiveError.blobMismatch(
+        path: temporary, digest: digest, reason: "wrote \(written ?? -1) of \(size) bytes")
+    }
+    let target = blobs + "/" + digest.hex
+    if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
+    try FileManager.default.moveItem(atPath: temporary, toPath: target)
+  }
+
+  func discard() {
+    try? handle.close()
+    try? FileManager.default.removeItem(atPath: temporary)
+  }
+
+  func cancel() async { discard() }
+}

@@ -1,0 +1,53 @@
+import Archives
+import Foundation
+import OCI
+import Registry
+
+/// Where an image is, as `copy` and `pull` name it: a registry reference, or `oci:PATH[:NAME]`,
+/// `oci-archive:PATH[:NAME]`, `docker-archive:PATH[:NAME]`.
+enum ImageLocation {
+  case registry(Reference)
+  case file(path: String, format: OutputFormat, name: String?)
+
+  init(parsing text: String) throws {
+    for format in OutputFormat.allCases where text.hasPrefix(format.rawValue + ":") {
+      let rest = text.dropFirst(format.rawValue.count + 1)
+      let parts = rest.split(separator: ":", maxSplits: 1).map(String.init)
+      guard let path = parts.first, !path.isEmpty else {
+        throw LocationError(text: text, reason: "no path after \(format.rawValue):")
+      }
+      self = .file(path: path, format: format, name: parts.count > 1 ? parts[1] : nil)
+      return
+    }
+    var reference = try Reference(parsing: text)
+    if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
+    self = .registry(reference)
+  }
+
+  var registryHost: String? {
+    if case .registry(let reference) = self { return reference.registry }
+    return nil
+  }
+}
+
+/// A location that cannot be used as written.
+struct LocationError: Error, CustomStringConvertible {
+  let text: String
+  let reason: String
+  var description: String { "\(text): \(reason)" }
+}
+
+extension Connection {
+  /// The image source a location names.
+  func source(_ location: ImageLocation, platform: PlatformChoice) throws -> any ImageSource {
+    switch location {
+    case .registry(let reference):
+      let client = try client(for: reference.registry, endpoint: reference.endpointHost)
+      return RegistrySource(
+        client: client, repository: reference.repository,
+        reference: reference.digest?.description ?? reference.tag ?? "latest", platform: platform)
+    case .file(let path, _, let name):
+      return try ArchiveSource.open(path: path, image: name)
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import Archives
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+import Transfer
+
+/// Options that say which platforms of an image to take.
+struct PlatformOptions: ParsableArguments {
+  @Option(help: "The platform to take from a multi-platform image, os/arch[/variant] (default: this machine's).")
+  var platform: String?
+
+  @Flag(help: "Keep every platform: the whole index, digests unchanged.")
+  var allPlatforms = false
+
+  func validate() throws {
+    if platform != nil && allPlatforms { throw ValidationError("--platform and --all-platforms exclude each other") }
+    if let platform { _ = try Platform(parsing: platform) }
+  }
+
+  var choice: PlatformChoice {
+    if allPlatforms { return .all }
+    if let platform, let parsed = try? Platform(parsing: platform) { return .only(parsed) }
+    return .host
+  }
+}
+
+/// `hoist pull REF DEST`, `hoist pull REF... --output BUNDLE`.
+struct PullCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "pull",
+    abstract: "Pull images to an OCI layout, an OCI tar or a docker load-able tarball.",
+    discussion: """
+      The format follows DEST (a folder: OCI layout; NAME.tar: docker archive, which is also an OCI layout)
+      unless --format says otherwise. Each image is named in the output by its reference. The output appears
+      only when complete; blobs already fetched by an interrupted run are reused.
+
+      Examples:
+        hoist pull registry.example.com/app:1.4 ./layout
+        hoist pull registry.example.com/app:1.4 app.tar
+        hoist pull registry.example.com/base:3 --platform linux/arm64 base.tar
+        hoist pull reg/a:1 reg/b:2 reg/c:3 --output bundle.tar
+      """
+  )
+
+  @Argument(help: "Image references, then the destination (unless --output names it).")
+  var arguments: [String]
+
+  @Option(name: .long, help: "The file or folder to write several images into (a bundle).")
+  var output: String?
+
+  @Option(name: .long, help: "oci, oci-archive or docker-archive (default: from DEST).")
+  var format: OutputFormat?
+
+  @Flag(help: "Write docker archive layers as plain tars, for old loaders.")
+  var uncompressedLayers = false
+
+  @Option(name: .long, help: "How many blobs to fetch at once.")
+  var concurrency = 4
+
+  @Flag(name: .shortAndLong, help: "Print only the result lines.")
+  var quiet = false
+
+  @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var login: LoginOptions
+
+  func validate() throws {
+    if output == nil && arguments.count != 2 { throw ValidationError("give one image and a destination, or --output") }
+    if output != nil && arguments.isEmpty { throw ValidationError("name at least one image") }
+    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      let destinationPath = output ?? arguments.last!
+      let references = try (output == nil ? Array(arguments.dropLast()) : arguments).map { text -> Reference in
+        var reference = try Reference(parsing: text)
+        if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
+        return reference
+      }
+      let outputFormat = format ?? OutputFormat.implied(by: destinationPath)
+      let destination = try LayoutDestination(
+        path: destinationPath, format: outputFormat, uncompressedLayers: uncompressedLayers)
+      var results = [(String, Digest)]()
+      try await connection.withConnection(hosts: references.map(\.registry), explicit: login.read()) { connected in
+        var options = CopyOptions()
+        options.concurrency = concurrency
+        let engine = CopyEngine(options: options, progress: ProgressPrinter(quiet: quiet, verb: "pull").report)
+        for reference in references {
+          let source = try connected.source(.registry(reference), platform: platforms.choice)
+          let stored = try await engine.copy(
+            from: source, to: [CopyTarget(destination: destination, tags: [reference.description])])
+          results.append((reference.description, stored.digest))
+        }
+        try await destination.commit()
+      }
+      let reused = await destination.reusedBlobs
+      if reused > 0 && !quiet { printError("reused \(reused) blobs from an interrupted pull") }
+      for (name, digest) in results { print("\(name)@\(digest) -> \(destinationPath)") }
+    }
+  }
+}
+
+/// `hoist copy SRC DST`: between any two of a registry, an OCI layout, an OCI tar and a docker archive.
+struct CopyCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "copy",
+    abstract: "Copy an image between registries and files.",
+    discussion: """
+      SRC and DST are registry references or oci:PATH[:NAME], oci-archive:PATH[:NAME], docker-archive:PATH[:NAME].
+      Registry to registry streams blobs without temporary files and keeps digests unchanged; so does a copy
+      from a registry to a file. A copy from one file to an OCI layout writes OCI manifests.
+
+      Examples:
+        hoist copy registry-a.example.com/app:1.4 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --all-platforms
+        hoist copy docker-archive:app.tar oci:./layout:app-1.4
+      """
+  )
+
+  @Argument(help: "Where the image is.") var source: String
+  @Argument(help: "Where it goes.") var destination: String
+
+  @Option(name: .long, help: "How many blobs to move at once.")
+  var concurrency = 4
+
+  @Flag(help: "Write docker archive layers as plain tars, for old loaders.")
+  var uncompressedLayers = false
+
+  @Flag(name: .shortAndLong, help: "Print only the result line.")
+  var quiet = false
+
+  @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var login: LoginOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let from = try ImageLocation(parsing: source)
+      let to = try ImageLocation(parsing: destination)
+      let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
+      let stored = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
+        var options = CopyOptions()
+        options.concurrency = concurrency
+        if case .file = from, case .file(_, let format, _) = to, format != .dockerArchive {
+          // An image read from a file has no registry digest to keep; an OCI layout wants OCI manifests.
+          options.format = .oci
+        }
+        let engine = CopyEngine(options: options, progress: ProgressPrinter(quiet: quiet, verb: "copy").report)
+        let imageSource = try connected.source(from, platform: platforms.choice)
+        let target: CopyTarget
+        switch to {
+        case .registry(let reference):
+          let client = try connected.client(for: reference.registry, endpoint: reference.endpointHost)
+          target = CopyTarget(
+            destination: RegistryDestination(client: client, repository: reference.repository, chunkSize: 8 << 20),
+            tags: reference.tag.map { [$0] } ?? [])
+        case .file(let path, let format, let name):
+          let fileDestination = try LayoutDestination(
+            path: path, format: format, uncompressedLayers: uncompressedLayers)
+          target = CopyTarget(destination: fileDestination, tags: [name ?? Self.defaultName(from)])
+        }
+        let stored = try await engine.copy(from: imageSource, to: [target])
+        try await target.destination.commit()
+        return stored
+      }
+      print("\(destination)@\(stored.digest)")
+    }
+  }
+
+  /// The name an image gets in a file when the destination names none: its reference, or `latest`.
+  static func defaultName(_ location: ImageLocation) -> String {
+    if case .registry(let reference) = location { return reference.description }
+    if case .file(_, _, let name) = location, let name { return name }
+    return "latest"
+  }
+}
+
+extension OutputFormat: ExpressibleByArgument {}

@@ -1,0 +1,126 @@
+import Foundation
+import OCI
+import Streams
+
+/// Which platform of a multi-platform image to take.
+public enum PlatformChoice: Sendable, Equatable {
+  /// The platform hoist runs on.
+  case host
+  /// One given platform.
+  case only(Platform)
+  /// The whole index, digests unchanged.
+  case all
+
+  /// The platform of this machine, as image indexes name it.
+  public static var hostPlatform: Platform {
+    #if arch(arm64)
+      Platform(os: "linux", architecture: "arm64", variant: "v8")
+    #elseif arch(arm)
+      Platform(os: "linux", architecture: "arm", variant: "v7")
+    #else
+      Platform(os: "linux", architecture: "amd64")
+    #endif
+  }
+
+  /// Whether an index entry's platform is the wanted one (a missing wanted variant matches any).
+  static func matches(_ candidate: Platform?, _ wanted: Platform) -> Bool {
+    guard let candidate, candidate.os == wanted.os, candidate.architecture == wanted.architecture else { return false }
+    guard let variant = wanted.variant else { return true }
+    return candidate.variant == variant || (candidate.variant == nil && variant == "v8")
+  }
+}
+
+/// A repository in a registry, as the source of a copy: the manifest under a tag or digest, resolved
+/// to one platform unless the whole index is wanted.
+public struct RegistrySource: ImageSource {
+  public let client: RegistryClient
+  public let repository: String
+  /// A tag or a digest.
+  public let reference: String
+  public let platform: PlatformChoice
+
+  public init(client: RegistryClient, repository: String, reference: String, platform: PlatformChoice) {
+    self.client = client
+    self.repository = repository
+    self.reference = reference
+    self.platform = platform
+  }
+
+  public var description: String {
+    "\(client.host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
+  }
+
+  public func root() async throws -> RootDocument {
+    guard let (bytes, servedType) = try await client.manifest(repository: repository, reference: reference) else {
+      throw SourceError.notFound(description)
+    }
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+    if let expected = try? Digest(reference), expected != digest {
+      throw SourceError.digestMismatch(description, actual: digest)
+    }
+    let mediaType = Self.mediaType(served: servedType, bytes: bytes)
+    let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
+    guard MediaType.isIndex(mediaType) else { return RootDocument(descriptor: descriptor, bytes: bytes) }
+    let wanted: Platform
+    switch platform {
+    case .all: return RootDocument(descriptor: descriptor, bytes: bytes)
+    case .host: wanted = PlatformChoice.hostPlatform
+    case .only(let given): wanted = given
+    }
+    let index = try Index.decode(bytes, what: "index \(description)")
+    guard let child = index.manifests.first(where: { PlatformChoice.matches($0.platform, wanted) }) else {
+      throw SourceError.noPlatform(
+        description, wanted: wanted.description, available: index.manifests.compactMap { $0.platform?.description })
+    }
+    let childBytes = try await document(child)
+    let chosen = Descriptor(mediaType: child.mediaType, digest: child.digest, size: child.size)
+    return RootDocument(descriptor: chosen, bytes: childBytes, notices: ["chose \(wanted) from the index"])
+  }
+
+  public func document(_ descriptor: Descriptor) async throws -> Data {
+    guard descriptor.size <= Int64(maximumDocumentSize) else {
+      throw SourceError.tooLarge(description, digest: descriptor.digest, size: descriptor.size)
+    }
+    let data: Data
+    if MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType) {
+      guard let found = try await client.manifest(repository: repository, reference: descriptor.digest.description)
+      else { throw SourceError.notFound("\(client.host)/\(repository)@\(descriptor.digest)") }
+      data = found.bytes
+    } else {
+      data = try await client.blob(repository: repository, digest: descriptor.digest, limit: Int(descriptor.size))
+    }
+    let actual = Digest(sha256Bytes: SHA256Hasher.hash(Array(data)))
+    guard actual == descriptor.digest, Int64(data.count) == descriptor.size else {
+      throw SourceError.digestMismatch("\(client.host)/\(repository)@\(descriptor.digest)", actual: actual)
+    }
+    return data
+  }
+
+  public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
+    try await client.openBlob(repository: repository, digest: descriptor.digest)
+  }
+
+  /// The media type of served manifest bytes: the document's own field, else the `Content-Type`.
+  static func mediaType(served: String, bytes: Data) -> String {
+    struct Probe: Decodable { var mediaType: String? }
+    return (try? JSONDecoder().decode(Probe.self, from: bytes))?.mediaType ?? served
+  }
+}
+
+/// What went wrong reading an image from a registry.
+public enum SourceError: Error, CustomStringConvertible {
+  case notFound(String)
+  case digestMismatch(String, actual: Digest)
+  case noPlatform(String, wanted: String, available: [String])
+  case tooLarge(String, digest: Digest, size: Int64)
+
+  public var description: String {
+    switch self {
+    case .notFound(let what): "\(what): no such image"
+    case .digestMismatch(let what, let actual): "\(what): the registry served content that hashes to \(actual)"
+    case .noPlatform(let what, let wanted, let available):
+      "\(what) has no \(wanted) image; it has: \(available.isEmpty ? "no platforms listed" : available.joined(separator: ", "))"
+    case .tooLarge(let what, let digest, let size): "\(what): \(digest) claims \(size) bytes, over the 4 MiB limit"
+    }
+  }
+}

@@ -1,0 +1,116 @@
+"""Small fronts of our own in front of a real registry, for behaviour a registry will not show on demand:
+blob downloads redirected to a storage host that refuses credentials, and blobs served corrupted."""
+import base64
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from conftest import PASSWORD, USER, free_port
+
+
+def serve(handle):
+    """A threaded loopback HTTP server calling `handle(request)` for every method; returns (server, port)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_any(self):
+            handle(self)
+
+        do_GET = do_HEAD = do_POST = do_PATCH = do_PUT = do_DELETE = do_any
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, port
+
+
+def forward(upstream_port, request, body=b"", headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+    connection.putrequest(request.command, request.path, skip_host=True, skip_accept_encoding=True)
+    connection.putheader("Host", f"127.0.0.1:{upstream_port}")
+    for key, value in (headers if headers is not None else request.headers.items()):
+        if key.lower() not in ("host", "connection", "content-length"):
+            connection.putheader(key, value)
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    payload = response.read() if request.command != "HEAD" else b""
+    result = (response.status, response.getheaders(), payload)
+    connection.close()
+    return result
+
+
+def reply(request, status, headers, payload):
+    request.send_response(status)
+    length = None
+    for key, value in headers:
+        if key.lower() in ("connection", "transfer-encoding", "date"):
+            continue
+        if key.lower() == "content-length":
+            length = value
+            continue
+        request.send_header(key, value)
+    request.send_header("Content-Length", length if request.command == "HEAD" and length else str(len(payload)))
+    request.end_headers()
+    if request.command != "HEAD":
+        request.wfile.write(payload)
+
+
+class RedirectingFront:
+    """Forwards to a Basic-auth registry, but answers blob GETs with a 307 to a storage host (another port)
+    that refuses any request carrying Authorization, as S3 does behind ECR."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.storage_requests = []
+        basic = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+        def storage(request):
+            self.storage_requests.append(dict(request.headers))
+            if request.headers.get("Authorization"):
+                return reply(request, 400, [("Content-Type", "text/plain")],
+                             b"Only one auth mechanism allowed")
+            status, headers, payload = forward(self.upstream_port, request, headers=[("Authorization", basic)])
+            reply(request, status, headers, payload)
+
+        def front(request):
+            length = int(request.headers.get("Content-Length") or 0)
+            body = request.rfile.read(length) if length else b""
+            if request.command == "GET" and "/blobs/sha256:" in request.path:
+                return reply(request, 307, [("Location", f"http://127.0.0.1:{self.storage_port}{request.path}")], b"")
+            status, headers, payload = forward(self.upstream_port, request, body)
+            reply(request, status, headers, payload)
+
+        self.storage, self.storage_port = serve(storage)
+        self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.storage.shutdown()
+
+
+class CorruptingFront:
+    """Forwards to a registry and flips one byte in every blob it serves whose digest is in `corrupt`."""
+
+    def __init__(self, upstream_port):
+        self.corrupt = set()
+
+        def front(request):
+            length = int(request.headers.get("Content-Length") or 0)
+            body = request.rfile.read(length) if length else b""
+            status, headers, payload = forward(upstream_port, request, body)
+            digest = request.path.rsplit("/", 1)[-1]
+            if request.command == "GET" and "/blobs/" in request.path and digest in self.corrupt and payload:
+                payload = payload[:-1] + bytes([payload[-1] ^ 0xFF])
+            reply(request, status, headers, payload)
+
+        self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
