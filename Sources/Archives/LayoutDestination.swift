@@ -34,6 +34,7 @@ public actor LayoutDestination: ImageDestination {
   let inPlace: Bool
   private var entries: [Descriptor] = []
   private var reused = 0
+  private var resumedBytes: Int64 = 0
 
   public init(path: String, format: OutputFormat, uncompressedLayers: Bool = false) throws {
     self.path = path
@@ -60,8 +61,8 @@ public actor LayoutDestination: ImageDestination {
 
   public nonisolated var description: String { path }
 
-  /// How many blobs an earlier, interrupted run had already stored.
-  public var reusedBlobs: Int { reused }
+  /// What an earlier, interrupted run had stored: whole blobs, and bytes of partial ones continued.
+  public var reusedFromEarlierRun: (blobs: Int, partialBytes: Int64) { (reused, resumedBytes) }
 
   private func blobPath(_ digest: Digest) -> String { staging + "/" + LayoutPath.blob(digest) }
 
@@ -76,8 +77,11 @@ public actor LayoutDestination: ImageDestination {
     try write(bytes, to: blobPath(descriptor.digest))
   }
 
-  public func beginUpload() async throws -> any BlobUpload {
-    try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256")
+  public func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
+    let upload = try FileUpload(
+      folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: expected)
+    resumedBytes += upload.resumeOffset
+    return upload
   }
 
   public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
@@ -162,7 +166,7 @@ public actor LayoutDestination: ImageDestination {
       let diffID = config.rootfs.diffIDs[i]
       let reader = try FileRangeReader(path: blobPath(layer.digest))
       let decompressor = GzipDecompressor()
-      let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256")
+      let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
       let hasher = SHA256Hasher()
       var size: Int64 = 0
       while true {
@@ -227,18 +231,35 @@ public actor LayoutDestination: ImageDestination {
 }
 
 /// A blob being written to a temporary file in a layout, renamed under its digest when complete.
+/// A blob whose digest is known is written to a file named by it, so a later run finds what an
+/// interrupted one wrote and continues from its end.
 final class FileUpload: BlobUpload, @unchecked Sendable {
   private let handle: FileHandle
   private let temporary: String
   private let blobs: String
+  /// How many bytes of the blob an earlier run had written.
+  let resumeOffset: Int64
 
-  init(folder: String, blobs: String) throws {
-    temporary = folder + "/" + UUID().uuidString
+  init(folder: String, blobs: String, expected: Descriptor?) throws {
+    temporary = folder + "/" + (expected.map { "\($0.digest.hex).partial" } ?? UUID().uuidString)
     self.blobs = blobs
-    guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-      throw ArchiveError.invalid(path: folder, reason: "cannot create a file there")
+    let existing =
+      (try? FileManager.default.attributesOfItem(atPath: temporary)[.size] as? NSNumber)?.int64Value ?? 0
+    if let expected, existing > 0, existing < expected.size {
+      resumeOffset = existing
+    } else {
+      resumeOffset = 0
+      guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+        throw ArchiveError.invalid(path: folder, reason: "cannot create a file there")
+      }
     }
     handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+    try handle.seekToEnd()
+  }
+
+  func storedPrefix() async throws -> (any BlobReader)? {
+    guard resumeOffset > 0 else { return nil }
+    return SyncBlobReader(try FileRangeReader(path: temporary, offset: 0, length: resumeOffset))
   }
 
   func append(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
@@ -266,5 +287,7 @@ final class FileUpload: BlobUpload, @unchecked Sendable {
     try? FileManager.default.removeItem(atPath: temporary)
   }
 
-  func cancel() async { discard() }
+  func cancel(keepPartial: Bool) async {
+    if keepPartial { try? handle.close() } else { discard() }
+  }
 }

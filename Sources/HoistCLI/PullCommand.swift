@@ -95,8 +95,12 @@ struct PullCommand: AsyncParsableCommand {
         }
         try await destination.commit()
       }
-      let reused = await destination.reusedBlobs
-      if reused > 0 && !quiet { printError("reused \(reused) blobs from an interrupted pull") }
+      let reused = await destination.reusedFromEarlierRun
+      if reused.blobs + Int(reused.partialBytes) > 0 && !quiet {
+        printError(
+          "reused \(reused.blobs) blobs and \(formatBytes(reused.partialBytes)) of partial ones from an interrupted pull"
+        )
+      }
       for (name, digest) in results { print("\(name)@\(digest) -> \(destinationPath)") }
     }
   }

@@ -70,6 +70,8 @@ struct ProgressPrinter: Sendable {
       case .blobSkipped(let digest, let size): printError("exists   \(digest.short) (\(formatBytes(size)))")
       case .blobStarted(let digest, let size, let compressing):
         printError("\(doing) \(digest.short) (\(formatBytes(size))\(compressing ? ", compressing" : ""))")
+      case .blobMounted(let digest, let origin): printError("mounted  \(digest.short) from \(origin)")
+      case .blobResumed(let digest, let bytes): printError("resuming \(digest.short) at \(formatBytes(bytes))")
       case .blobDone(let digest, let stored, let sent):
         let renamed = stored == digest ? "" : " as \(stored.short)"
         printError("\(done) \(digest.short)\(renamed) (\(formatBytes(sent)))")

@@ -31,6 +31,38 @@ public protocol ImageSource: Sendable, CustomStringConvertible {
   func document(_ descriptor: Descriptor) async throws -> Data
   /// Opens a blob for streaming; the caller checks size and digest as it reads.
   func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader
+  /// Opens a blob from `offset` on, to continue an interrupted transfer.
+  func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader
+  /// The registry repository the blobs live in, so a destination in the same registry can mount them.
+  var mountOrigin: MountOrigin? { get }
+}
+
+/// A repository blobs can be mounted from.
+public struct MountOrigin: Sendable, Equatable {
+  public var registry: String
+  public var repository: String
+
+  public init(registry: String, repository: String) {
+    self.registry = registry
+    self.repository = repository
+  }
+}
+
+extension ImageSource {
+  /// Files have nothing to mount from.
+  public var mountOrigin: MountOrigin? { nil }
+
+  /// Opens the blob and skips `offset` bytes; sources that can seek do better.
+  public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
+    let reader = try await openBlob(descriptor)
+    var skipped: Int64 = 0
+    while skipped < offset {
+      let chunk = try await reader.read(maxLength: Int(min(1 << 20, offset - skipped)))
+      if chunk.isEmpty { break }
+      skipped += Int64(chunk.count)
+    }
+    return reader
+  }
 }
 
 /// Where a manifest goes: under a tag, or by digest only (index children).
@@ -48,22 +80,35 @@ public enum ManifestReference: Sendable, Hashable, CustomStringConvertible {
 
 /// An upload in progress of a blob whose digest is known only once all its bytes are written.
 public protocol BlobUpload: Sendable {
+  /// The bytes an earlier, interrupted upload of the same blob left, for the engine to hash before it
+  /// continues from their end; nil when the upload starts from nothing.
+  func storedPrefix() async throws -> (any BlobReader)?
   /// Sends bytes (buffered into chunks as the destination prefers).
   func write(_ bytes: [UInt8]) async throws
   /// Completes the upload under `digest`; the destination checks it.
   func finish(digest: Digest, size: Int64) async throws
-  /// Abandons the upload and frees what the destination held for it.
-  func cancel() async
+  /// Abandons the upload; `keepPartial` asks a destination that can resume to keep what it has
+  /// (the transfer broke off), false throws it away (the bytes were wrong).
+  func cancel(keepPartial: Bool) async
+}
+
+extension BlobUpload {
+  /// Most uploads cannot resume.
+  public func storedPrefix() async throws -> (any BlobReader)? { nil }
 }
 
 /// A place that can take an image: a registry repository, an OCI layout, an archive being written.
 public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// Whether the destination already has this blob.
   func blobExists(_ descriptor: Descriptor) async throws -> Bool
+  /// Makes a blob another repository of the same registry holds available here without copying it;
+  /// false when that cannot be done.
+  func mountBlob(_ descriptor: Descriptor, from origin: MountOrigin) async throws -> Bool
   /// Stores a small blob whose digest is known (configs).
   func putBlob(_ bytes: Data, descriptor: Descriptor) async throws
-  /// Starts a streamed upload.
-  func beginUpload() async throws -> any BlobUpload
+  /// Starts a streamed upload; `expected` names the blob when its digest is known in advance, which lets a
+  /// destination continue an upload an earlier run left unfinished.
+  func beginUpload(expected: Descriptor?) async throws -> any BlobUpload
   /// Stores a manifest or index; returns the digest the destination reports for it.
   func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest
   /// The manifest currently under `tag`, if any: lets a push recognise an image the destination has.
@@ -76,4 +121,7 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
 extension ImageDestination {
   /// Registries store as they go: nothing to commit.
   public func commit() async throws {}
+
+  /// Most destinations cannot mount.
+  public func mountBlob(_ descriptor: Descriptor, from origin: MountOrigin) async throws -> Bool { false }
 }

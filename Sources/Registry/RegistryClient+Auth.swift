@@ -65,7 +65,7 @@ extension RegistryClient {
         operation: operation, registry: host, reason: .protocolViolation("Bearer challenge without a realm"))
     }
     var scopes = [String]()
-    if let scope { scopes.append(scope) }
+    if let scope { scopes += scope.split(separator: " ").map(String.init) }
     if let own = challenge.parameters["scope"], !scopes.contains(own) { scopes.append(own) }
     let service = challenge.parameters["service"]
     let credentials = try await auth.credentials()

@@ -42,6 +42,29 @@ extension RegistryClient {
     return (resolve(location: location), minimum)
   }
 
+  /// Asks the registry to link a blob from another of its repositories (201); when it answers with an
+  /// upload session instead (202: mounting is off, or the blob is not there), the session is cancelled.
+  public func mountBlob(repository: String, digest: Digest, from origin: String) async throws -> Bool {
+    let operation = "mount blob \(digest) from \(host)/\(origin) into \(repository)"
+    let scope = Self.pushScope(repository) + " " + Self.pullScope(origin)
+    let (response, _) = try await call(operation: operation, scope: scope, expect: [201, 202]) {
+      var request = HTTPClientRequest(url: url("\(repository)/blobs/uploads/?mount=\(digest)&from=\(origin)"))
+      request.method = .POST
+      request.headers.add(name: "Content-Length", value: "0")
+      return request
+    }
+    if response.status.code == 201 { return true }
+    if let location = response.headers.first(name: "Location") {
+      let session = resolve(location: location)
+      _ = try? await send(operation: operation, scope: Self.pushScope(repository)) {
+        var request = HTTPClientRequest(url: session)
+        request.method = .DELETE
+        return request
+      }
+    }
+    return false
+  }
+
   /// Appends `digest=` to an upload location, keeping the query the registry put there.
   static func finishURL(_ location: String, digest: Digest) -> String {
     location + (location.contains("?") ? "&" : "?") + "digest=\(digest)"
@@ -119,7 +142,7 @@ public actor RegistryUpload: BlobUpload {
     done = true
   }
 
-  public func cancel() async {
+  public func cancel(keepPartial: Bool) async {
     guard !done else { return }
     done = true
     let url = location
@@ -151,14 +174,30 @@ public actor RegistryUpload: BlobUpload {
 }
 
 extension RegistryClient {
-  /// Opens a blob for streaming (GET, following redirects to storage hosts without credentials).
-  public func openBlob(repository: String, digest: Digest) async throws -> any BlobReader {
+  /// Opens a blob for streaming (GET, following redirects to storage hosts without credentials), from
+  /// `offset` on with a `Range` request; a registry that ignores the range has the skipped bytes read away.
+  public func openBlob(repository: String, digest: Digest, offset: Int64 = 0) async throws -> any BlobReader {
     let operation = "fetch blob \(digest) from \(host)/\(repository)"
     let response = try await send(operation: operation, scope: Self.pullScope(repository)) {
-      HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+      var request = HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+      if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+      return request
     }
-    guard response.status.code == 200 else { throw await error(for: response, operation: operation) }
-    return ResponseBodyReader(body: response.body, operation: operation, registry: host)
+    switch response.status.code {
+    case 206 where offset > 0:
+      return ResponseBodyReader(body: response.body, operation: operation, registry: host)
+    case 200:
+      let reader = ResponseBodyReader(body: response.body, operation: operation, registry: host)
+      var skipped: Int64 = 0
+      while skipped < offset {
+        let chunk = try await reader.read(maxLength: Int(min(1 << 20, offset - skipped)))
+        if chunk.isEmpty { break }
+        skipped += Int64(chunk.count)
+      }
+      return reader
+    default:
+      throw await error(for: response, operation: operation)
+    }
   }
 
   /// Fetches a small blob (a config) whole, refusing more than `limit` bytes.

@@ -20,11 +20,16 @@ public struct RegistryDestination: ImageDestination {
     try await client.blobExists(repository: repository, digest: descriptor.digest)
   }
 
+  public func mountBlob(_ descriptor: Descriptor, from origin: MountOrigin) async throws -> Bool {
+    guard origin.registry == client.host, origin.repository != repository else { return false }
+    return try await client.mountBlob(repository: repository, digest: descriptor.digest, from: origin.repository)
+  }
+
   public func putBlob(_ bytes: Data, descriptor: Descriptor) async throws {
     try await client.putBlob(repository: repository, bytes: bytes, digest: descriptor.digest)
   }
 
-  public func beginUpload() async throws -> any BlobUpload {
+  public func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
     try await RegistryUpload(client: client, repository: repository, chunkSize: chunkSize)
   }
 

@@ -100,6 +100,12 @@ public struct RegistrySource: ImageSource {
     try await client.openBlob(repository: repository, digest: descriptor.digest)
   }
 
+  public var mountOrigin: MountOrigin? { MountOrigin(registry: client.host, repository: repository) }
+
+  public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
+    try await client.openBlob(repository: repository, digest: descriptor.digest, offset: offset)
+  }
+
   /// The media type of served manifest bytes: the document's own field, else the `Content-Type`.
   static func mediaType(served: String, bytes: Data) -> String {
     struct Probe: Decodable { var mediaType: String? }

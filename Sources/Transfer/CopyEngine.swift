@@ -164,6 +164,19 @@ final class CopyJob: Sendable {
       if let hinted = await hints.compressed(for: layer.digest) { candidates.append(hinted) }
     }
     var missing = targets
+    if !compress, let origin = source.mountOrigin {
+      var unmounted = [CopyTarget]()
+      for target in targets {
+        let present = try await target.destination.blobExists(layer)
+        if !present, try await !target.destination.mountBlob(layer, from: origin) { unmounted.append(target) }
+      }
+      if unmounted.isEmpty {
+        engine.progress(.blobMounted(layer.digest, from: origin.repository))
+        return result
+      }
+      candidates = []
+      missing = unmounted
+    }
     for candidate in candidates {
       var lacking = [CopyTarget]()
       for target in targets where try await !target.destination.blobExists(candidate) { lacking.append(target) }
@@ -188,22 +201,34 @@ final class CopyJob: Sendable {
   }
 
   /// One pass over a blob: read, check against the descriptor, compress if asked, send to every target.
+  /// A blob copied as it is to a single destination continues where an interrupted run left it.
   private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
-    let reader = try await source.openBlob(layer)
     var uploads = [any BlobUpload]()
     do {
-      for target in targets { uploads.append(try await target.destination.beginUpload()) }
+      for target in targets {
+        uploads.append(try await target.destination.beginUpload(expected: compress ? nil : layer))
+      }
       let inputHash = SHA256Hasher()
       let outputHash = SHA256Hasher()
       let compressor = compress ? GzipCompressor(level: options.compressionLevel) : nil
       var readBytes: Int64 = 0
       var sentBytes: Int64 = 0
+      if !compress, uploads.count == 1, let prefix = try await uploads[0].storedPrefix() {
+        while case let chunk = try await prefix.read(maxLength: options.readSize), !chunk.isEmpty {
+          inputHash.update(chunk)
+          outputHash.update(chunk)
+          readBytes += Int64(chunk.count)
+        }
+        sentBytes = readBytes
+        engine.progress(.blobResumed(layer.digest, bytes: readBytes))
+      }
       func send(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
         outputHash.update(bytes)
         sentBytes += Int64(bytes.count)
         for upload in uploads { try await upload.write(bytes) }
       }
+      let reader = try await source.openBlob(layer, from: readBytes)
       while true {
         let limit = Int(min(Int64(options.readSize), layer.size - readBytes + 1))
         let chunk = try await reader.read(maxLength: max(limit, 1))
@@ -236,7 +261,9 @@ final class CopyJob: Sendable {
       }
       return (digest, sentBytes)
     } catch {
-      for upload in uploads { await upload.cancel() }
+      // Wrong bytes are thrown away; bytes cut short by a broken transfer are kept to continue from.
+      let keep = !(error is TransferError)
+      for upload in uploads { await upload.cancel(keepPartial: keep) }
       throw error
     }
   }

@@ -37,6 +37,10 @@ public enum ProgressEvent: Sendable {
   case blobSkipped(Digest, size: Int64)
   /// A blob starts to move; `size` is the source's size (before compression).
   case blobStarted(Digest, size: Int64, compressing: Bool)
+  /// A blob was mounted from another repository of the same registry: nothing was sent.
+  case blobMounted(Digest, from: String)
+  /// A blob continues where an interrupted transfer stopped, `bytes` in.
+  case blobResumed(Digest, bytes: Int64)
   /// A blob moved; `sent` is what went over the wire under `stored`.
   case blobDone(Digest, stored: Digest, sent: Int64)
   /// A manifest was stored.

@@ -68,7 +68,7 @@ actor MemoryDestination: ImageDestination {
 
   func blobExists(_ descriptor: Descriptor) async throws -> Bool { blobs[descriptor.digest] != nil }
   func putBlob(_ bytes: Data, descriptor: Descriptor) async throws { blobs[descriptor.digest] = bytes }
-  func beginUpload() async throws -> any BlobUpload {
+  func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
     uploads += 1
     return MemoryUpload(destination: self)
   }
@@ -91,7 +91,7 @@ actor MemoryUpload: BlobUpload {
     #expect(Int64(data.count) == size)
     await destination.store(data, as: digest)
   }
-  func cancel() async { await destination.cancelOne() }
+  func cancel(keepPartial: Bool) async { await destination.cancelOne() }
 }
 
 @Suite struct CopyEngineTests {

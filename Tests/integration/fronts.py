@@ -114,3 +114,36 @@ class CorruptingFront:
 
     def stop(self):
         self.server.shutdown()
+
+
+class StallingFront:
+    """Forwards to a registry; while `stall` is set, a blob download larger than `after` bytes stops after
+    that many bytes and hangs, as a dying network does. Records the Range headers it is sent."""
+
+    def __init__(self, upstream_port, after):
+        self.stall = True
+        self.ranges = []
+
+        def front(request):
+            length = int(request.headers.get("Content-Length") or 0)
+            body = request.rfile.read(length) if length else b""
+            if request.headers.get("Range"):
+                self.ranges.append(request.headers["Range"])
+            status, headers, payload = forward(upstream_port, request, body)
+            if not (self.stall and request.command == "GET" and "/blobs/" in request.path and len(payload) > after):
+                return reply(request, status, headers, payload)
+            request.send_response(status)
+            for key, value in headers:
+                if key.lower() not in ("connection", "transfer-encoding", "date"):
+                    request.send_header(key, value)
+            request.end_headers()
+            request.wfile.write(payload[:after])
+            request.wfile.flush()
+            import time
+            time.sleep(120)
+
+        self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()

@@ -124,6 +124,9 @@ def test_copy_between_registries_and_files_keeps_digests(pushed, services, env, 
     copied = hoist(["copy", source, f"{pushed}/copied/multi:1", "--all-platforms", "--plain-http"], env)
     _, _, original = registry_manifest_index(pushed, "pull/multi", "1")
     assert copied.stdout.strip().endswith("@" + original)
+    assert "mounted" in copied.stderr
+    assert services.plain.count_requests("POST", "/v2/copied/multi/blobs/uploads/?mount=") >= 4
+    assert services.plain.count_requests("PATCH", "/v2/copied/multi/") == 0
 
     layout = tmp_path / "layout"
     hoist(["copy", f"docker-archive:{TESTDATA}/docker-legacy.tar", f"oci:{layout}:app-1.4"], env)
@@ -185,3 +188,41 @@ def test_bundle_holds_shared_blobs_once_and_pushes_back_by_name(pushed, services
                                               env).stdout.split("@")[1].split()[0] for name in names}
     for line in lines:
         assert originals[line.split("/", 1)[1].split("@")[0]] == line.split("@")[1]
+
+
+def test_killed_pull_resumes_with_range_requests(services, env, tmp_path):
+    import signal
+    import time
+    from fronts import StallingFront
+    subprocess.run([os.path.join(os.path.dirname(TESTDATA), "scripts", "make-fixtures"), "--big", "12",
+                    str(tmp_path)], check=True)
+    hoist(["push", str(tmp_path / "big.tar"), f"{services.plain.host}/resume/big:1", "--plain-http", "-q"], env)
+    front = StallingFront(services.plain.port, after=4 << 20)
+    target = tmp_path / "layout"
+    uploads = str(target) + ".hoist-partial/.hoist-uploads"
+    try:
+        process = subprocess.Popen([os.environ.get("HOIST_BIN", os.path.join(os.path.dirname(TESTDATA), ".build",
+                                                                             "debug", "hoist")),
+                                    "pull", f"{front.host}/resume/big:1", str(target), "--plain-http"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            partial = [os.path.join(uploads, f) for f in os.listdir(uploads)] if os.path.isdir(uploads) else []
+            if any(os.path.getsize(f) >= 4 << 20 for f in partial):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the pull never got 4 MiB into the big layer")
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert not os.path.exists(target)
+
+        front.stall = False
+        again = hoist(["pull", f"{front.host}/resume/big:1", str(target), "--plain-http"], env)
+    finally:
+        front.stop()
+    assert "resuming" in again.stderr and "reused" in again.stderr
+    assert any(r.startswith("bytes=") and not r.startswith("bytes=0-") for r in front.ranges)
+    pulled = read_oci_image(str(target))
+    assert pulled["diff_ids"] == pulled["config_diff_ids"]
+    assert not os.path.exists(str(target) + ".hoist-partial")
