@@ -121,6 +121,18 @@ public actor LayoutDestination: ImageDestination {
     }
   }
 
+  /// After a failure: removes the staging folder when it holds nothing a later run could reuse.
+  public func abandon() {
+    let manager = FileManager.default
+    let uploads = staging + "/.hoist-uploads"
+    if (try? manager.contentsOfDirectory(atPath: uploads))?.isEmpty ?? false {
+      try? manager.removeItem(atPath: uploads)
+    }
+    guard !inPlace else { return }
+    let blobs = (try? manager.contentsOfDirectory(atPath: staging + "/blobs/sha256")) ?? []
+    if blobs.isEmpty && !manager.fileExists(atPath: uploads) { try? manager.removeItem(atPath: staging) }
+  }
+
   /// `manifest.json` and `repositories` for `docker load`, one entry per named image; with
   /// `uncompressedLayers`, each image's layers are decompressed and its OCI manifest rewritten to match.
   private func writeDockerMetadata(_ index: inout Index) async throws {

@@ -83,17 +83,22 @@ struct PullCommand: AsyncParsableCommand {
       let destination = try LayoutDestination(
         path: destinationPath, format: outputFormat, uncompressedLayers: uncompressedLayers)
       var results = [(String, Digest)]()
-      try await connection.withConnection(hosts: references.map(\.registry), explicit: login.read()) { connected in
-        var options = CopyOptions()
-        options.concurrency = concurrency
-        let engine = CopyEngine(options: options, progress: ProgressPrinter(quiet: quiet, verb: "pull").report)
-        for reference in references {
-          let source = try connected.source(.registry(reference), platform: platforms.choice)
-          let stored = try await engine.copy(
-            from: source, to: [CopyTarget(destination: destination, tags: [reference.description])])
-          results.append((reference.description, stored.digest))
+      do {
+        try await connection.withConnection(hosts: references.map(\.registry), explicit: login.read()) { connected in
+          var options = CopyOptions()
+          options.concurrency = concurrency
+          let engine = CopyEngine(options: options, progress: ProgressPrinter(quiet: quiet, verb: "pull").report)
+          for reference in references {
+            let source = try connected.source(.registry(reference), platform: platforms.choice)
+            let stored = try await engine.copy(
+              from: source, to: [CopyTarget(destination: destination, tags: [reference.description])])
+            results.append((reference.description, stored.digest))
+          }
+          try await destination.commit()
         }
-        try await destination.commit()
+      } catch {
+        await destination.abandon()
+        throw error
       }
       let reused = await destination.reusedFromEarlierRun
       if reused.blobs + Int(reused.partialBytes) > 0 && !quiet {
@@ -164,9 +169,14 @@ struct CopyCommand: AsyncParsableCommand {
             path: path, format: format, uncompressedLayers: uncompressedLayers)
           target = CopyTarget(destination: fileDestination, tags: [name ?? Self.defaultName(from)])
         }
-        let stored = try await engine.copy(from: imageSource, to: [target])
-        try await target.destination.commit()
-        return stored
+        do {
+          let stored = try await engine.copy(from: imageSource, to: [target])
+          try await target.destination.commit()
+          return stored
+        } catch {
+          await (target.destination as? LayoutDestination)?.abandon()
+          throw error
+        }
       }
       print("\(destination)@\(stored.digest)")
     }

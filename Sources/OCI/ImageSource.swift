@@ -6,6 +6,18 @@ public protocol BlobReader: Sendable {
   func read(maxLength: Int) async throws -> [UInt8]
 }
 
+extension BlobReader {
+  /// Reads and drops `count` bytes (fewer if the blob ends first).
+  public func skip(_ count: Int64) async throws {
+    var skipped: Int64 = 0
+    while skipped < count {
+      let chunk = try await read(maxLength: Int(min(1 << 20, count - skipped)))
+      if chunk.isEmpty { return }
+      skipped += Int64(chunk.count)
+    }
+  }
+}
+
 /// The manifest or index a copy starts from.
 public struct RootDocument: Sendable {
   public var descriptor: Descriptor
@@ -55,12 +67,7 @@ extension ImageSource {
   /// Opens the blob and skips `offset` bytes; sources that can seek do better.
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
     let reader = try await openBlob(descriptor)
-    var skipped: Int64 = 0
-    while skipped < offset {
-      let chunk = try await reader.read(maxLength: Int(min(1 << 20, offset - skipped)))
-      if chunk.isEmpty { break }
-      skipped += Int64(chunk.count)
-    }
+    try await reader.skip(offset)
     return reader
   }
 }

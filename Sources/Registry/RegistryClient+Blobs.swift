@@ -188,12 +188,7 @@ extension RegistryClient {
       return ResponseBodyReader(body: response.body, operation: operation, registry: host)
     case 200:
       let reader = ResponseBodyReader(body: response.body, operation: operation, registry: host)
-      var skipped: Int64 = 0
-      while skipped < offset {
-        let chunk = try await reader.read(maxLength: Int(min(1 << 20, offset - skipped)))
-        if chunk.isEmpty { break }
-        skipped += Int64(chunk.count)
-      }
+      try await reader.skip(offset)
       return reader
     default:
       throw await error(for: response, operation: operation)
