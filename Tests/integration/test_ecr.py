@@ -9,7 +9,7 @@ import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import ECR_TOKEN, REGION, TESTDATA, free_port, hoist, registry_manifest, skopeo_pull
+from conftest import ECR_TOKEN, REGION, TESTDATA, free_port, hoist, read_oci_image, registry_manifest, skopeo_pull
 
 SCRIPTS = os.path.join(os.path.dirname(TESTDATA), "scripts")
 
@@ -45,6 +45,8 @@ def test_push_to_ecr_logs_in_by_itself_and_survives_ecr_quirks(ecr, env, tmp_pat
             patches if s == 429], "the front throttled"
     pulled = pull_from_front(ecr, destination, str(tmp_path / "pulled"))
     assert pulled["diff_ids"] == pulled["config_diff_ids"]
+    hoist(["pull", destination, str(tmp_path / "layout"), "-q"], environment)
+    assert read_oci_image(str(tmp_path / "layout"))["config"] == pulled["config"]
 
 
 def test_missing_repository_is_named_and_can_be_created(ecr, env):
