@@ -20,6 +20,7 @@ let package = Package(
     .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .target(name: "CVersion"),
 
     // Floor 1: the image model (no I/O) and byte pipelines.
     .target(name: "OCI"),
@@ -60,7 +61,7 @@ let package = Package(
     .target(
       name: "HoistCLI",
       dependencies: [
-        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS",
+        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "CVersion",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),

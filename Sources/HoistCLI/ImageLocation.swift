@@ -24,6 +24,14 @@ enum ImageLocation {
     self = .registry(reference)
   }
 
+  /// A registry reference (tag `latest` when none is given); anything else is refused.
+  static func registryReference(_ text: String) throws -> Reference {
+    guard case .registry(let reference) = try ImageLocation(parsing: text) else {
+      throw LocationError(text: text, reason: "name an image in a registry")
+    }
+    return reference
+  }
+
   var registryHost: String? {
     if case .registry(let reference) = self { return reference.registry }
     return nil
@@ -49,5 +57,13 @@ extension Connection {
     case .file(let path, _, let name):
       return try ArchiveSource.open(path: path, image: name)
     }
+  }
+
+  /// A registry source for inspection: the given platform, the whole index, or this machine's platform.
+  func registrySource(_ reference: Reference, platform: String?, wholeIndex: Bool) throws -> RegistrySource {
+    let choice: PlatformChoice = try platform.map { .only(try Platform(parsing: $0)) } ?? (wholeIndex ? .all : .host)
+    return RegistrySource(
+      client: try client(for: reference.registry, endpoint: reference.endpointHost), repository: reference.repository,
+      reference: reference.digest?.description ?? reference.tag ?? "latest", platform: choice)
   }
 }

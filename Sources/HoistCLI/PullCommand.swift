@@ -58,10 +58,8 @@ struct PullCommand: AsyncParsableCommand {
   @Option(name: .long, help: "How many blobs to fetch at once.")
   var concurrency = 4
 
-  @Flag(name: .shortAndLong, help: "Print only the result lines.")
-  var quiet = false
-
   @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var login: LoginOptions
 
@@ -83,11 +81,13 @@ struct PullCommand: AsyncParsableCommand {
       let destination = try LayoutDestination(
         path: destinationPath, format: outputFormat, uncompressedLayers: uncompressedLayers)
       var results = [(String, Digest)]()
+      let reporter = display.reporter(verb: "pull")
+      defer { reporter.finish() }
       do {
         try await connection.withConnection(hosts: references.map(\.registry), explicit: login.read()) { connected in
           var options = CopyOptions()
           options.concurrency = concurrency
-          let engine = CopyEngine(options: options, progress: ProgressPrinter(quiet: quiet, verb: "pull").report)
+          let engine = CopyEngine(options: options, progress: reporter.report)
           for reference in references {
             let source = try connected.source(.registry(reference), platform: platforms.choice)
             let stored = try await engine.copy(
@@ -100,8 +100,9 @@ struct PullCommand: AsyncParsableCommand {
         await destination.abandon()
         throw error
       }
+      reporter.finish()
       let reused = await destination.reusedFromEarlierRun
-      if reused.blobs + Int(reused.partialBytes) > 0 && !quiet {
+      if reused.blobs + Int(reused.partialBytes) > 0 && !display.quiet {
         printError(
           "reused \(reused.blobs) blobs and \(formatBytes(reused.partialBytes)) of partial ones from an interrupted pull"
         )
@@ -136,10 +137,8 @@ struct CopyCommand: AsyncParsableCommand {
   @Flag(help: "Write docker archive layers as plain tars, for old loaders.")
   var uncompressedLayers = false
 
-  @Flag(name: .shortAndLong, help: "Print only the result line.")
-  var quiet = false
-
   @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var login: LoginOptions
 
@@ -148,6 +147,8 @@ struct CopyCommand: AsyncParsableCommand {
       let from = try ImageLocation(parsing: source)
       let to = try ImageLocation(parsing: destination)
       let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
+      let reporter = display.reporter(verb: "copy")
+      defer { reporter.finish() }
       let stored = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
         var options = CopyOptions()
         options.concurrency = concurrency
@@ -155,7 +156,7 @@ struct CopyCommand: AsyncParsableCommand {
           // An image read from a file has no registry digest to keep; an OCI layout wants OCI manifests.
           options.format = .oci
         }
-        let engine = CopyEngine(options: options, progress: ProgressPrinter(quiet: quiet, verb: "copy").report)
+        let engine = CopyEngine(options: options, progress: reporter.report)
         let imageSource = try connected.source(from, platform: platforms.choice)
         let target: CopyTarget
         switch to {
@@ -178,6 +179,7 @@ struct CopyCommand: AsyncParsableCommand {
           throw error
         }
       }
+      reporter.finish()
       print("\(destination)@\(stored.digest)")
     }
   }

@@ -20,6 +20,8 @@ struct PushCommand: AsyncParsableCommand {
         hoist push app.tar registry.example.com/team/app:1.4 registry.example.com/team/app:latest
         hoist push ./oci-layout localhost:5000/app:dev --plain-http
         hoist push app.oci.tar registry.example.com/app:1.4 --ca-file corp-ca.pem
+        hoist push app.tar registry.example.com/app:1.4 +latest +sha-3f2a1c     # more tags, same repository
+        hoist push bundle.tar --registry registry.example.com                    # names and tags from the archive
       """
   )
 
@@ -52,15 +54,16 @@ struct PushCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")
   var createRepository = false
 
-  @Flag(name: .shortAndLong, help: "Print only the result lines.")
-  var quiet = false
-
+  @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var login: LoginOptions
 
   func validate() throws {
-    if destinations.isEmpty == (registry == nil) {
-      throw ValidationError("name the destinations, or give --registry to use the names in the archive")
+    if destinations.isEmpty && (registry ?? Self.defaultRegistry) == nil {
+      throw ValidationError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
+    }
+    if !destinations.isEmpty && registry != nil {
+      throw ValidationError("give destinations or --registry, not both")
     }
     if chunkSize.bytes < 5 << 20 { throw ValidationError("--chunk-size must be at least 5MiB") }
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
@@ -69,6 +72,8 @@ struct PushCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let jobs = try plan()
+      let reporter = display.reporter(verb: "push")
+      defer { reporter.finish() }
       let hosts = jobs.flatMap { $0.references.map(\.registry) }
       let results = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
         var options = CopyOptions()
@@ -76,7 +81,7 @@ struct PushCommand: AsyncParsableCommand {
         options.format = format
         let cache = BlobInfoCache(
           file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
-        let engine = CopyEngine(options: options, cache: cache, progress: ProgressPrinter(quiet: quiet).report)
+        let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)
         var results = [(String, Digest)]()
         for job in jobs {
           if createRepository {
@@ -94,11 +99,17 @@ struct PushCommand: AsyncParsableCommand {
         }
         return results
       }
+      reporter.finish()
       if let digestFile {
         try writeAtomically(results.map { $0.1.description + "\n" }.joined(), to: digestFile)
       }
       for (text, digest) in results { print("\(text)@\(digest)") }
     }
+  }
+
+  /// `HOIST_REGISTRY`, the registry `--registry` defaults to.
+  static var defaultRegistry: String? {
+    ProcessInfo.processInfo.environment["HOIST_REGISTRY"].flatMap { $0.isEmpty ? nil : $0 }
   }
 
   /// One image to push and where: the destinations as written, and parsed.
@@ -111,14 +122,25 @@ struct PushCommand: AsyncParsableCommand {
   /// The pushes this command makes: the image to the destinations given, or with `--registry`, every
   /// image of the archive (or the one `--image` names) to the registry under its own name.
   func plan() throws -> [Job] {
-    guard let registry else {
-      let references = try destinations.map { text -> Reference in
-        var reference = try Reference(parsing: text)
-        guard reference.digest == nil else { throw ValidationError("\(text): push to a tag, not a digest") }
-        if reference.tag == nil { reference.tag = "latest" }
-        return reference
+    guard let registry = registry ?? (destinations.isEmpty ? Self.defaultRegistry : nil) else {
+      var texts = [String]()
+      var references = [Reference]()
+      for text in destinations {
+        if text.hasPrefix("+") {
+          let tag = String(text.dropFirst())
+          guard let previous = references.last, Reference.isValidTag(tag) else {
+            throw ValidationError("\(text): +TAG must follow a destination and name a valid tag")
+          }
+          references.append(previous.with(tag: tag))
+        } else {
+          var reference = try Reference(parsing: text)
+          guard reference.digest == nil else { throw ValidationError("\(text): push to a tag, not a digest") }
+          if reference.tag == nil { reference.tag = "latest" }
+          references.append(reference)
+        }
+        texts.append(text.hasPrefix("+") ? references.last!.description : text)
       }
-      return [Job(image: image, texts: destinations, references: references)]
+      return [Job(image: image, texts: texts, references: references)]
     }
     let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: source)
     guard !names.isEmpty else {

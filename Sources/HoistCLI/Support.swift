@@ -1,8 +1,11 @@
+import AWS
+import Archives
 import ArgumentParser
 import Foundation
+import Registry
 import Transfer
 
-/// Runs a command body and turns any failure into one line on stderr and exit status 1.
+/// Runs a command body and turns any failure into one line on stderr and its exit status.
 func reportingErrors(_ body: () async throws -> Void) async throws {
   do {
     try await body()
@@ -12,8 +15,54 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     throw error
   } catch {
     printError("hoist: error: \(oneLine(error))")
-    throw ExitCode.failure
+    throw exitCode(for: error)
   }
+}
+
+/// The documented exit statuses beyond success and usage errors (sysexits.h numbers).
+enum ExitStatus {
+  static let failure = ExitCode(1)
+  /// A file, image, repository or platform that is not there.
+  static let notFound = ExitCode(66)
+  /// Credentials missing, refused, or without the permission needed.
+  static let authentication = ExitCode(77)
+}
+
+/// Which documented status an error ends the run with.
+func exitCode(for error: any Error) -> ExitCode {
+  switch error {
+  case let error as RegistryError:
+    if case .authentication = error.reason { return ExitStatus.authentication }
+    if error.status == 401 || error.status == 403 { return ExitStatus.authentication }
+    let missing = ["NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"]
+    if error.status == 404 || missing.contains(error.code ?? "") { return ExitStatus.notFound }
+  case let error as AWSError:
+    switch error {
+    case .noCredentials, .credentialSource: return ExitStatus.authentication
+    case .service(_, let code, _, let status):
+      if code.hasSuffix("NotFoundException") { return ExitStatus.notFound }
+      if status == 401 || status == 403 || code.contains("AccessDenied") || code == "UnrecognizedClientException" {
+        return ExitStatus.authentication
+      }
+    default: break
+    }
+  case is CredentialError: return ExitStatus.authentication
+  case let error as ECRError:
+    if case .repositoryMissing = error { return ExitStatus.notFound }
+  case let error as SourceError:
+    switch error {
+    case .notFound, .noPlatform: return ExitStatus.notFound
+    default: break
+    }
+  case let error as ArchiveError:
+    switch error {
+    case .notFound: return ExitStatus.notFound
+    case .unrecognized(_, let reason) where reason == "no such file or directory": return ExitStatus.notFound
+    default: break
+    }
+  default: break
+  }
+  return ExitStatus.failure
 }
 
 /// An error's description on one line.
@@ -51,33 +100,6 @@ struct ByteCount: ExpressibleByArgument {
     default: return nil
     }
     bytes = value * scale
-  }
-}
-
-/// Prints the engine's events as plain lines on stderr.
-struct ProgressPrinter: Sendable {
-  let quiet: Bool
-  /// What the blobs undergo: `push` or `pull`.
-  var verb = "push"
-
-  var report: @Sendable (ProgressEvent) -> Void {
-    let quiet = quiet
-    let (doing, done) = (verb + "ing ", verb + "ed  ")
-    return { event in
-      switch event {
-      case _ where quiet: break
-      case .notice(let text): printError("note: \(text)")
-      case .blobSkipped(let digest, let size): printError("exists   \(digest.short) (\(formatBytes(size)))")
-      case .blobStarted(let digest, let size, let compressing):
-        printError("\(doing) \(digest.short) (\(formatBytes(size))\(compressing ? ", compressing" : ""))")
-      case .blobMounted(let digest, let origin): printError("mounted  \(digest.short) from \(origin)")
-      case .blobResumed(let digest, let bytes): printError("resuming \(digest.short) at \(formatBytes(bytes))")
-      case .blobDone(let digest, let stored, let sent):
-        let renamed = stored == digest ? "" : " as \(stored.short)"
-        printError("\(done) \(digest.short)\(renamed) (\(formatBytes(sent)))")
-      case .manifestStored(let where_, let digest): printError("manifest \(where_) \(digest.short)")
-      }
-    }
   }
 }
 

@@ -110,3 +110,20 @@ extension RegistryClient {
     return String(header[header.index(after: start)..<end])
   }
 }
+
+extension RegistryClient {
+  /// Every tag of a repository (`/tags/list`), following the registry's pagination.
+  public func tags(repository: String) async throws -> [String] {
+    var tags = [String]()
+    var next: String? = url("\(repository)/tags/list?n=1000")
+    while let page = next, tags.count < 1_000_000 {
+      let (response, body) = try await call(
+        operation: "list tags of \(host)/\(repository)", scope: Self.pullScope(repository), expect: [200]
+      ) { HTTPClientRequest(url: page) }
+      struct TagList: Decodable { var tags: [String]? }
+      tags += (try? JSONDecoder().decode(TagList.self, from: body))?.tags ?? []
+      next = response.headers.first(name: "Link").flatMap(Self.nextLink).map { resolve(location: $0) }
+    }
+    return tags
+  }
+}

@@ -107,7 +107,7 @@ public struct RegistrySource: ImageSource {
   }
 
   /// The media type of served manifest bytes: the document's own field, else the `Content-Type`.
-  static func mediaType(served: String, bytes: Data) -> String {
+  public static func mediaType(served: String, bytes: Data) -> String {
     struct Probe: Decodable { var mediaType: String? }
     return (try? JSONDecoder().decode(Probe.self, from: bytes))?.mediaType ?? served
   }

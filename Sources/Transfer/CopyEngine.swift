@@ -241,6 +241,7 @@ final class CopyJob: Sendable {
         }
         inputHash.update(chunk)
         try await send(compressor.map { c in chunk.withUnsafeBytes { c.compress($0) } } ?? chunk)
+        engine.progress(.blobProgress(layer.digest, bytes: readBytes))
       }
       guard readBytes == layer.size else {
         throw TransferError.blobMismatch(

@@ -39,6 +39,8 @@ public enum ProgressEvent: Sendable {
   case blobStarted(Digest, size: Int64, compressing: Bool)
   /// A blob was mounted from another repository of the same registry: nothing was sent.
   case blobMounted(Digest, from: String)
+  /// How far a blob has got: `bytes` of its source size read.
+  case blobProgress(Digest, bytes: Int64)
   /// A blob continues where an interrupted transfer stopped, `bytes` in.
   case blobResumed(Digest, bytes: Int64)
   /// A blob moved; `sent` is what went over the wire under `stored`.

@@ -147,3 +147,25 @@ class StallingFront:
 
     def stop(self):
         self.server.shutdown()
+
+
+class DelayingFront:
+    """Forwards to a registry, answering each upload PATCH only after `delay` seconds: a slow link."""
+
+    def __init__(self, upstream_port, delay):
+        def front(request):
+            import time
+            length = int(request.headers.get("Content-Length") or 0)
+            body = request.rfile.read(length) if length else b""
+            if request.command == "PATCH":
+                time.sleep(delay)
+            status, headers, payload = forward(upstream_port, request, body)
+            headers = [(k, v.replace(f"127.0.0.1:{upstream_port}", f"127.0.0.1:{self.port}")
+                        if k.lower() == "location" else v) for k, v in headers]
+            reply(request, status, headers, payload)
+
+        self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()

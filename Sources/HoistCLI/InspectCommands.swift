@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+import Streams
+
+/// `hoist inspect REF`: a manifest, index or config, pretty or as served.
+struct InspectCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "inspect", abstract: "Show an image's manifest (for an index, its platforms) or config.",
+    discussion: """
+      Examples:
+        hoist inspect registry.example.com/app:1.4
+        hoist inspect registry.example.com/base:3 --platform linux/arm64 --config
+        hoist inspect registry.example.com/app:1.4 --raw | sha256sum
+      """)
+
+  @Argument(help: "The image reference.") var reference: String
+  @Flag(help: "Show the config instead of the manifest.") var config = false
+  @Flag(help: "Print the bytes exactly as the registry serves them.") var raw = false
+  @Option(help: "From an index, the platform to show (os/arch[/variant]).") var platform: String?
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let parsed = try ImageLocation.registryReference(reference)
+      let bytes = try await connection.withConnection(hosts: [parsed.registry]) { connected in
+        let source = try connected.registrySource(parsed, platform: platform, wholeIndex: platform == nil && !config)
+        let root = try await source.root()
+        if !config { return root.bytes }
+        guard MediaType.isManifest(root.descriptor.mediaType) else {
+          throw ValidationError("\(reference) is not an image manifest")
+        }
+        return try await source.document(try Manifest.decode(root.bytes, what: reference).config)
+      }
+      if raw {
+        FileHandle.standardOutput.write(bytes)
+      } else {
+        print(try prettyJSON(bytes))
+      }
+    }
+  }
+}
+
+/// `hoist digest REF`: the digest of the manifest a reference names.
+struct DigestCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "digest", abstract: "Print the digest of the manifest or index a reference names.",
+    discussion: "Example:\n  hoist digest registry.example.com/app:1.4")
+
+  @Argument(help: "The image reference.") var reference: String
+  @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let parsed = try ImageLocation.registryReference(reference)
+      let root = try await connection.withConnection(hosts: [parsed.registry]) { connected in
+        try await connected.registrySource(parsed, platform: nil, wholeIndex: true).root()
+      }
+      if json {
+        try printRows(
+          [
+            [
+              "reference": parsed.description, "digest": root.descriptor.digest.description,
+              "mediaType": root.descriptor.mediaType,
+            ]
+          ], json: true, columns: [])
+      } else {
+        print(root.descriptor.digest)
+      }
+    }
+  }
+}
+
+/// `hoist tag REF TAG...`: puts the same manifest under more tags; no blob moves.
+struct TagCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "tag", abstract: "Add tags to an image in its registry (works for indexes too).",
+    discussion: "Example:\n  hoist tag registry.example.com/app:1.4 1.4.1 stable")
+
+  @Argument(help: "The image reference.") var reference: String
+  @Argument(help: "The new tags.") var tags: [String]
+  @OptionGroup var connection: ConnectionOptions
+
+  func validate() throws {
+    guard !tags.isEmpty else { throw ValidationError("name at least one new tag") }
+    for tag in tags where !Reference.isValidTag(tag) { throw ValidationError("\(tag) is not a valid tag") }
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      let parsed = try ImageLocation.registryReference(reference)
+      let digest = try await connection.withConnection(hosts: [parsed.registry]) { connected in
+        let client = try connected.client(for: parsed.registry, endpoint: parsed.endpointHost)
+        let name = parsed.digest?.description ?? parsed.tag ?? "latest"
+        guard let (bytes, served) = try await client.manifest(repository: parsed.repository, reference: name) else {
+          throw SourceError.notFound(parsed.description)
+        }
+        let mediaType = RegistrySource.mediaType(served: served, bytes: bytes)
+        var stored: Digest?
+        for tag in tags {
+          stored = try await client.putManifest(
+            repository: parsed.repository, reference: tag, bytes: bytes, mediaType: mediaType)
+        }
+        return stored!
+      }
+      for tag in tags { print("\(parsed.with(tag: tag))@\(digest)") }
+    }
+  }
+}
+
+/// `hoist tags REPO`: the tags of a repository.
+struct TagsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "tags", abstract: "List the tags of a repository.",
+    discussion: "Example:\n  hoist tags registry.example.com/app --json")
+
+  @Argument(help: "REGISTRY/REPOSITORY") var repository: String
+  @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let parsed = try Reference(parsing: repository)
+      let tags = try await connection.withConnection(hosts: [parsed.registry]) { connected in
+        try await connected.client(for: parsed.registry, endpoint: parsed.endpointHost).tags(
+          repository: parsed.repository)
+      }
+      if json {
+        print(
+          String(decoding: try JSONSerialization.data(withJSONObject: tags, options: [.prettyPrinted]), as: UTF8.self))
+      } else {
+        for tag in tags { print(tag) }
+      }
+    }
+  }
+}
+
+/// Re-indents JSON for reading (keys sorted); bytes that are not JSON are an error.
+func prettyJSON(_ data: Data) throws -> String {
+  let object = try JSONSerialization.jsonObject(with: data)
+  let pretty = try JSONSerialization.data(
+    withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  return String(decoding: pretty, as: UTF8.self)
+}

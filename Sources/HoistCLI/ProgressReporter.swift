@@ -1,0 +1,247 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Transfer
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// How progress is shown on stderr.
+enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+  /// `tty` on a terminal, `plain` elsewhere.
+  case auto
+  /// One line per blob with bytes, rate and ETA, and a total line, redrawn in place.
+  case tty
+  /// A line per blob event, and a total line at least every 10 seconds.
+  case plain
+  /// One JSON object per line.
+  case json
+  /// Nothing.
+  case none
+}
+
+/// `--progress` and `--quiet`, for the commands that move blobs.
+struct OutputOptions: ParsableArguments {
+  @Option(help: "How to show progress on stderr: auto, tty, plain, json or none.")
+  var progress: ProgressMode = .auto
+
+  @Flag(name: .shortAndLong, help: "Print only the result lines.")
+  var quiet = false
+
+  /// A reporter for this command's blobs; `verb` is what they undergo (push, pull, copy).
+  func reporter(verb: String) -> ProgressReporter {
+    var mode = quiet ? .none : progress
+    if mode == .auto { mode = isatty(STDERR_FILENO) != 0 ? .tty : .plain }
+    let interval = ProcessInfo.processInfo.environment["HOIST_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
+    return ProgressReporter(mode: mode, verb: verb, totalInterval: interval)
+  }
+}
+
+/// Turns the engine's events into what the mode shows. Events arrive from several tasks at once; a lock
+/// keeps the state and the output whole.
+final class ProgressReporter: @unchecked Sendable {
+  struct Blob {
+    var size: Int64
+    var done: Int64 = 0
+    var state: String
+    var started = Date()
+  }
+
+  let mode: ProgressMode
+  let verb: String
+  let totalInterval: TimeInterval
+  private let lock = NSLock()
+  private var blobs = [Digest: Blob]()
+  private var order = [Digest]()
+  private var drawnLines = 0
+  private var lastDraw = Date.distantPast
+  private var lastTotal = Date()
+  private var lastJSONProgress = [Digest: Date]()
+  private let start = Date()
+  private var ticker: Task<Void, Never>?
+  private var finished = false
+  private let color = ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+
+  init(mode: ProgressMode, verb: String, totalInterval: TimeInterval) {
+    self.mode = mode
+    self.verb = verb
+    self.totalInterval = totalInterval
+    if mode == .plain {
+      ticker = Task { [weak self] in
+        while !Task.isCancelled {
+          try? await Task.sleep(nanoseconds: UInt64(max(0.2, totalInterval / 4) * 1e9))
+          self?.tick()
+        }
+      }
+    }
+  }
+
+  /// The function to hand to the copy engine.
+  var report: @Sendable (ProgressEvent) -> Void { { [self] event in handle(event) } }
+
+  private func handle(_ event: ProgressEvent) {
+    lock.lock()
+    defer { lock.unlock() }
+    switch event {
+    case .notice(let text):
+      switch mode {
+      case .json: emit(["event": "notice", "message": text])
+      case .plain, .tty: line("note: \(text)")
+      default: break
+      }
+    case .blobStarted(let digest, let size, let compressing):
+      track(digest, Blob(size: size, state: compressing ? "compress+\(verb)" : verb))
+      plainOrJSON(
+        "\(verb)ing".padded + " \(digest.short) (\(formatBytes(size))\(compressing ? ", compressing" : ""))",
+        ["event": "start", "digest": digest.description, "size": size, "compressing": compressing])
+    case .blobSkipped(let digest, let size):
+      track(digest, Blob(size: size, done: size, state: "exists"))
+      plainOrJSON(
+        "exists".padded + " \(digest.short) (\(formatBytes(size)))",
+        ["event": "skip", "digest": digest.description, "size": size, "reason": "exists"])
+    case .blobMounted(let digest, let origin):
+      track(digest, Blob(size: 0, state: "mounted"))
+      plainOrJSON(
+        "mounted".padded + " \(digest.short) from \(origin)",
+        ["event": "mount", "digest": digest.description, "reason": "mounted from \(origin)"])
+    case .blobResumed(let digest, let bytes):
+      blobs[digest]?.done = bytes
+      plainOrJSON(
+        "resuming".padded + " \(digest.short) at \(formatBytes(bytes))",
+        ["event": "resume", "digest": digest.description, "bytes": bytes])
+    case .blobProgress(let digest, let bytes):
+      blobs[digest]?.done = bytes
+      if mode == .json, Date().timeIntervalSince(lastJSONProgress[digest] ?? .distantPast) >= 1 {
+        lastJSONProgress[digest] = Date()
+        emit(["event": "progress", "digest": digest.description, "bytes": bytes, "size": blobs[digest]?.size ?? 0])
+      }
+    case .blobDone(let digest, let stored, let sent):
+      if var blob = blobs[digest] {
+        blob.done = blob.size
+        blob.state = "done"
+        blobs[digest] = blob
+      }
+      let renamed = stored == digest ? "" : " as \(stored.short)"
+      plainOrJSON(
+        "\(verb)ed".padded + " \(digest.short)\(renamed) (\(formatBytes(sent)))",
+        [
+          "event": "done", "digest": digest.description, "stored": stored.description, "sent": sent,
+          "size": blobs[digest]?.size ?? sent,
+        ])
+    case .manifestStored(let target, let digest):
+      plainOrJSON(
+        "manifest".padded + " \(target) \(digest.short)",
+        ["event": "manifest", "target": target, "digest": digest.description])
+    }
+    if mode == .tty { draw(force: false) }
+  }
+
+  /// Ends the display: the final state drawn, or the final total line printed. Call it before printing
+  /// results to stdout; later calls do nothing.
+  func finish() {
+    ticker?.cancel()
+    lock.lock()
+    defer { lock.unlock() }
+    guard !finished else { return }
+    finished = true
+    switch mode {
+    case .tty:
+      draw(force: true)
+    case .plain where !blobs.isEmpty:
+      line(totalText())
+    case .json where !blobs.isEmpty:
+      emit(["event": "total", "bytes": totals().done, "size": totals().size, "blobs": blobs.count])
+    default: break
+    }
+  }
+
+  private func tick() {
+    lock.lock()
+    defer { lock.unlock() }
+    guard Date().timeIntervalSince(lastTotal) >= totalInterval, !blobs.isEmpty else { return }
+    line(totalText())
+  }
+
+  private func track(_ digest: Digest, _ blob: Blob) {
+    if blobs[digest] == nil { order.append(digest) }
+    blobs[digest] = blob
+  }
+
+  private func plainOrJSON(_ text: String, _ object: [String: Any]) {
+    switch mode {
+    case .plain: line(text)
+    case .json: emit(object)
+    default: break
+    }
+  }
+
+  private func totals() -> (done: Int64, size: Int64) {
+    blobs.values.reduce((0, 0)) { ($0.0 + $1.done, $0.1 + $1.size) }
+  }
+
+  private func totalText() -> String {
+    lastTotal = Date()
+    let (done, size) = totals()
+    let finished = blobs.values.filter { $0.done >= $0.size }.count
+    let elapsed = max(Date().timeIntervalSince(start), 0.001)
+    return "total".padded
+      + " \(finished)/\(blobs.count) blobs, \(formatBytes(done)) of \(formatBytes(size)), "
+      + "\(formatBytes(Int64(Double(done) / elapsed)))/s"
+  }
+
+  private func line(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+  }
+
+  private func emit(_ object: [String: Any]) {
+    guard
+      let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    else { return }
+    FileHandle.standardError.write(data + Data("\n".utf8))
+  }
+
+  /// Redraws the blob lines and the total line in place, at most ten times a second unless `force`d.
+  private func draw(force: Bool) {
+    guard force || Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
+    lastDraw = Date()
+    let width = terminalWidth()
+    var out = drawnLines > 0 ? "\u{1B}[\(drawnLines)F" : ""
+    var lines = order.compactMap { digest -> String? in
+      guard let blob = blobs[digest] else { return nil }
+      return render(digest, blob)
+    }
+    lines.append(totalText())
+    for text in lines {
+      let clipped = text.count > width - 1 ? String(text.prefix(max(width - 2, 10))) + "…" : text
+      out += "\u{1B}[2K" + clipped + "\n"
+    }
+    drawnLines = lines.count
+    FileHandle.standardError.write(Data(out.utf8))
+  }
+
+  private func render(_ digest: Digest, _ blob: Blob) -> String {
+    let state = blob.state.padded
+    guard blob.state != "done" && blob.state != "exists" && blob.state != "mounted" else {
+      let mark = color ? "\u{1B}[32m✔\u{1B}[0m" : "✔"
+      return "\(mark) \(state) \(digest.short) \(formatBytes(blob.size))"
+    }
+    let elapsed = max(Date().timeIntervalSince(blob.started), 0.001)
+    let rate = Double(blob.done) / elapsed
+    let eta = rate > 0 ? Int(Double(blob.size - blob.done) / rate) : 0
+    let percent = blob.size > 0 ? Int(blob.done * 100 / blob.size) : 0
+    return "  \(state) \(digest.short) \(formatBytes(blob.done))/\(formatBytes(blob.size)) \(percent)% "
+      + "\(formatBytes(Int64(rate)))/s ETA \(eta)s"
+  }
+
+  private func terminalWidth() -> Int {
+    var size = winsize()
+    if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+    return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
+  }
+}
+
+extension String {
+  /// The text padded to the width of the longest event word, so digests line up.
+  fileprivate var padded: String { padding(toLength: max(count, 8), withPad: " ", startingAt: 0) }
+}
