@@ -20,11 +20,12 @@ let package = Package(
     .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .target(name: "CVersion"),
 
     // Floor 1: the image model (no I/O) and byte pipelines.
     .target(name: "OCI"),
-    .target(name: "Streams", dependencies: ["CArchive", "CCrypto", "CZlib"]),
+    .target(name: "Streams", dependencies: ["CArchive", "CCrypto", "CZlib", "CDeflate"]),
 
     // Floor 2: HTTP with TLS, proxies and safe redirects; AWS signing, credentials and the ECR API.
     .target(

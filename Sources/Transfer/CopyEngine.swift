@@ -210,7 +210,6 @@ final class CopyJob: Sendable {
       }
       let inputHash = SHA256Hasher()
       let outputHash = SHA256Hasher()
-      let compressor = compress ? GzipCompressor(level: options.compressionLevel) : nil
       var readBytes: Int64 = 0
       var sentBytes: Int64 = 0
       if !compress, uploads.count == 1, let prefix = try await uploads[0].storedPrefix() {
@@ -228,9 +227,21 @@ final class CopyJob: Sendable {
         sentBytes += Int64(bytes.count)
         for upload in uploads { try await upload.write(bytes) }
       }
+      // Compression: whole blocks, several in flight on other threads, sent in order.
+      let gzip = options.compression
+      var block = [UInt8]()
+      var inFlight = [Task<[UInt8], Never>]()
+      defer { for task in inFlight { task.cancel() } }
+      func compressBlock() async throws {
+        let input = block
+        block.removeAll(keepingCapacity: true)
+        inFlight.append(Task.detached { gzip.compress(input) })
+        if inFlight.count >= options.compressionThreads { try await send(await inFlight.removeFirst().value) }
+      }
       let reader = try await source.openBlob(layer, from: readBytes)
       while true {
-        let limit = Int(min(Int64(options.readSize), layer.size - readBytes + 1))
+        let wanted = compress ? gzip.blockSize - block.count : options.readSize
+        let limit = Int(min(Int64(wanted), layer.size - readBytes + 1))
         let chunk = try await reader.read(maxLength: max(limit, 1))
         if chunk.isEmpty { break }
         readBytes += Int64(chunk.count)
@@ -240,7 +251,12 @@ final class CopyJob: Sendable {
             reason: "longer than the \(layer.size) bytes its descriptor says")
         }
         inputHash.update(chunk)
-        try await send(compressor.map { c in chunk.withUnsafeBytes { c.compress($0) } } ?? chunk)
+        if compress {
+          block += chunk
+          if block.count == gzip.blockSize { try await compressBlock() }
+        } else {
+          try await send(chunk)
+        }
         engine.progress(.blobProgress(layer.digest, bytes: readBytes))
       }
       guard readBytes == layer.size else {
@@ -253,7 +269,10 @@ final class CopyJob: Sendable {
         throw TransferError.blobMismatch(
           source: source.description, digest: layer.digest, reason: "content hashes to \(actual)")
       }
-      if let compressor { try await send(compressor.finish()) }
+      if compress {
+        if !block.isEmpty || readBytes == 0 { try await compressBlock() }
+        while !inFlight.isEmpty { try await send(await inFlight.removeFirst().value) }
+      }
       let digest = Digest(sha256Bytes: outputHash.finalize())
       let size = sentBytes
       try await withThrowingTaskGroup(of: Void.self) { group in

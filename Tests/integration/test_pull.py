@@ -7,7 +7,8 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import PASSWORD, TESTDATA, USER, describe_image, fixture_image, hoist, read_oci_image
+from conftest import (PASSWORD, TESTDATA, USER, describe_image, fixture_image, hoist, read_oci_image,
+                      registry_manifest)
 from fronts import CorruptingFront, RedirectingFront
 
 MULTIARCH = os.path.join(TESTDATA, "multiarch")
@@ -175,7 +176,11 @@ def test_bundle_holds_shared_blobs_once_and_pushes_back_by_name(pushed, services
     with tarfile.open(bundle) as tar:
         blobs = [n for n in tar.getnames() if n.startswith("blobs/sha256/") and n != "blobs/sha256/"]
         loads = json.load(tar.extractfile("manifest.json"))
-    assert len(blobs) == len(set(blobs)) == 6  # two manifests, one shared config, three shared layers
+    expected = set()
+    for name in names:
+        manifest = json.loads(registry_manifest(services.plain, name.split("/", 1)[1].split(":")[0], "1")[0])
+        expected |= {manifest["config"]["digest"]} | {layer["digest"] for layer in manifest["layers"]}
+    assert len(blobs) == len(set(blobs)) == len(expected) + 2  # each blob once, and the two manifests
     assert sorted(tag for entry in loads for tag in entry["RepoTags"]) == sorted(names)
 
     target = services.tls
