@@ -31,6 +31,7 @@ let package = Package(
     .target(
       name: "Transport",
       dependencies: [
+        "OCI",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

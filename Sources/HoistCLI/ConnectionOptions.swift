@@ -1,6 +1,7 @@
 import AWS
 import ArgumentParser
 import Foundation
+import OCI
 import Registry
 import Transport
 
@@ -21,6 +22,9 @@ struct ConnectionOptions: ParsableArguments {
   @Option(name: .long, help: "The AWS region, where the registry host does not name one.")
   var region: String?
 
+  @Option(name: .long, help: "How often a request or blob that failed for a passing reason is tried again.")
+  var retries = 5
+
   @Flag(name: .long, help: "Use no local cache: neither blob info nor ECR logins are read or written.")
   var noCache = false
 
@@ -28,6 +32,9 @@ struct ConnectionOptions: ParsableArguments {
     name: .long, help: "Print each HTTP request (method, URL without query, status) to stderr; secrets are never shown."
   )
   var debug = false
+
+  /// The retry policy `--retries` sets.
+  var retryPolicy: RetryPolicy { RetryPolicy(attempts: max(0, retries)) }
 
   /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
   /// transport afterwards, whether `body` succeeds or fails. `explicit` credentials apply to every host.
@@ -39,6 +46,7 @@ struct ConnectionOptions: ParsableArguments {
     options.caFile = caFile
     options.trustStoreFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     options.insecure = insecure
+    options.retryPolicy = retryPolicy
     options.proxies = ProxySettings(environment: environment)
     if plainHTTP { options.plainHTTPHosts = Set(hosts) }
     if debug { options.trace = { line in printError("debug: \(line)") } }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CVersion
+import Foundation
 
 /// The `hoist` command line.
 public struct HoistCommand: AsyncParsableCommand {
@@ -24,17 +25,21 @@ public struct HoistCommand: AsyncParsableCommand {
   /// The release this source tree is.
   static let hoistVersion = "0.1.0"
 
-  /// Parses the process's arguments and runs the chosen command, exiting with its status.
+  /// Parses the process's arguments and runs the chosen command, exiting with its status. SIGINT and
+  /// SIGTERM cancel the command, which then cancels its uploads and removes its temporary files; the exit
+  /// status is then 130 or 143.
   public static func runMain() async {
-    do {
+    let command = Task {
       var command = try parseAsRoot()
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
         try command.run()
       }
-    } catch {
-      exit(withError: error)
     }
+    let interruption = Interruption(cancelling: command)
+    let result = await command.result
+    if let signal = interruption.received { Foundation.exit(128 + signal) }
+    if case .failure(let error) = result { exit(withError: error) }
   }
 }

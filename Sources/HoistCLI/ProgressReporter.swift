@@ -105,6 +105,11 @@ final class ProgressReporter: @unchecked Sendable {
       plainOrJSON(
         "mounted".padded + " \(digest.short) from \(origin)",
         ["event": "mount", "digest": digest.description, "reason": "mounted from \(origin)"])
+    case .blobRetried(let digest, let attempt, let reason):
+      blobs[digest]?.done = 0
+      plainOrJSON(
+        "retrying".padded + " \(digest.short) (attempt \(attempt)): \(reason)",
+        ["event": "retry", "digest": digest.description, "attempt": attempt, "reason": reason])
     case .blobResumed(let digest, let bytes):
       blobs[digest]?.done = bytes
       plainOrJSON(

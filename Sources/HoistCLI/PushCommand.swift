@@ -78,6 +78,7 @@ struct PushCommand: AsyncParsableCommand {
       let results = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
         var options = CopyOptions()
         options.concurrency = concurrency
+        options.retryPolicy = connection.retryPolicy
         options.format = format
         let cache = BlobInfoCache(
           file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))

@@ -14,6 +14,10 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
   } catch let error as ExitCode {
     throw error
   } catch {
+    if Task.isCancelled {
+      printError("hoist: interrupted; uploads cancelled, partial downloads kept for the next run")
+      throw ExitStatus.failure
+    }
     printError("hoist: error: \(oneLine(error))")
     throw exitCode(for: error)
   }

@@ -28,7 +28,9 @@ extension RegistryClient {
 
   /// Opens an upload session (POST); returns its location and the smallest chunk the registry takes.
   func startUpload(repository: String, operation: String) async throws -> (location: String, minimumChunk: Int) {
-    let (response, _) = try await call(operation: operation, scope: Self.pushScope(repository), expect: [202]) {
+    let (response, _) = try await call(
+      operation: operation, scope: Self.pushScope(repository), expect: [202], idempotent: true
+    ) {
       var request = HTTPClientRequest(url: url("\(repository)/blobs/uploads/"))
       request.method = .POST
       request.headers.add(name: "Content-Length", value: "0")
@@ -145,12 +147,15 @@ public actor RegistryUpload: BlobUpload {
   public func cancel(keepPartial: Bool) async {
     guard !done else { return }
     done = true
-    let url = location
-    _ = try? await client.send(operation: "cancel upload", scope: RegistryClient.pushScope(repository)) {
-      var request = HTTPClientRequest(url: url)
-      request.method = .DELETE
-      return request
-    }
+    let (url, client, repository) = (location, client, repository)
+    // Detached, so that the DELETE goes out even when the push itself was cancelled (Ctrl-C).
+    await Task.detached {
+      _ = try? await client.send(operation: "cancel upload", scope: RegistryClient.pushScope(repository)) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .DELETE
+        return request
+      }
+    }.value
   }
 
   private func sendChunk(_ chunk: ByteBuffer) async throws {

@@ -27,9 +27,6 @@ public final class RegistryClient: Sendable {
     self.auth = AuthState(provider: credentials)
   }
 
-  /// How often a request answered 429 (or 5xx, for reads) is sent again.
-  static let maximumRetries = 5
-
   /// The URL of a path under `/v2/`.
   func url(_ path: String) -> String { "\(baseURL)/v2/\(path)" }
 
@@ -39,26 +36,35 @@ public final class RegistryClient: Sendable {
     return baseURL + (location.hasPrefix("/") ? "" : "/v2/") + location
   }
 
-  /// Sends a request built by `make` (called again for a retry), authenticated for `scope`.
+  /// Sends a request built by `make` (called again for a retry), authenticated for `scope`. Requests that
+  /// can be repeated safely (`idempotent`, by default GET, HEAD and DELETE) are tried again after a dropped
+  /// connection or a 5xx; any request is tried again after a 429, which means it was not processed.
   func send(
-    operation: String, scope: String?, timeout: TimeAmount = .hours(12),
+    operation: String, scope: String?, timeout: TimeAmount = .hours(12), idempotent: Bool? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
     try await authenticateOnce(operation: operation)
     var authenticatedAgain = false
     var retries = 0
+    let policy = transport.options.retryPolicy
     while true {
       var request = make()
       if let authorization = try await authorization(scope: scope, operation: operation) {
         request.headers.replaceOrAdd(name: "Authorization", value: authorization)
       }
+      let repeatable = idempotent ?? [.GET, .HEAD, .DELETE].contains(request.method)
       let response: HTTPClientResponse
       do {
         response = try await transport.send(request, timeout: timeout)
       } catch let error as TransportError {
         throw RegistryError(operation: operation, registry: host, reason: .protocolViolation(error.description))
       } catch {
-        throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
+        guard repeatable, retries < policy.attempts, !Task.isCancelled else {
+          throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
+        }
+        retries += 1
+        try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: retries) * 1e9))
+        continue
       }
       let status = response.status.code
       if status == 401, !authenticatedAgain,
@@ -80,13 +86,11 @@ public final class RegistryClient: Sendable {
         }
         throw await error(status: 403, body: body, operation: operation)
       }
-      let readOnly = request.method == .GET || request.method == .HEAD
-      if status == 429 || (readOnly && [502, 503, 504].contains(status)), retries < Self.maximumRetries {
+      if status == 429 || status == 408 || (repeatable && (500...599).contains(status)), retries < policy.attempts {
         _ = try? await response.body.collect(upTo: 1 << 16)
-        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
-        let backoff = min(30, 0.5 * Double(1 << retries)) * Double.random(in: 0.8...1.2)
-        try await Task.sleep(nanoseconds: UInt64(min(retryAfter ?? backoff, 60) * 1e9))
         retries += 1
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+        try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: retries, retryAfter: retryAfter) * 1e9))
         continue
       }
       return response
@@ -95,10 +99,10 @@ public final class RegistryClient: Sendable {
 
   /// Sends a request and reads the whole (small) body; statuses outside `expect` become errors.
   func call(
-    operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20,
+    operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, idempotent: Bool? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> (HTTPClientResponse, Data) {
-    let response = try await send(operation: operation, scope: scope, make)
+    let response = try await send(operation: operation, scope: scope, idempotent: idempotent, make)
     guard expect.contains(response.status.code) else {
       throw await error(for: response, operation: operation)
     }

@@ -1,5 +1,7 @@
+import OCI
+
 /// What went wrong talking to a registry, with what hoist was doing and to what.
-public struct RegistryError: Error, CustomStringConvertible {
+public struct RegistryError: TransientError, CustomStringConvertible {
   public enum Reason: Sendable {
     /// The registry answered with an unexpected status; `codes` are its error codes and messages.
     case status(Int, codes: [(code: String, message: String)])
@@ -27,6 +29,15 @@ public struct RegistryError: Error, CustomStringConvertible {
   public var status: Int? {
     if case .status(let status, _) = reason { return status }
     return nil
+  }
+
+  /// A dropped connection, a timeout, throttling or a server error: worth trying again.
+  public var isTransient: Bool {
+    switch reason {
+    case .unreachable: return true
+    case .status(let status, _): return status == 429 || status == 408 || (500...599).contains(status)
+    default: return false
+    }
   }
 
   /// The registry's first error code (`NAME_UNKNOWN`, `MANIFEST_INVALID`, …), if any.

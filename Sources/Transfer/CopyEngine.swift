@@ -120,7 +120,7 @@ final class CopyJob: Sendable {
     var config = manifest.config
     config.mediaType = format.config(config.mediaType)
     for target in targets where try await !target.destination.blobExists(config) {
-      try await target.destination.putBlob(configData, descriptor: config)
+      try await retrying(config.digest) { try await target.destination.putBlob(configData, descriptor: config) }
     }
 
     var out = manifest
@@ -190,7 +190,7 @@ final class CopyJob: Sendable {
     }
 
     engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
-    let (digest, size) = try await stream(layer, compress: compress, to: missing)
+    let (digest, size) = try await retrying(layer.digest) { try await stream(layer, compress: compress, to: missing) }
     if compress {
       await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
     }
@@ -198,6 +198,23 @@ final class CopyJob: Sendable {
     result.digest = digest
     result.size = size
     return result
+  }
+
+  /// Runs a blob's transfer, and again after a failure that may pass (a dropped connection, a 5xx), up to
+  /// the retry policy's limit; each try starts a new upload (a file destination continues its partial blob).
+  private func retrying<T>(_ digest: Digest, _ body: () async throws -> T) async throws -> T {
+    var attempt = 0
+    while true {
+      do {
+        return try await body()
+      } catch let error as TransientError
+        where error.isTransient && attempt < options.retryPolicy.attempts && !Task.isCancelled
+      {
+        attempt += 1
+        engine.progress(.blobRetried(digest, attempt: attempt, reason: "\(error)"))
+        try await Task.sleep(nanoseconds: UInt64(options.retryPolicy.delay(attempt: attempt) * 1e9))
+      }
+    }
   }
 
   /// One pass over a blob: read, check against the descriptor, compress if asked, send to every target.

@@ -13,6 +13,8 @@ public struct CopyOptions: Sendable {
   public var compression = BlockGzip(level: 2, blockSize: 1 << 20)
   /// How many blocks of one layer compress at once.
   public var compressionThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
+  /// How a blob whose transfer failed for a passing reason is tried again (in a new upload session).
+  public var retryPolicy = RetryPolicy()
   /// How many bytes each read from a source asks for.
   public var readSize = 1 << 20
 
@@ -46,6 +48,8 @@ public enum ProgressEvent: Sendable {
   case blobMounted(Digest, from: String)
   /// How far a blob has got: `bytes` of its source size read.
   case blobProgress(Digest, bytes: Int64)
+  /// A blob's transfer failed for a passing reason and starts again (`attempt` counts from 1).
+  case blobRetried(Digest, attempt: Int, reason: String)
   /// A blob continues where an interrupted transfer stopped, `bytes` in.
   case blobResumed(Digest, bytes: Int64)
   /// A blob moved; `sent` is what went over the wire under `stored`.

@@ -9,7 +9,7 @@ import NIOSSL
 public final class HTTPTransport: Sendable {
   private let direct: HTTPClient
   private let viaProxy: [ProxySettings.Server: HTTPClient]
-  let options: TransportOptions
+  public let options: TransportOptions
 
   /// A response whose body has not been read yet.
   public typealias Response = HTTPClientResponse

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// How hoist connects: TLS trust, proxies, and where the request trail goes.
 public struct TransportOptions: Sendable {
@@ -8,6 +9,8 @@ public struct TransportOptions: Sendable {
   public var trustStoreFile: String?
   /// Skips certificate verification (`--insecure`).
   public var insecure = false
+  /// How requests that failed for a passing reason are tried again (`--retries`).
+  public var retryPolicy = RetryPolicy()
   /// Hosts spoken to over plain HTTP (`--plain-http`).
   public var plainHTTPHosts: Set<String> = []
   /// The proxy settings, usually from the environment.

@@ -169,3 +169,57 @@ class DelayingFront:
 
     def stop(self):
         self.server.shutdown()
+
+
+class FaultyFront:
+    """Forwards to a registry and, with probability `rate` per request (a seeded generator, so a run with
+    --concurrency 1 meets the same faults every time), answers 503, answers 429 with Retry-After, resets
+    the connection halfway through the request body, or cuts the response body short."""
+
+    FAULTS = ["503", "429", "reset-request", "truncate-response"]
+
+    def __init__(self, upstream_port, seed, rate):
+        import random
+        import socket
+        import threading
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.injected = []
+
+        def front(request):
+            with self.lock:
+                fault = self.random.choice(self.FAULTS) if self.random.random() < rate else None
+            length = int(request.headers.get("Content-Length") or 0)
+            if fault == "reset-request" and length > 1:
+                request.rfile.read(length // 2)
+                self.injected.append((fault, request.command, request.path))
+                request.close_connection = True
+                request.connection.shutdown(socket.SHUT_RDWR)
+                return
+            body = request.rfile.read(length) if length else b""
+            if fault in ("503", "429"):
+                self.injected.append((fault, request.command, request.path))
+                headers = [("Retry-After", "0")] if fault == "429" else []
+                return reply(request, int(fault), headers, b'{"errors":[{"code":"UNAVAILABLE","message":"fault"}]}')
+            status, headers, payload = forward(upstream_port, request, body)
+            headers = [(k, v.replace(f"127.0.0.1:{upstream_port}", f"127.0.0.1:{self.port}")
+                        if k.lower() == "location" else v) for k, v in headers]
+            if fault == "truncate-response" and request.command == "GET" and len(payload) > 1:
+                self.injected.append((fault, request.command, request.path))
+                request.send_response(status)
+                for key, value in headers:
+                    if key.lower() not in ("connection", "transfer-encoding", "date"):
+                        request.send_header(key, value)
+                request.end_headers()
+                request.wfile.write(payload[: len(payload) // 2])
+                request.wfile.flush()
+                request.close_connection = True
+                request.connection.shutdown(socket.SHUT_RDWR)
+                return
+            reply(request, status, headers, payload)
+
+        self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()

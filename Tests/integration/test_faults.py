@@ -1,0 +1,88 @@
+"""Pushes and pulls through a front that injects faults (seeded): they finish with the digests they would
+have had without faults."""
+import os
+import subprocess
+
+import pytest
+from conftest import TESTDATA, hoist, read_oci_image
+from fronts import FaultyFront
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faults")
+    subprocess.run([os.path.join(os.path.dirname(TESTDATA), "scripts", "make-fixtures"), "--big", "12", str(folder)],
+                   check=True)
+    return str(folder / "big.tar")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_push_and_pull_survive_a_ten_percent_fault_rate(services, env, tmp_path, image, seed):
+    clean = hoist(["push", image, f"{services.plain.host}/faults/clean:{seed}", "--plain-http", "-q", "--no-cache",
+                   "--chunk-size", "5MiB"], env).stdout.split("@")[1].strip()
+    front = FaultyFront(services.plain.port, seed=seed, rate=0.1)
+    try:
+        pushed = hoist(["push", image, f"{front.host}/faults/app:{seed}", "--plain-http", "--no-cache",
+                        "--chunk-size", "5MiB", "--concurrency", "1", "--retries", "8", "--progress", "plain"], env)
+        target = tmp_path / "layout"
+        pulled = hoist(["pull", f"{front.host}/faults/app:{seed}", str(target), "--plain-http", "--concurrency", "1",
+                        "--retries", "8", "--progress", "plain"], env)
+    finally:
+        front.stop()
+    assert front.injected, "the front injected faults"
+    assert pushed.stdout.split("@")[1].strip() == clean
+    assert pulled.stdout.split("@")[1].split()[0] == clean
+    image_read = read_oci_image(str(target))
+    assert image_read["diff_ids"] == image_read["config_diff_ids"]
+
+
+def test_interrupted_push_cancels_its_uploads(services, env, image):
+    import signal
+    import time
+    from conftest import HOIST
+    from fronts import DelayingFront
+    front = DelayingFront(services.plain.port, delay=3)
+    try:
+        process = subprocess.Popen([HOIST, "push", image, f"{front.host}/interrupt/app:1", "--plain-http", "--no-cache",
+                                    "--chunk-size", "5MiB"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while time.time() < deadline and services.plain.count_requests("POST", "/v2/interrupt/app/blobs/uploads/") < 2:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        front.stop()
+    assert process.returncode == 130
+    assert stdout == b"" and b"interrupted" in stderr
+    assert services.plain.count_requests("DELETE", "/v2/interrupt/app/blobs/uploads/") >= 1
+    assert not services.plain.manifest_exists("interrupt/app", "1")
+
+
+def test_terminated_pull_resumes(services, env, tmp_path, image):
+    import signal
+    import time
+    from conftest import HOIST
+    from fronts import StallingFront
+    hoist(["push", image, f"{services.plain.host}/terminate/app:1", "--plain-http", "-q"], env)
+    front = StallingFront(services.plain.port, after=4 << 20)
+    target = tmp_path / "out.tar"
+    uploads = str(target) + ".hoist-partial/.hoist-uploads"
+    try:
+        process = subprocess.Popen([HOIST, "pull", f"{front.host}/terminate/app:1", str(target), "--plain-http"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            partial = [os.path.join(uploads, f) for f in os.listdir(uploads)] if os.path.isdir(uploads) else []
+            if any(os.path.getsize(f) >= 4 << 20 for f in partial):
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+        assert process.returncode == 143 and not os.path.exists(target)
+        front.stall = False
+        again = hoist(["pull", f"{front.host}/terminate/app:1", str(target), "--plain-http"], env)
+    finally:
+        front.stop()
+    assert "resuming" in again.stderr
+    assert os.path.exists(target) and not os.path.exists(str(target) + ".hoist-partial")
