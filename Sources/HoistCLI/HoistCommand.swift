@@ -8,6 +8,9 @@ public struct HoistCommand: AsyncParsableCommand {
     commandName: "hoist",
     abstract: "Move container images between docker save tarballs, OCI layouts and registries, without a daemon.",
     discussion: """
+      Example:
+        hoist push app.tar registry.example.com/team/app:1.4 +latest
+
       Exit status: 0 success, 1 failure, 64 usage error, 66 not found (file, image, repository, platform),
       77 authentication or permission refused.
       """,

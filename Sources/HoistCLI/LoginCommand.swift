@@ -74,7 +74,9 @@ struct LogoutCommand: AsyncParsableCommand {
 /// `hoist ecr get-login-password`: the password `docker login --username AWS` wants.
 struct ECRCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "ecr", abstract: "Amazon ECR helpers.", subcommands: [GetLoginPassword.self])
+    commandName: "ecr", abstract: "Amazon ECR helpers.",
+    discussion: "Example:\n  hoist ecr get-login-password --region eu-west-1",
+    subcommands: [GetLoginPassword.self])
 
   struct GetLoginPassword: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -8,6 +8,7 @@ import Registry
 struct RepoCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "repo", abstract: "Manage repositories and repository policies.",
+    discussion: "Example:\n  hoist repo create 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app --immutable-tags",
     subcommands: [Create.self, List.self, Delete.self, Policy.self])
 
   struct Create: AsyncParsableCommand {
@@ -71,7 +72,9 @@ struct RepoCommand: AsyncParsableCommand {
 
   struct Policy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Set, show or delete an ECR repository policy.", subcommands: [Set.self, Get.self, Remove.self])
+      abstract: "Set, show or delete an ECR repository policy.",
+      discussion: "Example:\n  hoist repo policy get 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app",
+      subcommands: [Set.self, Get.self, Remove.self])
 
     struct Set: AsyncParsableCommand {
       static let configuration = CommandConfiguration(

@@ -110,7 +110,9 @@ def test_inspect_digest_tag_and_tags(services, env):
 def test_version_completion_and_exit_codes(services, env, tmp_path):
     assert hoist(["--version"], env).stdout.startswith("hoist ")
     assert "complete" in hoist(["--generate-completion-script", "bash"], env).stdout
-    for command in ["push", "pull", "copy", "inspect", "tag", "tags", "digest", "login", "repo create", "images"]:
+    for command in ["", "push", "pull", "copy", "inspect", "tag", "tags", "digest", "login", "logout", "delete",
+                    "images", "ecr", "ecr get-login-password", "repo", "repo create", "repo list", "repo delete",
+                    "repo policy", "repo policy set", "repo policy get", "repo policy delete"]:
         assert "Example" in hoist(command.split() + ["--help"], env).stdout, command
     assert hoist(["push", str(tmp_path / "missing.tar"), f"{services.plain.host}/x:1"], env, check=False).returncode == 66
     assert hoist(["push", LEGACY, f"{services.basic.host}/x:1", "--plain-http", "--username", USER,
