@@ -166,12 +166,17 @@ final class CopyJob: Sendable {
     var missing = targets
     if !compress, let origin = source.mountOrigin {
       var unmounted = [CopyTarget]()
-      for target in targets {
-        let present = try await target.destination.blobExists(layer)
-        if !present, try await !target.destination.mountBlob(layer, from: origin) { unmounted.append(target) }
+      var mounted = false
+      for target in targets where try await !target.destination.blobExists(layer) {
+        if try await target.destination.mountBlob(layer, from: origin) {
+          mounted = true
+        } else {
+          unmounted.append(target)
+        }
       }
       if unmounted.isEmpty {
-        engine.progress(.blobMounted(layer.digest, from: origin.repository))
+        engine.progress(
+          mounted ? .blobMounted(layer.digest, from: origin.repository) : .blobSkipped(layer.digest, size: layer.size))
         return result
       }
       candidates = []

@@ -232,6 +232,18 @@ def hoist(args, env, input=None, check=True):
     return result
 
 
+def wait_for_partial_download(target, size, timeout=60):
+    """Waits until a pull into `target` has a partial blob of at least `size` bytes in its staging folder."""
+    uploads = str(target) + ".hoist-partial/.hoist-uploads"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        partial = [os.path.join(uploads, f) for f in os.listdir(uploads)] if os.path.isdir(uploads) else []
+        if any(os.path.getsize(f) >= size for f in partial):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the pull into {target} never got {size} bytes into a blob")
+
+
 def skopeo_pull(reference, destination, tls_args=("--src-tls-verify=false",), creds=None):
     """Pulls with skopeo, an independent implementation that checks every blob digest as it copies,
     into its `dir:` format, which keeps the manifest and blobs byte for byte."""

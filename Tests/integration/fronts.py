@@ -60,6 +60,23 @@ def reply(request, status, headers, payload):
         request.wfile.write(payload)
 
 
+def reply_partially(request, status, headers, payload):
+    """Sends the status, the headers (with the full Content-Length) and only `payload`: a cut-off body."""
+    request.send_response(status)
+    for key, value in headers:
+        if key.lower() not in ("connection", "transfer-encoding", "date"):
+            request.send_header(key, value)
+    request.end_headers()
+    request.wfile.write(payload)
+    request.wfile.flush()
+
+
+def own_location(headers, upstream_port, port):
+    """Points Location headers at the front instead of the registry behind it."""
+    return [(k, v.replace(f"127.0.0.1:{upstream_port}", f"127.0.0.1:{port}") if k.lower() == "location" else v)
+            for k, v in headers]
+
+
 class RedirectingFront:
     """Forwards to a Basic-auth registry, but answers blob GETs with a 307 to a storage host (another port)
     that refuses any request carrying Authorization, as S3 does behind ECR."""
@@ -132,13 +149,7 @@ class StallingFront:
             status, headers, payload = forward(upstream_port, request, body)
             if not (self.stall and request.command == "GET" and "/blobs/" in request.path and len(payload) > after):
                 return reply(request, status, headers, payload)
-            request.send_response(status)
-            for key, value in headers:
-                if key.lower() not in ("connection", "transfer-encoding", "date"):
-                    request.send_header(key, value)
-            request.end_headers()
-            request.wfile.write(payload[:after])
-            request.wfile.flush()
+            reply_partially(request, status, headers, payload[:after])
             import time
             time.sleep(120)
 
@@ -160,9 +171,7 @@ class DelayingFront:
             if request.command == "PATCH":
                 time.sleep(delay)
             status, headers, payload = forward(upstream_port, request, body)
-            headers = [(k, v.replace(f"127.0.0.1:{upstream_port}", f"127.0.0.1:{self.port}")
-                        if k.lower() == "location" else v) for k, v in headers]
-            reply(request, status, headers, payload)
+            reply(request, status, own_location(headers, upstream_port, self.port), payload)
 
         self.server, self.port = serve(front)
         self.host = f"127.0.0.1:{self.port}"
@@ -202,17 +211,10 @@ class FaultyFront:
                 headers = [("Retry-After", "0")] if fault == "429" else []
                 return reply(request, int(fault), headers, b'{"errors":[{"code":"UNAVAILABLE","message":"fault"}]}')
             status, headers, payload = forward(upstream_port, request, body)
-            headers = [(k, v.replace(f"127.0.0.1:{upstream_port}", f"127.0.0.1:{self.port}")
-                        if k.lower() == "location" else v) for k, v in headers]
+            headers = own_location(headers, upstream_port, self.port)
             if fault == "truncate-response" and request.command == "GET" and len(payload) > 1:
                 self.injected.append((fault, request.command, request.path))
-                request.send_response(status)
-                for key, value in headers:
-                    if key.lower() not in ("connection", "transfer-encoding", "date"):
-                        request.send_header(key, value)
-                request.end_headers()
-                request.wfile.write(payload[: len(payload) // 2])
-                request.wfile.flush()
+                reply_partially(request, status, headers, payload[: len(payload) // 2])
                 request.close_connection = True
                 request.connection.shutdown(socket.SHUT_RDWR)
                 return

@@ -61,22 +61,15 @@ def test_interrupted_push_cancels_its_uploads(services, env, image):
 
 def test_terminated_pull_resumes(services, env, tmp_path, image):
     import signal
-    import time
-    from conftest import HOIST
+    from conftest import HOIST, wait_for_partial_download
     from fronts import StallingFront
     hoist(["push", image, f"{services.plain.host}/terminate/app:1", "--plain-http", "-q"], env)
     front = StallingFront(services.plain.port, after=4 << 20)
     target = tmp_path / "out.tar"
-    uploads = str(target) + ".hoist-partial/.hoist-uploads"
     try:
         process = subprocess.Popen([HOIST, "pull", f"{front.host}/terminate/app:1", str(target), "--plain-http"],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            partial = [os.path.join(uploads, f) for f in os.listdir(uploads)] if os.path.isdir(uploads) else []
-            if any(os.path.getsize(f) >= 4 << 20 for f in partial):
-                break
-            time.sleep(0.1)
+        wait_for_partial_download(target, 4 << 20)
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
         assert process.returncode == 143 and not os.path.exists(target)

@@ -7,8 +7,8 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import (PASSWORD, TESTDATA, USER, describe_image, fixture_image, hoist, read_oci_image,
-                      registry_manifest)
+from conftest import (HOIST, PASSWORD, TESTDATA, USER, describe_image, fixture_image, hoist, read_oci_image,
+                      registry_manifest, wait_for_partial_download)
 from fronts import CorruptingFront, RedirectingFront
 
 MULTIARCH = os.path.join(TESTDATA, "multiarch")
@@ -197,27 +197,16 @@ def test_bundle_holds_shared_blobs_once_and_pushes_back_by_name(pushed, services
 
 def test_killed_pull_resumes_with_range_requests(services, env, tmp_path):
     import signal
-    import time
     from fronts import StallingFront
     subprocess.run([os.path.join(os.path.dirname(TESTDATA), "scripts", "make-fixtures"), "--big", "12",
                     str(tmp_path)], check=True)
     hoist(["push", str(tmp_path / "big.tar"), f"{services.plain.host}/resume/big:1", "--plain-http", "-q"], env)
     front = StallingFront(services.plain.port, after=4 << 20)
     target = tmp_path / "layout"
-    uploads = str(target) + ".hoist-partial/.hoist-uploads"
     try:
-        process = subprocess.Popen([os.environ.get("HOIST_BIN", os.path.join(os.path.dirname(TESTDATA), ".build",
-                                                                             "debug", "hoist")),
-                                    "pull", f"{front.host}/resume/big:1", str(target), "--plain-http"],
+        process = subprocess.Popen([HOIST, "pull", f"{front.host}/resume/big:1", str(target), "--plain-http"],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            partial = [os.path.join(uploads, f) for f in os.listdir(uploads)] if os.path.isdir(uploads) else []
-            if any(os.path.getsize(f) >= 4 << 20 for f in partial):
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the pull never got 4 MiB into the big layer")
+        wait_for_partial_download(target, 4 << 20)
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert not os.path.exists(target)
