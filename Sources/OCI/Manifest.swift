@@ -100,13 +100,15 @@ func decodeDocument<T: Decodable>(_ data: Data, what: String) throws(OCIError) -
   do {
     return try JSONDecoder().decode(T.self, from: data)
   } catch let error as OCIError {
-    throw error
+    throw .invalidDocument(what: what, reason: error.description)
   } catch let DecodingError.keyNotFound(key, context) {
     throw .invalidDocument(what: what, reason: "missing \(path(context.codingPath + [key]))")
   } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
     throw .invalidDocument(what: what, reason: "wrong type at \(path(context.codingPath))")
   } catch let DecodingError.dataCorrupted(context) {
-    if let underlying = context.underlyingError as? OCIError { throw underlying }
+    if let underlying = context.underlyingError as? OCIError {
+      throw .invalidDocument(what: what, reason: underlying.description)
+    }
     throw .invalidDocument(
       what: what, reason: context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(path(context.codingPath))")
   } catch {

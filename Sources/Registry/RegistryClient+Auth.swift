@@ -69,6 +69,13 @@ extension RegistryClient {
     if let own = challenge.parameters["scope"], !scopes.contains(own) { scopes.append(own) }
     let service = challenge.parameters["service"]
     let credentials = try await auth.credentials()
+    if credentials != nil, components.scheme == "http", let realmHost = components.host,
+      !isLoopbackHost(realmHost), !transport.options.plainHTTPHosts.contains(host)
+    {
+      throw RegistryError(
+        operation: operation, registry: host,
+        reason: .authentication("refusing to send credentials over plain HTTP to the token service at \(realmHost)"))
+    }
     var request: HTTPClientRequest
     if let refresh = credentials?.identityToken {
       var form = URLComponents()

@@ -25,7 +25,7 @@ public struct CopyEngine: Sendable {
     let job = CopyJob(engine: self, source: source, targets: targets)
     await job.learnFromCurrentManifests()
     do {
-      let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true)
+      let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true, depth: 0)
       await cache.save()
       return stored
     } catch {
@@ -65,12 +65,18 @@ final class CopyJob: Sendable {
     }
   }
 
+  /// How deep indexes may nest before the source is taken as hostile (real images nest at most twice).
+  static let maximumIndexDepth = 8
+
   /// Copies a manifest or index and what it names; returns its descriptor as stored.
-  func copyNode(_ descriptor: Descriptor, bytes: Data, tags: Bool) async throws -> Descriptor {
+  func copyNode(_ descriptor: Descriptor, bytes: Data, tags: Bool, depth: Int) async throws -> Descriptor {
+    guard depth <= Self.maximumIndexDepth else {
+      throw TransferError.tooDeep(source: source.description, digest: descriptor.digest)
+    }
     let format = options.format ?? ManifestFormat(mediaType: descriptor.mediaType)
     let (mediaType, data): (String, Data)
     if MediaType.isIndex(descriptor.mediaType) {
-      (mediaType, data) = try await copyIndex(descriptor, bytes: bytes, format: format)
+      (mediaType, data) = try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth)
     } else if MediaType.isManifest(descriptor.mediaType) {
       (mediaType, data) = try await copyImage(descriptor, bytes: bytes, format: format)
     } else {
@@ -95,12 +101,14 @@ final class CopyJob: Sendable {
     return result
   }
 
-  private func copyIndex(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> (String, Data) {
+  private func copyIndex(
+    _ descriptor: Descriptor, bytes: Data, format: ManifestFormat, depth: Int
+  ) async throws -> (String, Data) {
     let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
     var out = index
     for (i, child) in index.manifests.enumerated() {
       let childBytes = try await source.document(child)
-      let stored = try await copyNode(child, bytes: childBytes, tags: false)
+      let stored = try await copyNode(child, bytes: childBytes, tags: false, depth: depth + 1)
       out.manifests[i].mediaType = stored.mediaType
       out.manifests[i].digest = stored.digest
       out.manifests[i].size = stored.size

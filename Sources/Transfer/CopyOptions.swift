@@ -62,6 +62,8 @@ public enum ProgressEvent: Sendable {
 public enum TransferError: Error, CustomStringConvertible {
   /// A blob's bytes do not match the source's claim.
   case blobMismatch(source: String, digest: Digest, reason: String)
+  /// Indexes nest deeper than any real image does.
+  case tooDeep(source: String, digest: Digest)
   /// The source's root is neither a manifest nor an index.
   case unsupportedMediaType(source: String, mediaType: String)
   /// A destination stored a manifest under another digest than the one sent.
@@ -70,6 +72,8 @@ public enum TransferError: Error, CustomStringConvertible {
   public var description: String {
     switch self {
     case .blobMismatch(let source, let digest, let reason): "\(source): blob \(digest): \(reason)"
+    case .tooDeep(let source, let digest):
+      "\(source): index \(digest) nests more than \(CopyJob.maximumIndexDepth) levels deep; refusing it"
     case .unsupportedMediaType(let source, let mediaType):
       "\(source): cannot copy an image whose root has media type \(mediaType)"
     case .manifestDigestMismatch(let destination, let expected, let actual):

@@ -58,7 +58,7 @@ public struct ProxySettings: Sendable, Equatable {
   /// The proxy for a URL's scheme and host, or nil to connect directly.
   public func server(scheme: String, host: String) -> Server? {
     let host = host.lowercased()
-    if host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]" { return nil }
+    if isLoopbackHost(host) { return nil }
     for entry in noProxy {
       let bare = entry.split(separator: ":").first.map(String.init) ?? entry
       if bare == "*" { return nil }
@@ -67,4 +67,9 @@ public struct ProxySettings: Sendable, Equatable {
     }
     return scheme == "https" ? https : http
   }
+}
+
+/// Whether a host name or address is this machine.
+public func isLoopbackHost(_ host: String) -> Bool {
+  host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
 }
