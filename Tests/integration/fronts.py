@@ -22,8 +22,12 @@ def serve(handle):
 
         do_GET = do_HEAD = do_POST = do_PATCH = do_PUT = do_DELETE = do_any
 
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a client that hangs up on a lying or failing front is the point of the test
+
     port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, port
 
@@ -218,6 +222,30 @@ class FaultyFront:
                 request.close_connection = True
                 request.connection.shutdown(socket.SHUT_RDWR)
                 return
+            reply(request, status, headers, payload)
+
+        self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class LyingFront:
+    """Forwards to a registry but lies: `wrong_digest` answers manifest PUTs with another
+    Docker-Content-Digest; `endless` serves every blob with a megabyte more than it has."""
+
+    def __init__(self, upstream_port, wrong_digest=False, endless=False):
+        def front(request):
+            length = int(request.headers.get("Content-Length") or 0)
+            body = request.rfile.read(length) if length else b""
+            status, headers, payload = forward(upstream_port, request, body)
+            headers = own_location(headers, upstream_port, self.port)
+            if wrong_digest and request.command == "PUT" and "/manifests/" in request.path:
+                headers = [(k, "sha256:" + "0" * 64 if k.lower() == "docker-content-digest" else v)
+                           for k, v in headers]
+            if endless and request.command == "GET" and "/blobs/" in request.path and status == 200:
+                payload += b"\0" * (1 << 20)
             reply(request, status, headers, payload)
 
         self.server, self.port = serve(front)

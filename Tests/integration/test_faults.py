@@ -79,3 +79,25 @@ def test_terminated_pull_resumes(services, env, tmp_path, image):
         front.stop()
     assert "resuming" in again.stderr
     assert os.path.exists(target) and not os.path.exists(str(target) + ".hoist-partial")
+
+
+def test_servers_that_lie_are_caught(services, env, tmp_path):
+    from fronts import LyingFront
+    liar = LyingFront(services.plain.port, wrong_digest=True)
+    try:
+        result = hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{liar.host}/lies/app:1", "--plain-http"], env,
+                       check=False)
+    finally:
+        liar.stop()
+    assert result.returncode != 0 and "stored the manifest as sha256:0000" in result.stderr
+
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{services.plain.host}/lies/app:2", "--plain-http", "-q"],
+          env)
+    endless = LyingFront(services.plain.port, endless=True)
+    try:
+        result = hoist(["pull", f"{endless.host}/lies/app:2", str(tmp_path / "out"), "--plain-http", "--retries", "0"],
+                       env, check=False)
+    finally:
+        endless.stop()
+    assert result.returncode != 0 and ("longer than" in result.stderr or "larger than" in result.stderr)
+    assert not os.path.exists(tmp_path / "out")
