@@ -106,7 +106,8 @@ public actor RegistryUpload: BlobUpload {
       repository: repository, operation: "start an upload to \(client.host)/\(repository)")
     self.location = location
     self.chunkSize = max(chunkSize, minimum)
-    self.buffer = ByteBufferAllocator().buffer(capacity: 0)
+    // Room for a full chunk and one more write: a buffer left to grow doubles to twice the chunk size.
+    self.buffer = ByteBufferAllocator().buffer(capacity: self.chunkSize + (2 << 20))
   }
 
   private var operation: String { "upload to \(client.host)/\(repository) at byte \(offset)" }

@@ -32,7 +32,6 @@ public struct BlockGzip: Sendable {
       }
     }
     precondition(written > 0, "libdeflate's bound was too small")
-    out.removeLast(out.count - written)
-    return out
+    return Array(out[0..<written])
   }
 }
