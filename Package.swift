@@ -75,5 +75,6 @@ let package = Package(
     .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "Transport"]),
     .testTarget(name: "TransferTests", dependencies: ["Transfer", "OCI", "Streams"]),
     .testTarget(name: "AWSTests", dependencies: ["AWS", "Streams"]),
+    .testTarget(name: "FuzzTests", dependencies: ["Archives", "OCI", "Registry", "Streams"]),
   ]
 )
