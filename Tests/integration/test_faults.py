@@ -101,3 +101,27 @@ def test_servers_that_lie_are_caught(services, env, tmp_path):
         endless.stop()
     assert result.returncode != 0 and ("longer than" in result.stderr or "larger than" in result.stderr)
     assert not os.path.exists(tmp_path / "out")
+
+
+@pytest.mark.parametrize("after", [0.5, 2.0, 4.0])
+def test_push_killed_at_any_point_completes_on_rerun(services, env, image, after):
+    import signal
+    import time
+    from conftest import HOIST
+    from fronts import DelayingFront
+    repository = f"killed/app{int(after * 10)}"
+    clean = hoist(["push", image, f"{services.plain.host}/killed/clean:1", "--plain-http", "-q", "--no-cache",
+                   "--chunk-size", "5MiB"], env).stdout.split("@")[1].strip()
+    front = DelayingFront(services.plain.port, delay=1)
+    try:
+        process = subprocess.Popen([HOIST, "push", image, f"{front.host}/{repository}:1", "--plain-http", "--no-cache",
+                                    "--chunk-size", "5MiB"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(after)
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+    finally:
+        front.stop()
+    assert process.returncode in (0, -signal.SIGKILL)
+    again = hoist(["push", image, f"{services.plain.host}/{repository}:1", "--plain-http", "-q", "--no-cache",
+                   "--chunk-size", "5MiB"], env)
+    assert again.stdout.split("@")[1].strip() == clean
