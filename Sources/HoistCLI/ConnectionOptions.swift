@@ -56,10 +56,9 @@ struct ConnectionOptions: ParsableArguments {
     let aws = AWSSession(
       environment: AWSEnvironment(variables: environment, explicitProfile: profile, explicitRegion: region),
       http: AWSHTTP(transport: transport))
-    let cacheDisabled = noCache || environment["AWS_ECR_DISABLE_CACHE"].map { !$0.isEmpty && $0 != "false" } ?? false
     let connection = Connection(
       transport: transport, credentials: CredentialSource(explicit: given, dockerConfig: .standard()), aws: aws,
-      tokenCache: cacheDisabled ? nil : ECRTokenCache(file: cacheFolder().appendingPathComponent("ecr-tokens.json")))
+      tokenCache: ecrLoginCache(disabled: noCache))
     do {
       let result = try await body(connection)
       await transport.shutdown()
@@ -115,6 +114,13 @@ struct Connection {
     }
     return RegistryClient(host: host, endpoint: endpoint, transport: transport, credentials: provider)
   }
+}
+
+/// The on-disk ECR login cache, unless `--no-cache` or `AWS_ECR_DISABLE_CACHE` turns it off.
+func ecrLoginCache(disabled: Bool) -> ECRTokenCache? {
+  let variable = ProcessInfo.processInfo.environment["AWS_ECR_DISABLE_CACHE"]
+  guard !disabled, variable.map({ $0.isEmpty || $0 == "false" }) ?? true else { return nil }
+  return ECRTokenCache(file: cacheFolder().appendingPathComponent("ecr-tokens.json"))
 }
 
 /// `$XDG_CACHE_HOME/hoist`, else `~/.cache/hoist`.

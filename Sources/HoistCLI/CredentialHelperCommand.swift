@@ -43,11 +43,10 @@ public enum CredentialHelperCommand {
     options.trustStoreFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     options.proxies = ProxySettings(environment: environment)
     let transport = try HTTPTransport(options: options)
-    let cacheDisabled = environment["AWS_ECR_DISABLE_CACHE"].map { !$0.isEmpty && $0 != "false" } ?? false
     let access = ECRAccess(
       host: ecrHost, registry: host,
       session: AWSSession(environment: AWSEnvironment(variables: environment), http: AWSHTTP(transport: transport)),
-      cache: cacheDisabled ? nil : ECRTokenCache(file: cacheFolder().appendingPathComponent("ecr-tokens.json")))
+      cache: ecrLoginCache(disabled: false))
     let token: ECRClient.AuthorizationToken
     do {
       token = try await access.login()

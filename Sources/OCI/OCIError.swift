@@ -13,7 +13,7 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .invalidDigest(let text, let reason): "invalid digest \"\(text)\": \(reason)"
     case .invalidReference(let text, let reason): "invalid image reference \"\(text)\": \(reason)"
-    case .invalidDocument(let what, let reason): "invalid \(what): \(reason)"
+    case .invalidDocument(let what, let reason): "\(what) is not valid: \(reason)"
     case .invalidPlatform(let text): "invalid platform \"\(text)\": expected os/arch[/variant]"
     }
   }
