@@ -14,6 +14,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
   ],
   targets: [
     // Floor 0: system libraries.
@@ -21,7 +22,7 @@ let package = Package(
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
-    .target(name: "CVersion"),
+    .target(name: "CProcess"),
 
     // Floor 1: the image model (no I/O) and byte pipelines.
     .target(name: "OCI"),
@@ -53,6 +54,7 @@ let package = Package(
       name: "Registry",
       dependencies: [
         "OCI", "Streams", "Transport", "AWS",
+        .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -63,7 +65,7 @@ let package = Package(
     .target(
       name: "HoistCLI",
       dependencies: [
-        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "CVersion",
+        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "CProcess",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),

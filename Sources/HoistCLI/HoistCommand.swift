@@ -1,5 +1,5 @@
 import ArgumentParser
-import CVersion
+import CProcess
 import Foundation
 
 /// The `hoist` command line.
@@ -32,6 +32,9 @@ public struct HoistCommand: AsyncParsableCommand {
   /// SIGTERM cancel the command, which then cancels its uploads and removes its temporary files; the exit
   /// status is then 130 or 143.
   public static func runMain() async {
+    // One malloc arena: buffers that pass between threads (read on one, compressed on another, sent from
+    // a third) are reused instead of piling up per thread. Cold push of the benchmark image: 8 MB less.
+    hoist_use_one_malloc_arena()
     let command = Task {
       var command = try parseAsRoot()
       if var asyncCommand = command as? any AsyncParsableCommand {

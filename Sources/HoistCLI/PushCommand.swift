@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import OCI
 import Registry
+import Streams
 import Transfer
 
 /// `hoist push SOURCE DEST...`: a tarball or layout to one or more registry references.
@@ -51,6 +52,9 @@ struct PushCommand: AsyncParsableCommand {
   @Option(name: .long, help: "How many blobs to upload at once.")
   var concurrency = 4
 
+  @Option(name: .long, help: "gzip level for layers hoist compresses: 1 fastest (default) … 12 smallest.")
+  var compressionLevel: Int32 = CopyOptions().compression.level
+
   @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")
   var createRepository = false
 
@@ -67,6 +71,7 @@ struct PushCommand: AsyncParsableCommand {
     }
     if chunkSize.bytes < 5 << 20 { throw ValidationError("--chunk-size must be at least 5MiB") }
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
+    if !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level must be between 1 and 12") }
   }
 
   func run() async throws {
@@ -80,6 +85,7 @@ struct PushCommand: AsyncParsableCommand {
         options.concurrency = concurrency
         options.retryPolicy = connection.retryPolicy
         options.format = format
+        options.compression = BlockGzip(level: compressionLevel, blockSize: options.compression.blockSize)
         let cache = BlobInfoCache(
           file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
         let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)

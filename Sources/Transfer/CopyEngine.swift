@@ -43,11 +43,14 @@ final class CopyJob: Sendable {
   let targets: [CopyTarget]
   /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
   let hints = HintStore()
+  /// Blocks compressing at once across every layer: the cores' worth keeps them busy, and bounds memory.
+  let compressing: Slots
 
   init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget]) {
     self.engine = engine
     self.source = source
     self.targets = targets
+    self.compressing = Slots(count: engine.options.compressionThreads)
   }
 
   var options: CopyOptions { engine.options }
@@ -257,15 +260,23 @@ final class CopyJob: Sendable {
         sentBytes += Int64(bytes.count)
         for upload in uploads { try await upload.write(bytes) }
       }
-      // Compression: whole blocks, several in flight on other threads, sent in order.
+      // Compression: whole blocks, several in flight on other threads (as many as there are cores, across
+      // every layer of the copy), sent in order.
       let gzip = options.compression
       var block = [UInt8]()
       var inFlight = [Task<[UInt8], Never>]()
       defer { for task in inFlight { task.cancel() } }
+      let slots = compressing
       func compressBlock() async throws {
         let input = block
-        block.removeAll(keepingCapacity: true)
-        inFlight.append(Task.detached { gzip.compress(input) })
+        block = []
+        await slots.acquire()
+        inFlight.append(
+          Task.detached {
+            let output = gzip.compress(input)
+            await slots.release()
+            return output
+          })
         if inFlight.count >= options.compressionThreads { try await send(await inFlight.removeFirst().value) }
       }
       let reader = try await source.openBlob(layer, from: readBytes)
@@ -282,7 +293,7 @@ final class CopyJob: Sendable {
         }
         inputHash.update(chunk)
         if compress {
-          block += chunk
+          if block.isEmpty { block = chunk } else { block += chunk }
           if block.count == gzip.blockSize { try await compressBlock() }
         } else {
           try await send(chunk)

@@ -8,10 +8,10 @@ public struct CopyOptions: Sendable {
   public var concurrency = 4
   /// The manifest family to write; nil keeps the source's.
   public var format: ManifestFormat?
-  /// How layers that need compressing are compressed: libdeflate level 2 in 1 MiB gzip members (measured
+  /// How layers that need compressing are compressed: libdeflate level 1 in 1 MiB gzip members (measured
   /// against zlib and other levels in the README); part of the blob-info cache key.
-  public var compression = BlockGzip(level: 2, blockSize: 1 << 20)
-  /// How many blocks of one layer compress at once.
+  public var compression = BlockGzip(level: 1, blockSize: 1 << 20)
+  /// How many blocks compress at once, across every layer of a copy.
   public var compressionThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
   /// How a blob whose transfer failed for a passing reason is tried again (in a new upload session).
   public var retryPolicy = RetryPolicy()

@@ -51,6 +51,21 @@ import Testing
     #expect(gzip.compress(Array(plain.prefix(4096))) == blocks[0])
   }
 
+  @Test func storesBlocksThatDoNotCompress() throws {
+    var generator = SystemRandomNumberGenerator()
+    let noise = (0..<(256 << 10)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    let text = Array(String(repeating: "layer digest registry upload ", count: 9000).utf8)
+    let gzip = BlockGzip(level: 1, blockSize: 1 << 20)
+    #expect(!BlockGzip.compressible(noise) && BlockGzip.compressible(text))
+    let stored = gzip.compress(noise)
+    #expect(stored.count > noise.count && stored.count < noise.count + 256)
+    #expect(gzip.compress(text).count < text.count / 10)
+    let decompressor = GzipDecompressor()
+    #expect(try stored.withUnsafeBytes { try decompressor.decompress($0) } == noise)
+    // Half noise, half text: the text's sample keeps the block compressed.
+    #expect(BlockGzip.compressible(Array(noise.prefix(text.count)) + text))
+  }
+
   @Test func refusesNamesThatClimbOut() throws {
     #expect(throws: StreamError.self) { try TarArchive.normalize("../etc/passwd", archive: "x") }
     #expect(throws: StreamError.self) { try TarArchive.normalize("/etc/passwd", archive: "x") }

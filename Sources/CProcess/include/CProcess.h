@@ -1,0 +1,10 @@
+#ifndef HOIST_CPROCESS_H
+#define HOIST_CPROCESS_H
+
+/// The commit hoist was built from, set by scripts/install with -Xcc -DHOIST_COMMIT="…"; "unknown" otherwise.
+const char *hoist_commit(void);
+
+/// Makes malloc keep one arena for the whole process (mallopt M_ARENA_MAX, which Swift cannot see).
+void hoist_use_one_malloc_arena(void);
+
+#endif
