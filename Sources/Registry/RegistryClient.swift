@@ -66,26 +66,11 @@ public final class RegistryClient: Sendable {
         try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: retries) * 1e9))
         continue
       }
-      let status = response.status.code
-      if status == 401, !authenticatedAgain,
-        let header = response.headers.first(name: "WWW-Authenticate"), let challenge = Challenge(header: header)
-      {
-        _ = try? await response.body.collect(upTo: 1 << 16)
-        if await auth.hasCredentials, await auth.challenge?.scheme == "basic" { try await auth.refresh() }
-        await auth.forget(scope: scope)
-        await auth.setChallenge(challenge)
+      if !authenticatedAgain, try await renewCredentials(refusedBy: response, scope: scope, operation: operation) {
         authenticatedAgain = true
         continue
       }
-      if status == 403 {
-        let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
-        if !authenticatedAgain, String(decoding: body, as: UTF8.self).lowercased().contains("expired") {
-          try await auth.refresh()
-          authenticatedAgain = true
-          continue
-        }
-        throw await error(status: 403, body: body, operation: operation)
-      }
+      let status = response.status.code
       if status == 429 || status == 408 || (repeatable && (500...599).contains(status)), retries < policy.attempts {
         _ = try? await response.body.collect(upTo: 1 << 16)
         retries += 1
@@ -94,6 +79,54 @@ public final class RegistryClient: Sendable {
         continue
       }
       return response
+    }
+  }
+
+  /// Sends a request whose body streams and so can go only once: nothing is retried. A refusal that fresh
+  /// credentials cure renews them and fails the request as passing, for the caller to start again.
+  func sendOnce(operation: String, scope: String?, _ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+    try await authenticateOnce(operation: operation)
+    var request = request
+    if let authorization = try await authorization(scope: scope, operation: operation) {
+      request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+    }
+    let response: HTTPClientResponse
+    do {
+      response = try await transport.send(request)
+    } catch let error as TransportError {
+      throw RegistryError(operation: operation, registry: host, reason: .protocolViolation(error.description))
+    } catch {
+      throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
+    }
+    if try await renewCredentials(refusedBy: response, scope: scope, operation: operation) {
+      throw RegistryError(operation: operation, registry: host, reason: .credentialsRenewed)
+    }
+    return response
+  }
+
+  /// Renews what a refusal asks for: a new token or Basic credentials after a 401 with a challenge, new
+  /// credentials after a 403 saying they expired. True when renewed; a 403 for another reason is thrown.
+  private func renewCredentials(
+    refusedBy response: HTTPClientResponse, scope: String?, operation: String
+  ) async throws -> Bool {
+    switch response.status.code {
+    case 401:
+      guard let header = response.headers.first(name: "WWW-Authenticate"), let challenge = Challenge(header: header)
+      else { return false }
+      _ = try? await response.body.collect(upTo: 1 << 16)
+      if await auth.hasCredentials, await auth.challenge?.scheme == "basic" { try await auth.refresh() }
+      await auth.forget(scope: scope)
+      await auth.setChallenge(challenge)
+      return true
+    case 403:
+      let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
+      guard String(decoding: body, as: UTF8.self).lowercased().contains("expired") else {
+        throw await error(status: 403, body: body, operation: operation)
+      }
+      try await auth.refresh()
+      return true
+    default:
+      return false
     }
   }
 

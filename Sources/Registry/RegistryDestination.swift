@@ -30,7 +30,7 @@ public struct RegistryDestination: ImageDestination {
   }
 
   public func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
-    try await RegistryUpload(client: client, repository: repository, chunkSize: chunkSize)
+    try await RegistryUpload(client: client, repository: repository, chunkSize: chunkSize, size: expected?.size)
   }
 
   public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {

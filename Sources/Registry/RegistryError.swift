@@ -11,6 +11,9 @@ public struct RegistryError: TransientError, CustomStringConvertible {
     case authentication(String)
     /// The registry broke the protocol (missing header, wrong digest, bad redirect).
     case protocolViolation(String)
+    /// The registry asked for fresh credentials in the middle of a request that cannot be sent again as it
+    /// was (a streamed upload); they were renewed for the next one.
+    case credentialsRenewed
   }
 
   /// What hoist was doing, e.g. `upload blob sha256:… to localhost:5000/app`.
@@ -34,7 +37,7 @@ public struct RegistryError: TransientError, CustomStringConvertible {
   /// A dropped connection, a timeout, throttling or a server error: worth trying again.
   public var isTransient: Bool {
     switch reason {
-    case .unreachable: return true
+    case .unreachable, .credentialsRenewed: return true
     case .status(let status, _): return status == 429 || status == 408 || (500...599).contains(status)
     default: return false
     }
@@ -54,6 +57,7 @@ public struct RegistryError: TransientError, CustomStringConvertible {
     case .unreachable(let why): return "\(operation): cannot reach \(registry): \(why)"
     case .authentication(let why): return "\(operation): authentication with \(registry) failed: \(why)"
     case .protocolViolation(let why): return "\(operation): \(registry) broke the protocol: \(why)"
+    case .credentialsRenewed: return "\(operation): \(registry) asked for fresh credentials mid-request"
     }
   }
 }

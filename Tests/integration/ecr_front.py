@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 
+from fronts import read_body
+
 MIN_PART = 5 << 20
 MANIFEST_TYPES = ", ".join([
     "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
@@ -75,8 +77,7 @@ class ECRFront:
 
     def handle(self, request):
         method, path = request.command, request.path
-        length = int(request.headers.get("Content-Length") or 0)
-        body = request.rfile.read(length) if length else b""
+        body = read_body(request)
         with self.lock:
             self.counted += 1
             number = self.counted
@@ -161,7 +162,7 @@ class ECRFront:
         connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         connection.putheader("Host", f"127.0.0.1:{self.upstream_port}")
         for key, value in headers.items():  # items() keeps repeated headers such as Accept
-            if key.lower() not in ("host", "connection", "content-length"):
+            if key.lower() not in ("host", "connection", "content-length", "transfer-encoding"):
                 connection.putheader(key, value)
         connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)

@@ -8,8 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from conftest import PASSWORD, USER, free_port
 
 
-def serve(handle):
-    """A threaded loopback HTTP server calling `handle(request)` for every method; returns (server, port)."""
+def serve(handle, tls=None):
+    """A threaded loopback HTTP server calling `handle(request)` for every method, speaking TLS with the
+    (certificate, key) pair `tls` if given; returns (server, port)."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -28,8 +29,33 @@ def serve(handle):
 
     port = free_port()
     server = Server(("127.0.0.1", port), Handler)
+    if tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, port
+
+
+def read_body(request, limit=None):
+    """The request body, sent with Content-Length or in chunked transfer encoding (a streamed upload);
+    `limit` stops after that many bytes, leaving the rest unread."""
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        length = int(request.headers.get("Content-Length") or 0)
+        length = length if limit is None else min(length, limit)
+        return request.rfile.read(length) if length else b""
+    parts, total = [], 0
+    while limit is None or total < limit:
+        size = int(request.rfile.readline().split(b";")[0], 16)
+        if size == 0:
+            while request.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            break
+        parts.append(request.rfile.read(size))
+        request.rfile.readline()
+        total += size
+    return b"".join(parts)
 
 
 def forward(upstream_port, request, body=b"", headers=None):
@@ -37,7 +63,7 @@ def forward(upstream_port, request, body=b"", headers=None):
     connection.putrequest(request.command, request.path, skip_host=True, skip_accept_encoding=True)
     connection.putheader("Host", f"127.0.0.1:{upstream_port}")
     for key, value in (headers if headers is not None else request.headers.items()):
-        if key.lower() not in ("host", "connection", "content-length"):
+        if key.lower() not in ("host", "connection", "content-length", "transfer-encoding"):
             connection.putheader(key, value)
     connection.putheader("Content-Length", str(len(body)))
     connection.endheaders(body)
@@ -99,8 +125,7 @@ class RedirectingFront:
             reply(request, status, headers, payload)
 
         def front(request):
-            length = int(request.headers.get("Content-Length") or 0)
-            body = request.rfile.read(length) if length else b""
+            body = read_body(request)
             if request.command == "GET" and "/blobs/sha256:" in request.path:
                 return reply(request, 307, [("Location", f"http://127.0.0.1:{self.storage_port}{request.path}")], b"")
             status, headers, payload = forward(self.upstream_port, request, body)
@@ -122,8 +147,7 @@ class CorruptingFront:
         self.corrupt = set()
 
         def front(request):
-            length = int(request.headers.get("Content-Length") or 0)
-            body = request.rfile.read(length) if length else b""
+            body = read_body(request)
             status, headers, payload = forward(upstream_port, request, body)
             digest = request.path.rsplit("/", 1)[-1]
             if request.command == "GET" and "/blobs/" in request.path and digest in self.corrupt and payload:
@@ -146,8 +170,7 @@ class StallingFront:
         self.ranges = []
 
         def front(request):
-            length = int(request.headers.get("Content-Length") or 0)
-            body = request.rfile.read(length) if length else b""
+            body = read_body(request)
             if request.headers.get("Range"):
                 self.ranges.append(request.headers["Range"])
             status, headers, payload = forward(upstream_port, request, body)
@@ -170,8 +193,7 @@ class DelayingFront:
     def __init__(self, upstream_port, delay):
         def front(request):
             import time
-            length = int(request.headers.get("Content-Length") or 0)
-            body = request.rfile.read(length) if length else b""
+            body = read_body(request)
             if request.command == "PATCH":
                 time.sleep(delay)
             status, headers, payload = forward(upstream_port, request, body)
@@ -203,13 +225,14 @@ class FaultyFront:
             with self.lock:
                 fault = self.random.choice(self.FAULTS) if self.random.random() < rate else None
             length = int(request.headers.get("Content-Length") or 0)
-            if fault == "reset-request" and length > 1:
-                request.rfile.read(length // 2)
+            streamed = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+            if fault == "reset-request" and (length > 1 or streamed):
+                read_body(request, limit=max(length // 2, 1))
                 self.injected.append((fault, request.command, request.path))
                 request.close_connection = True
                 request.connection.shutdown(socket.SHUT_RDWR)
                 return
-            body = request.rfile.read(length) if length else b""
+            body = read_body(request)
             if fault in ("503", "429"):
                 self.injected.append((fault, request.command, request.path))
                 headers = [("Retry-After", "0")] if fault == "429" else []
@@ -237,8 +260,7 @@ class LyingFront:
 
     def __init__(self, upstream_port, wrong_digest=False, endless=False):
         def front(request):
-            length = int(request.headers.get("Content-Length") or 0)
-            body = request.rfile.read(length) if length else b""
+            body = read_body(request)
             status, headers, payload = forward(upstream_port, request, body)
             headers = own_location(headers, upstream_port, self.port)
             if wrong_digest and request.command == "PUT" and "/manifests/" in request.path:
@@ -249,6 +271,17 @@ class LyingFront:
             reply(request, status, headers, payload)
 
         self.server, self.port = serve(front)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class ScriptedFront:
+    """Answers every request with `script(request)`, a function that replies itself (over TLS with `tls`)."""
+
+    def __init__(self, script, tls=None):
+        self.server, self.port = serve(script, tls)
         self.host = f"127.0.0.1:{self.port}"
 
     def stop(self):

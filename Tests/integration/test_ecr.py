@@ -36,7 +36,11 @@ def test_push_to_ecr_logs_in_by_itself_and_survives_ecr_quirks(ecr, env, tmp_pat
     start = ecr.front.counted
     ecr.front.throttle = [(start + 3, 1), (start + 6, None)]
     destination = f"{ecr.name}/quirks/app:1"
-    result = hoist(["push", big_image, destination, "--chunk-size", "5MiB", "--concurrency", "1"], environment)
+    # From an OCI layout the layers' sizes are known, so they go in chunks (a layer being compressed
+    # goes in one streamed PATCH).
+    layout = str(tmp_path / "source")
+    hoist(["copy", f"docker-archive:{big_image}", f"oci:{layout}:big", "-q"], env)
+    result = hoist(["push", layout, destination, "--chunk-size", "5MiB", "--concurrency", "1"], environment)
     assert result.stdout.strip().startswith(destination + "@sha256:")
     patches = ecr.front.statuses("PATCH")
     assert 403 in patches, "the token expired in the middle of the push"

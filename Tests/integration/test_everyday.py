@@ -35,7 +35,7 @@ def test_registry_from_the_environment_takes_names_from_the_archive(services, en
 def test_plain_progress_keeps_a_slow_push_visibly_alive(services, env, tmp_path):
     subprocess.run([os.path.join(os.path.dirname(TESTDATA), "scripts", "make-fixtures"), "--big", "12", str(tmp_path)],
                    check=True)
-    front = DelayingFront(services.plain.port, delay=1.5)
+    front = DelayingFront(services.plain.port, delay=3)
     try:
         result = hoist(["push", str(tmp_path / "big.tar"), f"{front.host}/slow/big:1", "--plain-http",
                         "--progress", "plain", "--chunk-size", "5MiB", "--no-cache"],

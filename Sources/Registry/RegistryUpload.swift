@@ -1,0 +1,187 @@
+import AsyncAlgorithms
+import AsyncHTTPClient
+import NIOCore
+import OCI
+import Synchronization
+
+/// An upload session whose bytes stream straight into PATCH request bodies, so nothing is buffered.
+///
+/// A blob whose size is known goes in chunks of `chunkSize` (or the registry's `OCI-Chunk-Min-Length`),
+/// each with its `Content-Range` and `Content-Length`, from the newest `Location`. A blob whose size shows
+/// only at its end (a layer being compressed) goes as one PATCH of unknown length, as `docker push` sends
+/// it. The offset is tracked by what was sent, never by the registry's `Range`, which ECR leaves at the
+/// first chunk. The final PUT names the digest.
+public actor RegistryUpload: BlobUpload {
+  let client: RegistryClient
+  let repository: String
+  private var location: String
+  private let chunkSize: Int64
+  /// The blob's size, when known before its bytes.
+  private let size: Int64?
+  /// Bytes handed to PATCH requests so far.
+  private var offset: Int64 = 0
+  private var patch: StreamedPatch?
+  /// Bytes the open PATCH still takes, when its length is known.
+  private var patchRemaining: Int64?
+  private var done = false
+
+  init(client: RegistryClient, repository: String, chunkSize: Int, size: Int64?) async throws {
+    self.client = client
+    self.repository = repository
+    let (location, minimum) = try await client.startUpload(
+      repository: repository, operation: "start an upload to \(client.host)/\(repository)")
+    self.location = location
+    self.chunkSize = Int64(max(chunkSize, minimum))
+    self.size = size
+  }
+
+  private var operation: String { "upload to \(client.host)/\(repository) at byte \(offset)" }
+
+  public func write(_ bytes: [UInt8]) async throws {
+    var rest = bytes[...]
+    while !rest.isEmpty {
+      let patch = try self.patch ?? openPatch()
+      let count = patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count
+      try await patch.send(ByteBuffer(bytes: rest.prefix(count)))
+      rest = rest.dropFirst(count)
+      offset += Int64(count)
+      patchRemaining = patchRemaining.map { $0 - Int64(count) }
+      if patchRemaining == 0 { try await closePatch() }
+    }
+  }
+
+  public func finish(digest: Digest, size: Int64) async throws {
+    if patch != nil { try await closePatch() }
+    guard offset == size else {
+      throw RegistryError(
+        operation: operation, registry: client.host,
+        reason: .protocolViolation("sent \(offset) bytes for a \(size)-byte blob"))
+    }
+    let url = RegistryClient.finishURL(location, digest: digest)
+    let finishOperation = "finish upload of blob \(digest) to \(client.host)/\(repository)"
+    let (response, _) = try await client.call(
+      operation: finishOperation, scope: RegistryClient.pushScope(repository), expect: [201, 204]
+    ) {
+      var request = HTTPClientRequest(url: url)
+      request.method = .PUT
+      request.headers.add(name: "Content-Length", value: "0")
+      return request
+    }
+    if let stored = response.headers.first(name: "Docker-Content-Digest"), stored != digest.description {
+      throw RegistryError(
+        operation: finishOperation, registry: client.host, reason: .protocolViolation("it stored the blob as \(stored)")
+      )
+    }
+    done = true
+  }
+
+  public func cancel(keepPartial: Bool) async {
+    patch?.abandon()
+    patch = nil
+    guard !done else { return }
+    done = true
+    let (url, client, repository) = (location, client, repository)
+    // Detached, so that the DELETE goes out even when the push itself was cancelled (Ctrl-C).
+    await Task.detached {
+      _ = try? await client.send(operation: "cancel upload", scope: RegistryClient.pushScope(repository)) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .DELETE
+        return request
+      }
+    }.value
+  }
+
+  /// Starts the PATCH the next bytes go into: the next chunk of a blob of known size, else the whole rest.
+  private func openPatch() throws -> StreamedPatch {
+    let length = size.map { min(chunkSize, $0 - offset) }
+    var request = HTTPClientRequest(url: location)
+    request.method = .PATCH
+    request.headers.add(name: "Content-Type", value: "application/octet-stream")
+    let body = AsyncChannel<ByteBuffer>()
+    if let length {
+      guard length > 0 else {
+        throw RegistryError(
+          operation: operation, registry: client.host,
+          reason: .protocolViolation("more bytes than the \(size ?? 0)-byte blob has"))
+      }
+      request.headers.add(name: "Content-Range", value: "\(offset)-\(offset + length - 1)")
+      request.body = .stream(body, length: .known(length))
+    } else {
+      request.body = .stream(body, length: .unknown)
+    }
+    let patch = StreamedPatch(
+      client: client, operation: operation, scope: RegistryClient.pushScope(repository), request: request, body: body)
+    self.patch = patch
+    patchRemaining = length
+    return patch
+  }
+
+  /// Ends the open PATCH's body and takes the registry's answer, with the next `Location`.
+  private func closePatch() async throws {
+    guard let patch else { return }
+    self.patch = nil
+    let response = try await patch.finish()
+    if let next = response.headers.first(name: "Location") { location = client.resolve(location: next) }
+  }
+}
+
+/// One PATCH whose body is written while it is being sent: `send` returns once the transport has taken
+/// the bytes, so no more than one buffer waits in memory.
+final class StreamedPatch: Sendable {
+  private let body: AsyncChannel<ByteBuffer>
+  private let response: Task<HTTPClientResponse, any Error>
+  /// Set when the request ended before its body did (the registry answered early, or the connection broke).
+  private let ended = EndFlag()
+  private let client: RegistryClient
+  private let operation: String
+
+  init(
+    client: RegistryClient, operation: String, scope: String, request: HTTPClientRequest,
+    body: AsyncChannel<ByteBuffer>
+  ) {
+    self.body = body
+    self.client = client
+    self.operation = operation
+    let ended = self.ended
+    response = Task {
+      defer {
+        ended.value.store(true, ordering: .releasing)
+        body.finish()
+      }
+      return try await client.sendOnce(operation: operation, scope: scope, request)
+    }
+  }
+
+  /// Hands bytes to the request body, waiting until the transport takes them.
+  func send(_ bytes: ByteBuffer) async throws {
+    await body.send(bytes)
+    if ended.value.load(ordering: .acquiring) {
+      _ = try await finish()
+      throw RegistryError(
+        operation: operation, registry: client.host,
+        reason: .protocolViolation("it answered before the request body was complete"))
+    }
+  }
+
+  /// Ends the body and returns the registry's answer, which must accept the bytes (202; ECR says 201).
+  func finish() async throws -> HTTPClientResponse {
+    body.finish()
+    let response = try await response.value
+    guard [201, 202].contains(response.status.code) else {
+      throw await client.error(for: response, operation: operation)
+    }
+    _ = try? await response.body.collect(upTo: 1 << 16)
+    return response
+  }
+
+  /// Stops the request where it is.
+  func abandon() {
+    body.finish()
+    response.cancel()
+  }
+}
+
+/// A flag the request task sets and the writer reads.
+private final class EndFlag: Sendable {
+  let value = Atomic<Bool>(false)
+}
