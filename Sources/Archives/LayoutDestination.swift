@@ -33,6 +33,8 @@ public actor LayoutDestination: ImageDestination {
   let staging: String
   let inPlace: Bool
   private var entries: [Descriptor] = []
+  /// Blobs the output no longer names (compressed layers and manifests replaced by uncompressed ones).
+  private var superseded = Set<Digest>()
   private var reused = 0
   private var resumedBytes: Int64 = 0
 
@@ -146,7 +148,10 @@ public actor LayoutDestination: ImageDestination {
       }
       var manifest = try Manifest.decode(Data(contentsOf: URL(fileURLWithPath: blobPath(entry.digest))), what: name)
       if uncompressedLayers {
-        manifest = try decompressLayers(of: manifest, name: name)
+        let compressed = manifest
+        manifest = try await decompressLayers(of: manifest, name: name)
+        superseded.insert(entry.digest)
+        superseded.formUnion(Set(compressed.layers.map(\.digest)).subtracting(manifest.layers.map(\.digest)))
         let bytes = manifest.encoded()
         let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
         try write(bytes, to: blobPath(digest))
@@ -168,40 +173,65 @@ public actor LayoutDestination: ImageDestination {
       JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys]), to: staging + "/repositories")
   }
 
-  /// Writes each compressed layer's plain tar beside it, checked against the config's diffIDs.
-  private func decompressLayers(of manifest: Manifest, name: String) throws -> Manifest {
+  /// Writes each compressed layer's plain tar beside it, checked against the config's diffIDs; layers
+  /// decompress in parallel, one per core.
+  private func decompressLayers(of manifest: Manifest, name: String) async throws -> Manifest {
     let config = try ImageConfig.decode(
       Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
+    let work = manifest.layers.enumerated().filter { i, layer in
+      !MediaType.isUncompressedLayer(layer.mediaType) && i < config.rootfs.diffIDs.count
+    }
+    let plainType =
+      manifest.mediaType == MediaType.dockerManifest ? MediaType.dockerLayerUncompressed : MediaType.ociLayer
+    let (staging, path) = (staging, path)
     var out = manifest
-    for (i, layer) in manifest.layers.enumerated() where !MediaType.isUncompressedLayer(layer.mediaType) {
-      guard i < config.rootfs.diffIDs.count else { break }
-      let diffID = config.rootfs.diffIDs[i]
-      let reader = try FileRangeReader(path: blobPath(layer.digest))
-      let decompressor = GzipDecompressor()
-      let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
-      let hasher = SHA256Hasher()
-      var size: Int64 = 0
-      while true {
-        let chunk = try reader.read(maxLength: 1 << 20)
-        if chunk.isEmpty { break }
-        let plain = try chunk.withUnsafeBytes { try decompressor.decompress($0) }
-        hasher.update(plain)
-        size += Int64(plain.count)
-        try upload.append(plain)
+    try await withThrowingTaskGroup(of: (Int, Descriptor).self) { group in
+      var pending = work[...]
+      func startNext() {
+        guard let (i, layer) = pending.popFirst() else { return }
+        let diffID = config.rootfs.diffIDs[i]
+        let compressed = staging + "/blobs/sha256/" + layer.digest.hex
+        group.addTask {
+          let size = try Self.decompress(compressed, to: diffID, in: staging, archive: path, layer: layer.digest)
+          return (i, Descriptor(mediaType: plainType, digest: diffID, size: size))
+        }
       }
-      let actual = Digest(sha256Bytes: hasher.finalize())
-      guard actual == diffID else {
-        upload.discard()
-        throw ArchiveError.blobMismatch(
-          path: path, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
+      for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
+      while let (i, plain) = try await group.next() {
+        out.layers[i] = plain
+        startNext()
       }
-      try upload.store(as: actual, size: size)
-      out.layers[i] = Descriptor(
-        mediaType: manifest.mediaType == MediaType.dockerManifest
-          ? MediaType.dockerLayerUncompressed : MediaType.ociLayer,
-        digest: actual, size: size)
     }
     return out
+  }
+
+  /// Decompresses one layer into the staging layout under its diffID; returns its size.
+  private static func decompress(
+    _ compressed: String, to diffID: Digest, in staging: String, archive: String, layer: Digest
+  ) throws -> Int64 {
+    let reader = try FileRangeReader(path: compressed)
+    let decompressor = GzipDecompressor()
+    let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
+    let hasher = SHA256Hasher()
+    var size: Int64 = 0
+    while true {
+      let chunk = try reader.read(maxLength: 1 << 20)
+      if chunk.isEmpty { break }
+      try chunk.withUnsafeBytes {
+        try decompressor.decompress($0) { plain in
+          hasher.update(plain)
+          size += Int64(plain.count)
+          try upload.append(plain)
+        }
+      }
+    }
+    let actual = Digest(sha256Bytes: hasher.finalize())
+    guard actual == diffID else {
+      upload.discard()
+      throw ArchiveError.blobMismatch(path: archive, digest: layer, reason: "decompresses to \(actual), not \(diffID)")
+    }
+    try upload.store(as: actual, size: size)
+    return size
   }
 
   /// Writes the staging layout as a tar beside the output, then renames it into place.
@@ -219,7 +249,9 @@ public actor LayoutDestination: ImageDestination {
       }
       try writer.addDirectory(name: "blobs/")
       try writer.addDirectory(name: "blobs/sha256/")
-      for name in try FileManager.default.contentsOfDirectory(atPath: staging + "/blobs/sha256").sorted() {
+      let names = try FileManager.default.contentsOfDirectory(atPath: staging + "/blobs/sha256")
+      let skipped = Set(superseded.map(\.hex))
+      for name in names.sorted() where !skipped.contains(name) {
         let file = staging + "/blobs/sha256/" + name
         let reader = try FileRangeReader(path: file)
         try writer.add(name: "blobs/sha256/" + name, size: reader.remaining, from: reader)

@@ -17,12 +17,19 @@ public final class GzipDecompressor {
   public var isComplete: Bool { ended }
 
   /// Decompresses `input`; returns the bytes it yields. Throws on data that is not gzip.
-  public func decompress(_ input: UnsafeRawBufferPointer) throws(StreamError) -> [UInt8] {
+  public func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
     var output = [UInt8]()
-    guard let base = input.baseAddress, input.count > 0 else { return output }
+    try decompress(input) { output += $0 }
+    return output
+  }
+
+  /// Decompresses `input`, handing what it yields to `sink` a piece of at most 256 KiB at a time, so memory
+  /// stays bounded however well the data compressed. Throws on data that is not gzip.
+  public func decompress(_ input: UnsafeRawBufferPointer, into sink: ([UInt8]) throws -> Void) throws {
+    guard let base = input.baseAddress, input.count > 0 else { return }
     stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
     stream.avail_in = uInt(input.count)
-    var chunk = [UInt8](repeating: 0, count: outputChunk)
+    defer { stream.next_in = nil }
     var produced = 0
     repeat {
       if ended {
@@ -31,20 +38,19 @@ public final class GzipDecompressor {
         ended = false
       }
       var status: Int32 = Z_OK
-      produced = chunk.withUnsafeMutableBufferPointer { buffer -> Int in
+      let piece = [UInt8](unsafeUninitializedCapacity: outputChunk) { buffer, count in
         stream.next_out = buffer.baseAddress
         stream.avail_out = uInt(buffer.count)
         status = inflate(&stream, Z_NO_FLUSH)
-        return buffer.count - Int(stream.avail_out)
+        count = buffer.count - Int(stream.avail_out)
       }
-      output.append(contentsOf: chunk[0..<produced])
+      produced = piece.count
       if status == Z_STREAM_END {
         ended = true
       } else if status != Z_OK && !(status == Z_BUF_ERROR && produced > 0) {
-        throw .badArchive(path: "gzip stream", reason: "not valid gzip data (zlib status \(status))")
+        throw StreamError.badArchive(path: "gzip stream", reason: "not valid gzip data (zlib status \(status))")
       }
+      if produced > 0 { try sink(piece) }
     } while stream.avail_in > 0 || (produced == outputChunk && !ended)
-    stream.next_in = nil
-    return output
   }
 }
