@@ -79,7 +79,7 @@ public actor LayoutDestination: ImageDestination {
     try write(bytes, to: blobPath(descriptor.digest))
   }
 
-  public func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
+  public func beginUpload(expected: Descriptor?, reopen: BlobReopener?) async throws -> any BlobUpload {
     let upload = try FileUpload(
       folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: expected)
     resumedBytes += upload.resumeOffset

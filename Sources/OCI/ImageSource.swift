@@ -85,6 +85,9 @@ public enum ManifestReference: Sendable, Hashable, CustomStringConvertible {
   }
 }
 
+/// Opens the blob being uploaded again, from an offset.
+public typealias BlobReopener = @Sendable (Int64) async throws -> any BlobReader
+
 /// An upload in progress of a blob whose digest is known only once all its bytes are written.
 public protocol BlobUpload: Sendable {
   /// The bytes an earlier, interrupted upload of the same blob left, for the engine to hash before it
@@ -114,8 +117,9 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// Stores a small blob whose digest is known (configs).
   func putBlob(_ bytes: Data, descriptor: Descriptor) async throws
   /// Starts a streamed upload; `expected` names the blob when its digest is known in advance, which lets a
-  /// destination continue an upload an earlier run left unfinished.
-  func beginUpload(expected: Descriptor?) async throws -> any BlobUpload
+  /// destination continue an upload an earlier run left unfinished, and `reopen` reads it again from an
+  /// offset, which lets an upload send once more what a failed request lost.
+  func beginUpload(expected: Descriptor?, reopen: BlobReopener?) async throws -> any BlobUpload
   /// Stores a manifest or index; returns the digest the destination reports for it.
   func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest
   /// The manifest currently under `tag`, if any: lets a push recognise an image the destination has.

@@ -1,3 +1,4 @@
+import AWS
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -65,6 +66,23 @@ extension RegistryClient {
       }
     }
     return false
+  }
+
+  /// Whether the registry's account of an upload session (its `Range`) can be trusted to continue from:
+  /// ECR's stays at the end of the first chunk, so an ECR upload that fails starts again in a new session.
+  var reportsUploadOffsets: Bool { ECRHost(host: host) == nil }
+
+  /// How many bytes an upload session holds (GET on its location) and its newest location; nil when the
+  /// registry does not say. `Range: 0-0` is read as nothing stored, as distribution reports an empty upload.
+  func uploadStatus(location: String, repository: String) async throws -> (stored: Int64, location: String)? {
+    let (response, _) = try await call(
+      operation: "ask \(host)/\(repository) how far an upload got", scope: Self.pushScope(repository), expect: [204]
+    ) { HTTPClientRequest(url: location) }
+    guard let range = response.headers.first(name: "Range"),
+      let end = range.split(separator: "-").last.flatMap({ Int64($0) })
+    else { return nil }
+    let next = response.headers.first(name: "Location").map(resolve(location:)) ?? location
+    return (end == 0 ? 0 : end + 1, next)
   }
 
   /// Appends `digest=` to an upload location, keeping the query the registry put there.

@@ -29,8 +29,9 @@ public struct RegistryDestination: ImageDestination {
     try await client.putBlob(repository: repository, bytes: bytes, digest: descriptor.digest)
   }
 
-  public func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
-    try await RegistryUpload(client: client, repository: repository, chunkSize: chunkSize, size: expected?.size)
+  public func beginUpload(expected: Descriptor?, reopen: BlobReopener?) async throws -> any BlobUpload {
+    try await RegistryUpload(
+      client: client, repository: repository, chunkSize: chunkSize, size: expected?.size, reopen: reopen)
   }
 
   public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {

@@ -11,6 +11,11 @@ import Synchronization
 /// only at its end (a layer being compressed) goes as one PATCH of unknown length, as `docker push` sends
 /// it. The offset is tracked by what was sent, never by the registry's `Range`, which ECR leaves at the
 /// first chunk. The final PUT names the digest.
+///
+/// When a chunk fails for a passing reason and the blob can be read again (`reopen`), the session is asked
+/// how much it holds (GET on its location); where that answer can be trusted (not on ECR) and lies between
+/// what the registry acknowledged and what was sent, the bytes from there on are read again and sent, and
+/// the upload goes on. Otherwise the error goes up and the engine starts the blob in a new session.
 public actor RegistryUpload: BlobUpload {
   let client: RegistryClient
   let repository: String
@@ -18,16 +23,25 @@ public actor RegistryUpload: BlobUpload {
   private let chunkSize: Int64
   /// The blob's size, when known before its bytes.
   private let size: Int64?
+  /// Reads the blob again from an offset, to send what a failed chunk lost.
+  private let reopen: BlobReopener?
   /// Bytes handed to PATCH requests so far.
   private var offset: Int64 = 0
+  /// Bytes the registry has acknowledged.
+  private var confirmed: Int64 = 0
+  /// Failed chunks continued so far.
+  private var continued = 0
   private var patch: StreamedPatch?
   /// Bytes the open PATCH still takes, when its length is known.
   private var patchRemaining: Int64?
   private var done = false
 
-  init(client: RegistryClient, repository: String, chunkSize: Int, size: Int64?) async throws {
+  init(
+    client: RegistryClient, repository: String, chunkSize: Int, size: Int64?, reopen: BlobReopener?
+  ) async throws {
     self.client = client
     self.repository = repository
+    self.reopen = reopen
     let (location, minimum) = try await client.startUpload(
       repository: repository, operation: "start an upload to \(client.host)/\(repository)")
     self.location = location
@@ -37,21 +51,59 @@ public actor RegistryUpload: BlobUpload {
 
   private var operation: String { "upload to \(client.host)/\(repository) at byte \(offset)" }
 
-  public func write(_ bytes: [UInt8]) async throws {
-    var rest = bytes[...]
+  public func write(_ bytes: [UInt8]) async throws { try await send(bytes[...]) }
+
+  private func send(_ bytes: ArraySlice<UInt8>) async throws {
+    var rest = bytes
     while !rest.isEmpty {
-      let patch = try self.patch ?? openPatch()
-      let count = patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count
-      try await patch.send(ByteBuffer(bytes: rest.prefix(count)))
-      rest = rest.dropFirst(count)
-      offset += Int64(count)
-      patchRemaining = patchRemaining.map { $0 - Int64(count) }
-      if patchRemaining == 0 { try await closePatch() }
+      do {
+        let patch = try self.patch ?? openPatch()
+        let count = patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count
+        try await patch.send(ByteBuffer(bytes: rest.prefix(count)))
+        rest = rest.dropFirst(count)
+        offset += Int64(count)
+        patchRemaining = patchRemaining.map { $0 - Int64(count) }
+        if patchRemaining == 0 { try await closePatch() }
+      } catch let error as RegistryError {
+        try await continueAfter(error)
+      }
+    }
+  }
+
+  /// After a failed chunk: finds how much the session holds and sends again from there, or rethrows.
+  private func continueAfter(_ error: RegistryError) async throws {
+    patch?.abandon()
+    patch = nil
+    patchRemaining = nil
+    let policy = client.transport.options.retryPolicy
+    guard error.isTransient, let reopen, client.reportsUploadOffsets, continued < policy.attempts, !Task.isCancelled
+    else { throw error }
+    continued += 1
+    try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: continued) * 1e9))
+    guard let status = try? await client.uploadStatus(location: location, repository: repository),
+      (confirmed...offset).contains(status.stored)
+    else { throw error }
+    location = status.location
+    let sent = offset
+    offset = status.stored
+    confirmed = status.stored
+    guard offset < sent else { return }
+    let reader = try await reopen(offset)
+    while offset < sent {
+      let bytes = try await reader.read(maxLength: Int(min(1 << 20, sent - offset)))
+      guard !bytes.isEmpty else { throw error }
+      try await send(bytes[...])
     }
   }
 
   public func finish(digest: Digest, size: Int64) async throws {
-    if patch != nil { try await closePatch() }
+    if patch != nil {
+      do {
+        try await closePatch()
+      } catch let error as RegistryError {
+        try await continueAfter(error)
+      }
+    }
     guard offset == size else {
       throw RegistryError(
         operation: operation, registry: client.host,
@@ -122,6 +174,7 @@ public actor RegistryUpload: BlobUpload {
     self.patch = nil
     let response = try await patch.finish()
     if let next = response.headers.first(name: "Location") { location = client.resolve(location: next) }
+    confirmed = offset
   }
 }
 

@@ -238,8 +238,11 @@ final class CopyJob: Sendable {
   private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
     var uploads = [any BlobUpload]()
     do {
+      let source = source
+      let reopen: BlobReopener = { @Sendable offset in try await source.openBlob(layer, from: offset) }
       for target in targets {
-        uploads.append(try await target.destination.beginUpload(expected: compress ? nil : layer))
+        uploads.append(
+          try await target.destination.beginUpload(expected: compress ? nil : layer, reopen: compress ? nil : reopen))
       }
       let inputHash = SHA256Hasher()
       let outputHash = SHA256Hasher()

@@ -68,7 +68,7 @@ actor MemoryDestination: ImageDestination {
 
   func blobExists(_ descriptor: Descriptor) async throws -> Bool { blobs[descriptor.digest] != nil }
   func putBlob(_ bytes: Data, descriptor: Descriptor) async throws { blobs[descriptor.digest] = bytes }
-  func beginUpload(expected: Descriptor?) async throws -> any BlobUpload {
+  func beginUpload(expected: Descriptor?, reopen: BlobReopener?) async throws -> any BlobUpload {
     uploads += 1
     return MemoryUpload(destination: self)
   }

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 from conftest import TESTDATA, hoist, read_oci_image
-from fronts import FaultyFront
+from fronts import FaultyFront, ScriptedFront, forward, own_location, read_body, reply
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +27,15 @@ def test_push_and_pull_survive_a_ten_percent_fault_rate(services, env, tmp_path,
         target = tmp_path / "layout"
         pulled = hoist(["pull", f"{front.host}/faults/app:{seed}", str(target), "--plain-http", "--concurrency", "1",
                         "--retries", "8", "--progress", "plain"], env)
+        # From the layout, layer sizes are known: chunks, and failed chunks continue where the registry says.
+        chunked = hoist(["push", str(target), f"{front.host}/faults/chunked:{seed}", "--plain-http", "--chunk-size",
+                         "5MiB", "--concurrency", "1", "--retries", "8", "--progress", "plain"], env)
     finally:
         front.stop()
     assert front.injected, "the front injected faults"
     assert pushed.stdout.split("@")[1].strip() == clean
     assert pulled.stdout.split("@")[1].split()[0] == clean
+    assert chunked.stdout.split("@")[1].strip() == clean
     image_read = read_oci_image(str(target))
     assert image_read["diff_ids"] == image_read["config_diff_ids"]
 
@@ -125,3 +129,32 @@ def test_push_killed_at_any_point_completes_on_rerun(services, env, image, after
     again = hoist(["push", image, f"{services.plain.host}/{repository}:1", "--plain-http", "-q", "--no-cache",
                    "--chunk-size", "5MiB"], env)
     assert again.stdout.split("@")[1].strip() == clean
+
+
+def test_failed_chunk_continues_where_the_registry_says(services, env, tmp_path, image):
+    layout = tmp_path / "layout"
+    hoist(["copy", f"docker-archive:{image}", f"oci:{layout}:big", "-q"], env)
+    upstream = services.plain.port
+    seen = []
+
+    def script(request):
+        body = read_body(request)
+        seen.append((request.command, request.path.split("?")[0]))
+        if request.command == "PATCH" and [m for m, _ in seen].count("PATCH") == 2:
+            return reply(request, 503, [], b'{"errors":[{"code":"UNAVAILABLE","message":"fault"}]}')
+        status, headers, payload = forward(upstream, request, body)
+        reply(request, status, own_location(headers, upstream, front.port), payload)
+
+    front = ScriptedFront(script)
+    try:
+        result = hoist(["push", str(layout), f"{front.host}/faults/continued:1", "--plain-http", "--chunk-size", "5MiB",
+                        "--concurrency", "1"], env)
+    finally:
+        front.stop()
+    assert result.stdout.strip().startswith(f"{front.host}/faults/continued:1@sha256:")
+    failed = [i for i, (m, _) in enumerate(seen) if m == "PATCH"][1]
+    # The session was asked how far it got, and the upload went on in it: no new session, no byte twice.
+    assert seen[failed + 1][0] == "GET" and seen[failed + 1][1] == seen[failed][1]
+    assert seen[failed + 2][0] == "PATCH"
+    sessions = [p for m, p in seen if m == "POST"]
+    assert len(sessions) == len({p for m, p in seen if m == "PATCH"}) + 1  # + the config's one-request upload
