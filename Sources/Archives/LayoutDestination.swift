@@ -214,17 +214,17 @@ public actor LayoutDestination: ImageDestination {
     let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
     let hasher = SHA256Hasher()
     var size: Int64 = 0
+    func take(_ plain: [UInt8]) throws {
+      hasher.update(plain)
+      size += Int64(plain.count)
+      try upload.append(plain)
+    }
     while true {
       let chunk = try reader.read(maxLength: 1 << 20)
       if chunk.isEmpty { break }
-      try chunk.withUnsafeBytes {
-        try decompressor.decompress($0) { plain in
-          hasher.update(plain)
-          size += Int64(plain.count)
-          try upload.append(plain)
-        }
-      }
+      try chunk.withUnsafeBytes { try decompressor.decompress($0, into: take) }
     }
+    try decompressor.finish(into: take)
     let actual = Digest(sha256Bytes: hasher.finalize())
     guard actual == diffID else {
       upload.discard()

@@ -66,6 +66,32 @@ import Testing
     #expect(BlockGzip.compressible(Array(noise.prefix(text.count)) + text))
   }
 
+  @Test func decompressesMembersOfAnySizeFedInAnyPieces() throws {
+    var generator = SystemRandomNumberGenerator()
+    let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]
+    let plain = Array((0..<400_000).map { _ in words.randomElement(using: &generator)! }.joined().utf8)
+    for blockSize in [1 << 20, 4 << 20] {  // libdeflate's members, and members only zlib takes
+      let gzip = BlockGzip(level: 1, blockSize: blockSize)
+      let compressed = stride(from: 0, to: plain.count, by: blockSize).flatMap {
+        gzip.compress(Array(plain[$0..<min($0 + blockSize, plain.count)]))
+      }
+      for piece in [1000, 300_000, 1 << 20] {
+        let decompressor = GzipDecompressor()
+        var out = [UInt8]()
+        for start in stride(from: 0, to: compressed.count, by: piece) {
+          try Array(compressed[start..<min(start + piece, compressed.count)]).withUnsafeBytes {
+            try decompressor.decompress($0) { out += $0 }
+          }
+        }
+        try decompressor.finish { out += $0 }
+        #expect(out == plain && decompressor.isComplete, "blocks of \(blockSize), pieces of \(piece)")
+      }
+      var broken = compressed
+      broken[broken.count / 2] ^= 0xff
+      #expect(throws: (any Error).self) { try broken.withUnsafeBytes { try GzipDecompressor().decompress($0) } }
+    }
+  }
+
   @Test func refusesNamesThatClimbOut() throws {
     #expect(throws: StreamError.self) { try TarArchive.normalize("../etc/passwd", archive: "x") }
     #expect(throws: StreamError.self) { try TarArchive.normalize("/etc/passwd", archive: "x") }
