@@ -165,7 +165,8 @@ struct CopyCommand: AsyncParsableCommand {
         case .registry(let reference):
           let client = try connected.client(for: reference.registry, endpoint: reference.endpointHost)
           target = CopyTarget(
-            destination: RegistryDestination(client: client, repository: reference.repository, chunkSize: 8 << 20),
+            destination: RegistryDestination(
+              client: client, repository: reference.repository, chunkSize: RegistryDestination.defaultChunkSize),
             tags: reference.tag.map { [$0] } ?? [])
         case .file(let path, let format, let name):
           let fileDestination = try LayoutDestination(

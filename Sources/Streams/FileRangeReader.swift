@@ -41,19 +41,25 @@ public final class FileRangeReader: @unchecked Sendable {
   public func read(maxLength: Int) throws(StreamError) -> [UInt8] {
     let wanted = Int(min(Int64(maxLength), remaining))
     guard wanted > 0 else { return [] }
-    var buffer = [UInt8](repeating: 0, count: wanted)
-    var filled = 0
-    while filled < wanted {
-      let n = buffer.withUnsafeMutableBytes { raw in
-        pread(descriptor, raw.baseAddress! + filled, wanted - filled, off_t(position) + off_t(filled))
+    var failure: StreamError?
+    let buffer = [UInt8](unsafeUninitializedCapacity: wanted) { raw, count in
+      var filled = 0
+      while filled < wanted {
+        let n = pread(descriptor, raw.baseAddress! + filled, wanted - filled, off_t(position) + off_t(filled))
+        if n < 0 {
+          if errno == EINTR { continue }
+          failure = .io(path: path, operation: "read", errno: errno)
+          break
+        }
+        if n == 0 {
+          failure = .badArchive(path: path, reason: "the file ended early (it changed while being read?)")
+          break
+        }
+        filled += n
       }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw .io(path: path, operation: "read", errno: errno)
-      }
-      if n == 0 { throw .badArchive(path: path, reason: "the file ended early (it changed while being read?)") }
-      filled += n
+      count = filled
     }
+    if let failure { throw failure }
     position += Int64(wanted)
     return buffer
   }

@@ -251,15 +251,15 @@ final class CopyJob: Sendable {
       if !compress, uploads.count == 1, let prefix = try await uploads[0].storedPrefix() {
         while case let chunk = try await prefix.read(maxLength: options.readSize), !chunk.isEmpty {
           inputHash.update(chunk)
-          outputHash.update(chunk)
           readBytes += Int64(chunk.count)
         }
         sentBytes = readBytes
         engine.progress(.blobResumed(layer.digest, bytes: readBytes))
       }
+      // A blob sent as it is read hashes once: its output digest is its input digest.
       func send(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
-        outputHash.update(bytes)
+        if compress { outputHash.update(bytes) }
         sentBytes += Int64(bytes.count)
         for upload in uploads { try await upload.write(bytes) }
       }
@@ -317,7 +317,7 @@ final class CopyJob: Sendable {
         if !block.isEmpty || readBytes == 0 { try await compressBlock() }
         while !inFlight.isEmpty { try await send(await inFlight.removeFirst().value) }
       }
-      let digest = Digest(sha256Bytes: outputHash.finalize())
+      let digest = compress ? Digest(sha256Bytes: outputHash.finalize()) : actual
       let size = sentBytes
       try await withThrowingTaskGroup(of: Void.self) { group in
         for upload in uploads { group.addTask { try await upload.finish(digest: digest, size: size) } }

@@ -195,18 +195,19 @@ def test_bundle_holds_shared_blobs_once_and_pushes_back_by_name(pushed, services
         assert originals[line.split("/", 1)[1].split("@")[0]] == line.split("@")[1]
 
 
-def test_killed_pull_resumes_with_range_requests(services, env, tmp_path):
+@pytest.mark.parametrize("mib", [1, 6, 11])
+def test_killed_pull_resumes_with_range_requests(services, env, tmp_path, mib):
     import signal
     from fronts import StallingFront
     subprocess.run([os.path.join(os.path.dirname(TESTDATA), "scripts", "make-fixtures"), "--big", "12",
                     str(tmp_path)], check=True)
     hoist(["push", str(tmp_path / "big.tar"), f"{services.plain.host}/resume/big:1", "--plain-http", "-q"], env)
-    front = StallingFront(services.plain.port, after=4 << 20)
+    front = StallingFront(services.plain.port, after=mib << 20)
     target = tmp_path / "layout"
     try:
         process = subprocess.Popen([HOIST, "pull", f"{front.host}/resume/big:1", str(target), "--plain-http"],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_for_partial_download(target, 4 << 20)
+        wait_for_partial_download(target, mib << 20)
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert not os.path.exists(target)
