@@ -2,7 +2,10 @@
 
 #include <malloc.h>
 
-#ifndef HOIST_COMMIT
+// scripts/install writes commit.h (git ignores it) for the build it makes, and removes it afterwards.
+#if __has_include("commit.h")
+#include "commit.h"
+#else
 #define HOIST_COMMIT "unknown"
 #endif
 

@@ -19,7 +19,10 @@ public final class TarWriter {
     self.archive = archive
     self.path = path
     archive_write_set_format_pax_restricted(archive)
-    archive_write_set_bytes_per_block(archive, 10240)
+    // Written a megabyte at a time (libarchive writes in block-sized calls), padded at the end to the
+    // customary 10240 bytes as before.
+    archive_write_set_bytes_per_block(archive, 1 << 20)
+    archive_write_set_bytes_in_last_block(archive, 10240)
     guard archive_write_open_filename(archive, path) == ARCHIVE_OK else {
       throw .io(path: path, operation: "create", errno: errno)
     }

@@ -23,7 +23,6 @@ public struct CopyEngine: Sendable {
     let root = try await source.root()
     for notice in root.notices { progress(.notice(notice)) }
     let job = CopyJob(engine: self, source: source, targets: targets)
-    await job.learnFromCurrentManifests()
     do {
       let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true, depth: 0)
       await cache.save()
@@ -42,7 +41,7 @@ final class CopyJob: Sendable {
   let source: any ImageSource
   let targets: [CopyTarget]
   /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
-  let hints = HintStore()
+  let hints: HintStore
   /// Blocks compressing at once across every layer: the cores' worth keeps them busy, and bounds memory.
   let compressing: Slots
 
@@ -51,21 +50,24 @@ final class CopyJob: Sendable {
     self.source = source
     self.targets = targets
     self.compressing = Slots(count: engine.options.compressionThreads)
+    self.hints = HintStore { await Self.currentManifests(of: targets) }
   }
 
   var options: CopyOptions { engine.options }
 
-  /// Reads what each destination tag holds now, so layers it shares with this image need not be compressed.
-  func learnFromCurrentManifests() async {
+  /// What each destination tag holds now, so layers it shares with this image need not be compressed.
+  static func currentManifests(of targets: [CopyTarget]) async -> [Manifest] {
+    var manifests = [Manifest]()
     for target in targets {
       for tag in target.tags {
         guard let current = try? await target.destination.currentManifest(tag: tag),
           MediaType.isManifest(current.mediaType),
           let manifest = try? Manifest.decode(current.bytes, what: "current manifest")
         else { continue }
-        await hints.add(manifest: manifest)
+        manifests.append(manifest)
       }
     }
+    return manifests
   }
 
   /// How deep indexes may nest before the source is taken as hostile (real images nest at most twice).
@@ -167,12 +169,14 @@ final class CopyJob: Sendable {
     var result = layer
     result.mediaType = compress ? format.gzipLayerType : try format.layer(layer.mediaType)
 
-    var candidates = compress ? [] : [layer]
+    // What the blob may already be stored as: itself, or for a layer to compress, what the blob-info cache
+    // remembers and then (asked only if needed) what the destination tags' current manifests hold.
+    var candidates: [@Sendable () async -> Descriptor?] = [{ layer }]
     if compress {
-      if let cached = await engine.cache.lookup(layer.digest, compression: options.compressionKey) {
-        candidates.append(cached)
-      }
-      if let hinted = await hints.compressed(for: layer.digest) { candidates.append(hinted) }
+      let (cache, hints, key) = (engine.cache, hints, options.compressionKey)
+      candidates = [
+        { await cache.lookup(layer.digest, compression: key) }, { await hints.compressed(for: layer.digest) },
+      ]
     }
     var missing = targets
     if !compress, let origin = source.mountOrigin {
@@ -193,7 +197,8 @@ final class CopyJob: Sendable {
       candidates = []
       missing = unmounted
     }
-    for candidate in candidates {
+    for find in candidates {
+      guard let candidate = await find() else { continue }
       var lacking = [CopyTarget]()
       for target in targets where try await !target.destination.blobExists(candidate) { lacking.append(target) }
       if lacking.isEmpty {
@@ -333,18 +338,30 @@ final class CopyJob: Sendable {
   }
 }
 
-/// Compressed layers seen in the destinations' current manifests, by the diffID they carry.
+/// Compressed layers seen in the destinations' current manifests, by the diffID they carry. The manifests
+/// are read once, when first asked for a layer the blob-info cache did not know.
 actor HintStore {
-  private var byUncompressed = [Digest: Descriptor]()
-  private var manifests = [Manifest]()
+  private let load: @Sendable () async -> [Manifest]
+  private var loading: Task<[Manifest], Never>?
+  private var images = [(diffIDs: [Digest], config: Digest)]()
 
-  func add(manifest: Manifest) { manifests.append(manifest) }
+  init(load: @escaping @Sendable () async -> [Manifest]) { self.load = load }
 
-  func learn(diffIDs: [Digest], configDigest: Digest) {
-    for manifest in manifests where manifest.config.digest == configDigest && manifest.layers.count == diffIDs.count {
-      for (diffID, layer) in zip(diffIDs, manifest.layers) { byUncompressed[diffID] = layer }
+  /// Notes the diffIDs of an image being copied, whose config a current manifest may share.
+  func learn(diffIDs: [Digest], configDigest: Digest) { images.append((diffIDs, configDigest)) }
+
+  func compressed(for uncompressed: Digest) async -> Descriptor? {
+    let load = self.load
+    let task = loading ?? Task { await load() }
+    loading = task
+    let manifests = await task.value
+    for image in images {
+      guard let position = image.diffIDs.firstIndex(of: uncompressed) else { continue }
+      let matching = manifests.first {
+        $0.config.digest == image.config && $0.layers.count == image.diffIDs.count
+      }
+      if let matching { return matching.layers[position] }
     }
+    return nil
   }
-
-  func compressed(for uncompressed: Digest) -> Descriptor? { byUncompressed[uncompressed] }
 }
