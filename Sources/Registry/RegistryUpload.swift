@@ -183,7 +183,7 @@ public actor RegistryUpload: BlobUpload {
 final class StreamedPatch: Sendable {
   private let body: AsyncChannel<ByteBuffer>
   private let response: Task<HTTPClientResponse, any Error>
-  /// Set when the request ended before its body did (the registry answered early, or the connection broke).
+  /// Set when the request has ended: answered, refused early, or broken off.
   private let ended = EndFlag()
   private let client: RegistryClient
   private let operation: String
@@ -205,15 +205,12 @@ final class StreamedPatch: Sendable {
     }
   }
 
-  /// Hands bytes to the request body, waiting until the transport takes them.
+  /// Hands bytes to the request body, waiting until the transport takes them. When the request has ended
+  /// meanwhile, a refusal or a broken connection is thrown here; an acceptance (the registry can answer as
+  /// soon as the last bytes arrive) is left for `finish` to return.
   func send(_ bytes: ByteBuffer) async throws {
     await body.send(bytes)
-    if ended.value.load(ordering: .acquiring) {
-      _ = try await finish()
-      throw RegistryError(
-        operation: operation, registry: client.host,
-        reason: .protocolViolation("it answered before the request body was complete"))
-    }
+    if ended.value.load(ordering: .acquiring) { _ = try await finish() }
   }
 
   /// Ends the body and returns the registry's answer, which must accept the bytes (202; ECR says 201).
