@@ -43,7 +43,7 @@ struct DockerArchiveResolver {
   func resolve() throws -> Resolved {
     let entry = try select(from: entries())
     let configData = try files.read(entry.config, limit: maximumDocumentSize)
-    let configDigest = Digest(sha256Bytes: SHA256Hasher.hash(Array(configData)))
+    let configDigest = Digest(sha256Bytes: SHA256Hasher.hash(configData))
     if let claimed = Self.claimedDigest(entry.config), claimed != configDigest {
       throw ArchiveError.blobMismatch(
         path: files.path, digest: claimed, reason: "config \(entry.config) hashes to \(configDigest)")
@@ -106,7 +106,7 @@ struct DockerArchiveResolver {
     let manifest = Manifest(mediaType: MediaType.dockerManifest, config: config, layers: layers)
     let bytes = manifest.encoded()
     let descriptor = Descriptor(
-      mediaType: MediaType.dockerManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes))),
+      mediaType: MediaType.dockerManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)),
       size: Int64(bytes.count))
     return Resolved(
       root: RootDocument(descriptor: descriptor, bytes: bytes), members: members,

@@ -31,10 +31,14 @@ public struct DockerArchiveSource: ImageSource {
   }
 
   public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
+    try await openBlob(descriptor, from: 0)
+  }
+
+  public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
     let name = resolved.members[descriptor.digest] ?? LayoutPath.blob(descriptor.digest)
     guard try files.exists(name) else {
       throw ArchiveError.invalid(path: files.path, reason: "layer \(descriptor.digest) (\(name)) is not in the archive")
     }
-    return try files.open(name)
+    return try files.open(name, from: offset)
   }
 }

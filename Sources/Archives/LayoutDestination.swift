@@ -87,7 +87,7 @@ public actor LayoutDestination: ImageDestination {
   }
 
   public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
-    let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     try write(bytes, to: blobPath(digest))
     if case .tag(let name) = reference {
       entries.removeAll { $0.refName == name }
@@ -153,7 +153,7 @@ public actor LayoutDestination: ImageDestination {
         superseded.insert(entry.digest)
         superseded.formUnion(Set(compressed.layers.map(\.digest)).subtracting(manifest.layers.map(\.digest)))
         let bytes = manifest.encoded()
-        let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+        let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
         try write(bytes, to: blobPath(digest))
         index.manifests[position].digest = digest
         index.manifests[position].size = Int64(bytes.count)

@@ -12,8 +12,13 @@ protocol LayoutFiles: Sendable {
   func size(_ name: String) throws -> Int64?
   /// Reads a whole small file, refusing one larger than `limit`.
   func read(_ name: String, limit: Int) throws -> Data
-  /// Opens a file for streaming.
-  func open(_ name: String) throws -> any BlobReader
+  /// Opens a file for streaming, from `offset` on.
+  func open(_ name: String, from offset: Int64) throws -> any BlobReader
+}
+
+extension LayoutFiles {
+  /// Opens a file for streaming from its start.
+  func open(_ name: String) throws -> any BlobReader { try open(name, from: 0) }
 }
 
 /// Adapts a synchronous byte reader to the engine's reader protocol.
@@ -31,11 +36,11 @@ struct TarFiles: LayoutFiles {
   func exists(_ name: String) throws -> Bool { try archive.resolve(name) != nil }
   func size(_ name: String) throws -> Int64? { try archive.resolve(name)?.size }
   func read(_ name: String, limit: Int) throws -> Data { Data(try archive.read(name, limit: limit)) }
-  func open(_ name: String) throws -> any BlobReader {
+  func open(_ name: String, from offset: Int64) throws -> any BlobReader {
     guard let entry = try archive.resolve(name) else {
       throw StreamError.badMember(path: path, member: name, reason: "not in the archive")
     }
-    return SyncBlobReader(try archive.open(entry))
+    return SyncBlobReader(try archive.open(entry, from: offset))
   }
 }
 
@@ -66,8 +71,8 @@ struct DirectoryFiles: LayoutFiles {
     return Data(try reader.read(maxLength: Int(size)))
   }
 
-  func open(_ name: String) throws -> any BlobReader {
-    SyncBlobReader(try FileRangeReader(path: full(name)))
+  func open(_ name: String, from offset: Int64) throws -> any BlobReader {
+    SyncBlobReader(try FileRangeReader(path: full(name), offset: offset))
   }
 }
 
@@ -90,7 +95,7 @@ func check(_ data: Data, against descriptor: Descriptor, path: String) throws {
     throw ArchiveError.blobMismatch(
       path: path, digest: descriptor.digest, reason: "\(data.count) bytes where the descriptor says \(descriptor.size)")
   }
-  let actual = Digest(sha256Bytes: SHA256Hasher.hash(Array(data)))
+  let actual = Digest(sha256Bytes: SHA256Hasher.hash(data))
   guard actual == descriptor.digest else {
     throw ArchiveError.blobMismatch(path: path, digest: descriptor.digest, reason: "content hashes to \(actual)")
   }

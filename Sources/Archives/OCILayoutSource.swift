@@ -59,6 +59,10 @@ public struct OCILayoutSource: ImageSource {
   }
 
   public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
+    try await openBlob(descriptor, from: 0)
+  }
+
+  public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
     let name = LayoutPath.blob(descriptor.digest)
     guard let size = try files.size(name) else {
       throw ArchiveError.invalid(path: files.path, reason: "blob \(descriptor.digest) is missing")
@@ -68,7 +72,7 @@ public struct OCILayoutSource: ImageSource {
         path: files.path, digest: descriptor.digest,
         reason: "\(size) bytes where the descriptor says \(descriptor.size)")
     }
-    return try files.open(name)
+    return try files.open(name, from: offset)
   }
 
   /// The names an index entry goes by.

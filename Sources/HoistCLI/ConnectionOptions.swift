@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import OCI
 import Registry
+import Transfer
 import Transport
 
 /// Flags shared by every command that talks to a registry or to AWS.
@@ -35,6 +36,14 @@ struct ConnectionOptions: ParsableArguments {
 
   /// The retry policy `--retries` sets.
   var retryPolicy: RetryPolicy { RetryPolicy(attempts: max(0, retries)) }
+
+  /// The copy engine's options for a command that moves `concurrency` blobs at once.
+  func copyOptions(concurrency: Int) -> CopyOptions {
+    var options = CopyOptions()
+    options.concurrency = concurrency
+    options.retryPolicy = retryPolicy
+    return options
+  }
 
   /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
   /// transport afterwards, whether `body` succeeds or fails. `explicit` credentials apply to every host.

@@ -1,7 +1,6 @@
 import AWS
 import Foundation
 import Registry
-import Transport
 
 /// `docker-credential-hoist`: the Docker credential-helper protocol for Amazon ECR registries, so that
 /// `"credHelpers": {"<registry>": "hoist"}` makes docker, skopeo and crane log in through hoist.
@@ -37,23 +36,9 @@ public enum CredentialHelperCommand {
 
   static func get(serverURL: String) async throws -> String {
     let host = registryHost(serverURL.trimmingCharacters(in: .whitespacesAndNewlines))
-    guard let ecrHost = ECRHost(host: host) else { throw HelperError.notFound }
-    let environment = ProcessInfo.processInfo.environment
-    var options = TransportOptions()
-    options.trustStoreFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-    options.proxies = ProxySettings(environment: environment)
-    let transport = try HTTPTransport(options: options)
-    let access = ECRAccess(
-      host: ecrHost, registry: host,
-      session: AWSSession(environment: AWSEnvironment(variables: environment), http: AWSHTTP(transport: transport)),
-      cache: ecrLoginCache(disabled: false))
-    let token: ECRClient.AuthorizationToken
-    do {
-      token = try await access.login()
-      await transport.shutdown()
-    } catch {
-      await transport.shutdown()
-      throw error
+    guard ECRHost(host: host) != nil else { throw HelperError.notFound }
+    let token = try await ConnectionOptions.parse([]).withConnection(hosts: [host]) { connected in
+      try await connected.ecr(host)!.login()
     }
     let answer = [
       "ServerURL": serverURL.trimmingCharacters(in: .whitespacesAndNewlines), "Username": token.username,

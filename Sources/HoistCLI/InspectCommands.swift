@@ -59,13 +59,12 @@ struct DigestCommand: AsyncParsableCommand {
         try await connected.registrySource(parsed, platform: nil, wholeIndex: true).root()
       }
       if json {
-        try printRows(
+        try printJSON([
           [
-            [
-              "reference": parsed.description, "digest": root.descriptor.digest.description,
-              "mediaType": root.descriptor.mediaType,
-            ]
-          ], json: true, columns: [])
+            "reference": parsed.description, "digest": root.descriptor.digest.description,
+            "mediaType": root.descriptor.mediaType,
+          ]
+        ])
       } else {
         print(root.descriptor.digest)
       }
@@ -128,8 +127,7 @@ struct TagsCommand: AsyncParsableCommand {
           repository: parsed.repository)
       }
       if json {
-        print(
-          String(decoding: try JSONSerialization.data(withJSONObject: tags, options: [.prettyPrinted]), as: UTF8.self))
+        try printJSON(tags)
       } else {
         for tag in tags { print(tag) }
       }

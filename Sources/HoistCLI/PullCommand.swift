@@ -85,9 +85,7 @@ struct PullCommand: AsyncParsableCommand {
       defer { reporter.finish() }
       do {
         try await connection.withConnection(hosts: references.map(\.registry), explicit: login.read()) { connected in
-          var options = CopyOptions()
-          options.concurrency = concurrency
-          options.retryPolicy = connection.retryPolicy
+          let options = connection.copyOptions(concurrency: concurrency)
           let engine = CopyEngine(options: options, progress: reporter.report)
           for reference in references {
             let source = try connected.source(.registry(reference), platform: platforms.choice)
@@ -151,9 +149,7 @@ struct CopyCommand: AsyncParsableCommand {
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
       let stored = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
-        var options = CopyOptions()
-        options.concurrency = concurrency
-        options.retryPolicy = connection.retryPolicy
+        var options = connection.copyOptions(concurrency: concurrency)
         if case .file = from, case .file(_, let format, _) = to, format != .dockerArchive {
           // An image read from a file has no registry digest to keep; an OCI layout wants OCI manifests.
           options.format = .oci

@@ -81,9 +81,7 @@ struct PushCommand: AsyncParsableCommand {
       defer { reporter.finish() }
       let hosts = jobs.flatMap { $0.references.map(\.registry) }
       let results = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
-        var options = CopyOptions()
-        options.concurrency = concurrency
-        options.retryPolicy = connection.retryPolicy
+        var options = connection.copyOptions(concurrency: concurrency)
         options.format = format
         options.compression = BlockGzip(level: compressionLevel, blockSize: options.compression.blockSize)
         let cache = BlobInfoCache(

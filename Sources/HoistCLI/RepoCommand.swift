@@ -198,10 +198,12 @@ func withECR(
 
 /// Prints rows as JSON (an array of objects) or as tab-separated columns.
 func printRows(_ rows: [[String: Any]], json: Bool, columns: [String]) throws {
-  if json {
-    let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-    return
-  }
+  if json { return try printJSON(rows) }
   for row in rows { print(columns.map { row[$0].map { "\($0)" } ?? "" }.joined(separator: "\t")) }
+}
+
+/// Prints a JSON value, indented, keys sorted.
+func printJSON(_ value: Any) throws {
+  let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+  print(String(decoding: data, as: UTF8.self))
 }

@@ -69,9 +69,16 @@ func exitCode(for error: any Error) -> ExitCode {
   return ExitStatus.failure
 }
 
-/// An error's description on one line.
+/// An error's description on one line. Foundation's file errors, whose descriptions dump their whole user
+/// info, become the path and what the system said about it.
 func oneLine(_ error: any Error) -> String {
-  String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+  var text = String(describing: error)
+  if let file = error as? CocoaError, let path = file.filePath ?? file.url?.path {
+    let cause = (file.userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
+    let posix = cause.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil }
+    text = "\(path): \(posix ?? cause?.localizedDescription ?? file.localizedDescription)"
+  }
+  return text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 
 /// Writes a file beside its final name and renames it into place.
@@ -79,8 +86,9 @@ func writeAtomically(_ text: String, to path: String) throws {
   let temporary = path + ".hoist-tmp"
   try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
   guard rename(temporary, path) == 0 else {
+    let cause = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
     try? FileManager.default.removeItem(atPath: temporary)
-    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: cause])
   }
 }
 

@@ -45,7 +45,7 @@ extension RegistryClient {
       request.body = .bytes(ByteBuffer(bytes: bytes))
       return request
     }
-    let computed = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+    let computed = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     guard let header = response.headers.first(name: "Docker-Content-Digest") else { return computed }
     guard let reported = try? Digest(header) else {
       throw RegistryError(
@@ -89,17 +89,26 @@ extension RegistryClient {
 
   /// Every repository the registry lists at `/v2/_catalog`, following its pagination.
   public func catalog() async throws -> [String] {
-    var names = [String]()
-    var next: String? = url("_catalog?n=1000")
-    while let page = next, names.count < 1_000_000 {
-      let (response, body) = try await call(
-        operation: "list repositories in \(host)", scope: "registry:catalog:*", expect: [200]
-      ) { HTTPClientRequest(url: page) }
-      struct Catalog: Decodable { var repositories: [String]? }
-      names += (try? JSONDecoder().decode(Catalog.self, from: body))?.repositories ?? []
+    struct Catalog: Decodable { var repositories: [String]? }
+    return try await pages(
+      from: url("_catalog?n=1000"), operation: "list repositories in \(host)", scope: "registry:catalog:*"
+    ) { (try? JSONDecoder().decode(Catalog.self, from: $0))?.repositories ?? [] }
+  }
+
+  /// The items of a listing that the registry splits into pages chained by `Link: <…>; rel="next"`.
+  private func pages(
+    from first: String, operation: String, scope: String, items: (Data) -> [String]
+  ) async throws -> [String] {
+    var all = [String]()
+    var next: String? = first
+    while let page = next, all.count < 1_000_000 {
+      let (response, body) = try await call(operation: operation, scope: scope, expect: [200]) {
+        HTTPClientRequest(url: page)
+      }
+      all += items(body)
       next = response.headers.first(name: "Link").flatMap(Self.nextLink).map { resolve(location: $0) }
     }
-    return names
+    return all
   }
 
   /// The target of a `Link: <…>; rel="next"` header.
@@ -114,16 +123,10 @@ extension RegistryClient {
 extension RegistryClient {
   /// Every tag of a repository (`/tags/list`), following the registry's pagination.
   public func tags(repository: String) async throws -> [String] {
-    var tags = [String]()
-    var next: String? = url("\(repository)/tags/list?n=1000")
-    while let page = next, tags.count < 1_000_000 {
-      let (response, body) = try await call(
-        operation: "list tags of \(host)/\(repository)", scope: Self.pullScope(repository), expect: [200]
-      ) { HTTPClientRequest(url: page) }
-      struct TagList: Decodable { var tags: [String]? }
-      tags += (try? JSONDecoder().decode(TagList.self, from: body))?.tags ?? []
-      next = response.headers.first(name: "Link").flatMap(Self.nextLink).map { resolve(location: $0) }
-    }
-    return tags
+    struct TagList: Decodable { var tags: [String]? }
+    return try await pages(
+      from: url("\(repository)/tags/list?n=1000"), operation: "list tags of \(host)/\(repository)",
+      scope: Self.pullScope(repository)
+    ) { (try? JSONDecoder().decode(TagList.self, from: $0))?.tags ?? [] }
   }
 }

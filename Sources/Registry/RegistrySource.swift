@@ -54,7 +54,7 @@ public struct RegistrySource: ImageSource {
     guard let (bytes, servedType) = try await client.manifest(repository: repository, reference: reference) else {
       throw SourceError.notFound(description)
     }
-    let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     if let expected = try? Digest(reference), expected != digest {
       throw SourceError.digestMismatch(description, actual: digest)
     }
@@ -89,7 +89,7 @@ public struct RegistrySource: ImageSource {
     } else {
       data = try await client.blob(repository: repository, digest: descriptor.digest, limit: Int(descriptor.size))
     }
-    let actual = Digest(sha256Bytes: SHA256Hasher.hash(Array(data)))
+    let actual = Digest(sha256Bytes: SHA256Hasher.hash(data))
     guard actual == descriptor.digest, Int64(data.count) == descriptor.size else {
       throw SourceError.digestMismatch("\(client.host)/\(repository)@\(descriptor.digest)", actual: actual)
     }

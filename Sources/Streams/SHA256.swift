@@ -1,4 +1,5 @@
 import CCrypto
+import Foundation
 
 /// Incremental SHA-256 through OpenSSL's EVP interface (SHA-NI where the CPU has it).
 public final class SHA256Hasher {
@@ -32,18 +33,10 @@ public final class SHA256Hasher {
     return out
   }
 
-  /// The SHA-256 hash of a whole buffer.
+  /// The SHA-256 hash of a whole buffer (an array, a slice, `Data`), read in place.
   public static func hash(_ bytes: some ContiguousBytes) -> [UInt8] {
     let hasher = SHA256Hasher()
     bytes.withUnsafeBytes { hasher.update($0) }
     return hasher.finalize()
   }
 }
-
-/// Anything whose bytes can be borrowed contiguously (Array, Data, slices).
-public protocol ContiguousBytes {
-  func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
-}
-
-extension Array: ContiguousBytes where Element == UInt8 {}
-extension ArraySlice: ContiguousBytes where Element == UInt8 {}

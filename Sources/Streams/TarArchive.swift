@@ -119,12 +119,21 @@ public final class TarArchive: Sendable {
     return out
   }
 
-  /// Opens a regular member for sequential reading.
-  public func open(_ entry: TarEntry) throws(StreamError) -> any ByteReader {
-    if let offset = entry.dataOffset {
-      return try FileRangeReader(path: path, offset: offset, length: entry.size)
+  /// Opens a regular member for sequential reading, from `offset` bytes into it.
+  public func open(_ entry: TarEntry, from offset: Int64 = 0) throws(StreamError) -> any ByteReader {
+    let start = min(max(offset, 0), entry.size)
+    if let dataOffset = entry.dataOffset {
+      return try FileRangeReader(path: path, offset: dataOffset + start, length: entry.size - start)
     }
-    return try LibarchiveMemberReader(path: path, entry: entry)
+    // A member of a compressed archive can only be reached by reading up to it.
+    let reader = try LibarchiveMemberReader(path: path, entry: entry)
+    var skipped: Int64 = 0
+    while skipped < start {
+      let piece = try reader.read(maxLength: Int(min(1 << 20, start - skipped)))
+      if piece.isEmpty { break }
+      skipped += Int64(piece.count)
+    }
+    return reader
   }
 
   /// Makes a member name canonical and refuses names that climb out of the archive.

@@ -87,7 +87,7 @@ final class CopyJob: Sendable {
     } else {
       throw TransferError.unsupportedMediaType(source: source.description, mediaType: descriptor.mediaType)
     }
-    let digest = Digest(sha256Bytes: SHA256Hasher.hash(Array(data)))
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
     for target in targets {
       let references = tags && !target.tags.isEmpty ? target.tags.map(ManifestReference.tag) : [.digest(digest)]
       for reference in references {

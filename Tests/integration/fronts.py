@@ -107,7 +107,19 @@ def own_location(headers, upstream_port, port):
             for k, v in headers]
 
 
-class RedirectingFront:
+class Front:
+    """A front of our own on a loopback port: `handle(request)` answers every request (over TLS with `tls`,
+    a (certificate, key) pair). The fronts below are fronts with a handler that forwards to a real registry."""
+
+    def __init__(self, handle, tls=None):
+        self.server, self.port = serve(handle, tls)
+        self.host = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class RedirectingFront(Front):
     """Forwards to a Basic-auth registry, but answers blob GETs with a 307 to a storage host (another port)
     that refuses any request carrying Authorization, as S3 does behind ECR."""
 
@@ -132,15 +144,14 @@ class RedirectingFront:
             reply(request, status, headers, payload)
 
         self.storage, self.storage_port = serve(storage)
-        self.server, self.port = serve(front)
-        self.host = f"127.0.0.1:{self.port}"
+        super().__init__(front)
 
     def stop(self):
-        self.server.shutdown()
+        super().stop()
         self.storage.shutdown()
 
 
-class CorruptingFront:
+class CorruptingFront(Front):
     """Forwards to a registry and flips one byte in every blob it serves whose digest is in `corrupt`."""
 
     def __init__(self, upstream_port):
@@ -154,14 +165,10 @@ class CorruptingFront:
                 payload = payload[:-1] + bytes([payload[-1] ^ 0xFF])
             reply(request, status, headers, payload)
 
-        self.server, self.port = serve(front)
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
+        super().__init__(front)
 
 
-class StallingFront:
+class StallingFront(Front):
     """Forwards to a registry; while `stall` is set, a blob download larger than `after` bytes stops after
     that many bytes and hangs, as a dying network does. Records the Range headers it is sent."""
 
@@ -180,14 +187,10 @@ class StallingFront:
             import time
             time.sleep(120)
 
-        self.server, self.port = serve(front)
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
+        super().__init__(front)
 
 
-class DelayingFront:
+class DelayingFront(Front):
     """Forwards to a registry, answering each upload PATCH only after `delay` seconds: a slow link."""
 
     def __init__(self, upstream_port, delay):
@@ -199,14 +202,10 @@ class DelayingFront:
             status, headers, payload = forward(upstream_port, request, body)
             reply(request, status, own_location(headers, upstream_port, self.port), payload)
 
-        self.server, self.port = serve(front)
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
+        super().__init__(front)
 
 
-class FaultyFront:
+class FaultyFront(Front):
     """Forwards to a registry and, with probability `rate` per request (a seeded generator, so a run with
     --concurrency 1 meets the same faults every time), answers 503, answers 429 with Retry-After, resets
     the connection halfway through the request body, or cuts the response body short."""
@@ -247,14 +246,10 @@ class FaultyFront:
                 return
             reply(request, status, headers, payload)
 
-        self.server, self.port = serve(front)
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
+        super().__init__(front)
 
 
-class LyingFront:
+class LyingFront(Front):
     """Forwards to a registry but lies: `wrong_digest` answers manifest PUTs with another
     Docker-Content-Digest; `endless` serves every blob with a megabyte more than it has."""
 
@@ -270,19 +265,4 @@ class LyingFront:
                 payload += b"\0" * (1 << 20)
             reply(request, status, headers, payload)
 
-        self.server, self.port = serve(front)
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
-
-
-class ScriptedFront:
-    """Answers every request with `script(request)`, a function that replies itself (over TLS with `tls`)."""
-
-    def __init__(self, script, tls=None):
-        self.server, self.port = serve(script, tls)
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
+        super().__init__(front)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 from conftest import TESTDATA, hoist, read_oci_image
-from fronts import FaultyFront, ScriptedFront, forward, own_location, read_body, reply
+from fronts import FaultyFront, Front, forward, own_location, read_body, reply
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_failed_chunk_continues_where_the_registry_says(services, env, tmp_path,
         status, headers, payload = forward(upstream, request, body)
         reply(request, status, own_location(headers, upstream, front.port), payload)
 
-    front = ScriptedFront(script)
+    front = Front(script)
     try:
         result = hoist(["push", str(layout), f"{front.host}/faults/continued:1", "--plain-http", "--chunk-size", "5MiB",
                         "--concurrency", "1"], env)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 from conftest import TESTDATA, hoist
-from fronts import ScriptedFront, forward, read_body, reply
+from fronts import Front, forward, read_body, reply
 
 CORPUS = os.path.join(TESTDATA, "hostile")
 with open(os.path.join(CORPUS, "expected.json")) as f:
@@ -50,7 +50,7 @@ def test_redirect_loop_is_cut_off(served, env, tmp_path):
         status, headers, payload = forward(served, request)
         reply(request, status, headers, payload)
 
-    error = pull_through(ScriptedFront(script), env, tmp_path, "--plain-http")
+    error = pull_through(Front(script), env, tmp_path, "--plain-http")
     assert "too many redirects" in error
 
 
@@ -62,7 +62,7 @@ def test_redirect_from_https_to_http_is_refused(services, served, env, tmp_path)
         status, headers, payload = forward(served, request)
         reply(request, status, headers, payload)
 
-    front = ScriptedFront(script, tls=(services.ca_cert, services.ca_key))
+    front = Front(script, tls=(services.ca_cert, services.ca_key))
     error = pull_through(front, env, tmp_path, "--ca-file", services.ca_cert)
     assert "refused a redirect from HTTPS to plain HTTP" in error
 
@@ -76,7 +76,7 @@ def test_credentials_never_go_to_a_plain_http_token_service(services, env, tmp_p
         reply(request, 401, [("WWW-Authenticate", 'Bearer realm="http://token.hoist.invalid/token",service="x"')],
               b"")
 
-    front = ScriptedFront(script, tls=(services.ca_cert, services.ca_key))
+    front = Front(script, tls=(services.ca_cert, services.ca_key))
     out = tmp_path / "out"
     result = hoist(["pull", f"{front.host}/hostile/served:1", str(out), "--ca-file", services.ca_cert,
                     "--username", "someone", "--password-stdin"], env, check=False, input="secret\n")
