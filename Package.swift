@@ -22,11 +22,12 @@ let package = Package(
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .target(name: "CProcess"),
 
     // Floor 1: the image model (no I/O) and byte pipelines.
     .target(name: "OCI"),
-    .target(name: "Streams", dependencies: ["CArchive", "CCrypto", "CZlib", "CDeflate"]),
+    .target(name: "Streams", dependencies: ["CArchive", "CCrypto", "CZlib", "CDeflate", "CZstd"]),
 
     // Floor 2: HTTP with TLS, proxies and safe redirects; AWS signing, credentials and the ECR API.
     .target(
@@ -72,7 +73,7 @@ let package = Package(
     .executableTarget(name: "docker-credential-hoist", dependencies: ["HoistCLI"]),
 
     .testTarget(name: "OCITests", dependencies: ["OCI"]),
-    .testTarget(name: "StreamsTests", dependencies: ["Streams"]),
+    .testTarget(name: "StreamsTests", dependencies: ["Streams", "CZstd"]),
     .testTarget(name: "ArchivesTests", dependencies: ["Archives", "OCI", "Streams"]),
     .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "Transport"]),
     .testTarget(name: "TransferTests", dependencies: ["Transfer", "OCI", "Streams"]),

@@ -2,14 +2,15 @@ import Foundation
 import OCI
 import Streams
 
-/// Opens whatever image a path holds: an OCI layout folder, an OCI layout tar, or a `docker save` tarball
-/// (plain or compressed).
+/// Opens whatever image a path holds: an OCI layout folder, an OCI layout tar, a `docker save` tarball
+/// (plain or compressed), or a folder in skopeo's `dir:` format.
 public enum ArchiveSource {
   /// The source for `path`; `image` picks one image when the archive holds several.
   public static func open(path: String, image: String?) throws -> any ImageSource {
     switch try kind(of: path) {
     case .layout(let files): OCILayoutSource(files: files, image: image)
     case .dockerArchive(let archive): try DockerArchiveSource(archive: archive, image: image)
+    case .dir(let path): DirSource(path: path)
     }
   }
 
@@ -20,21 +21,23 @@ public enum ArchiveSource {
       try OCILayoutSource(files: files, image: nil).index().manifests.compactMap(\.refName)
     case .dockerArchive(let archive):
       try DockerArchiveResolver(files: TarFiles(archive: archive), selector: nil).names()
+    case .dir: []
     }
   }
 
   private enum Kind {
     case layout(any LayoutFiles)
     case dockerArchive(TarArchive)
+    case dir(String)
   }
 
-  /// What `path` holds: an OCI layout (folder or tar) or a `docker save` tarball.
+  /// What `path` holds: an OCI layout (folder or tar), a `docker save` tarball, or a `dir:` folder.
   private static func kind(of path: String) throws -> Kind {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw ArchiveError.unrecognized(path: path, reason: "no such file or directory")
     }
-    if isDirectory.boolValue { return .layout(DirectoryFiles(path: path)) }
+    if isDirectory.boolValue { return DirSource.recognizes(path) ? .dir(path) : .layout(DirectoryFiles(path: path)) }
     let archive = try TarArchive(path: path)
     if try archive.resolve("manifest.json") != nil { return .dockerArchive(archive) }
     if try archive.resolve("index.json") != nil { return .layout(TarFiles(archive: archive)) }

@@ -44,9 +44,15 @@ struct DockerArchiveResolver {
     let entry = try select(from: entries())
     let configData = try files.read(entry.config, limit: maximumDocumentSize)
     let configDigest = Digest(sha256Bytes: SHA256Hasher.hash(configData))
+    var notices = [String]()
     if let claimed = Self.claimedDigest(entry.config), claimed != configDigest {
       throw ArchiveError.blobMismatch(
         path: files.path, digest: claimed, reason: "config \(entry.config) hashes to \(configDigest)")
+    }
+    let configName = entry.config.split(separator: "/").last.map(String.init) ?? entry.config
+    if Self.claimedDigest(entry.config) == nil, !configName.hasPrefix(configDigest.hex) {
+      // Docker 24 and older name the config `<hex>.json` by convention; tools that edit archives keep the name.
+      notices.append("config \(entry.config) is not named by its digest; pushing it as \(configDigest)")
     }
     let config = try ImageConfig.decode(configData, what: "\(files.path): config \(entry.config)")
     guard config.rootfs.diffIDs.count == entry.layers.count else {
@@ -57,7 +63,10 @@ struct DockerArchiveResolver {
     if let verbatim = try ociManifest(configDigest: configDigest, names: entry.repoTags ?? []) {
       return verbatim
     }
-    return try synthesize(entry, configData: configData, configDigest: configDigest, diffIDs: config.rootfs.diffIDs)
+    var built = try synthesize(
+      entry, configData: configData, configDigest: configDigest, diffIDs: config.rootfs.diffIDs)
+    built.root.notices += notices
+    return built
   }
 
   private func select(from entries: [Entry]) throws -> Entry {
@@ -102,14 +111,24 @@ struct DockerArchiveResolver {
       members[descriptor.digest] = member.name
       layers.append(descriptor)
     }
-    let config = Descriptor(mediaType: MediaType.dockerConfig, digest: configDigest, size: Int64(configData.count))
-    let manifest = Manifest(mediaType: MediaType.dockerManifest, config: config, layers: layers)
+    // Docker schema 2 has no zstd layers: an archive with some is described in OCI terms.
+    let format: ManifestFormat = layers.contains { $0.mediaType == MediaType.ociLayerZstd } ? .oci : .docker
+    if format == .oci {
+      for i in layers.indices where layers[i].mediaType == MediaType.dockerLayerUncompressed {
+        layers[i].mediaType = MediaType.ociLayer
+      }
+    }
+    for i in layers.indices where layers[i].mediaType == MediaType.dockerLayerGzip {
+      layers[i].mediaType = format.gzipLayerType
+    }
+    let config = Descriptor(mediaType: format.configType, digest: configDigest, size: Int64(configData.count))
+    let manifest = Manifest(mediaType: format.manifestType, config: config, layers: layers)
     let bytes = manifest.encoded()
     let descriptor = Descriptor(
-      mediaType: MediaType.dockerManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)),
+      mediaType: format.manifestType, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)),
       size: Int64(bytes.count))
     return Resolved(
-      root: RootDocument(descriptor: descriptor, bytes: bytes), members: members,
+      root: RootDocument(descriptor: descriptor, bytes: bytes, isBuilt: true), members: members,
       documents: [configDigest: configData, descriptor.digest: bytes])
   }
 
@@ -172,26 +191,11 @@ struct DockerArchiveResolver {
     return Digest(sha256Bytes: hasher.finalize())
   }
 
-  /// The digest a member's name claims: `blobs/sha256/<hex>`, `<hex>.json`, `<hex>.tar`.
+  /// The digest a member's name claims: only `blobs/sha256/<hex>` (Docker 25+, OCI) is a claim; the
+  /// `<hex>.json` and `<hex>.tar` names of older archives are a convention, which edited archives break.
   static func claimedDigest(_ path: String) -> Digest? {
-    let last = path.split(separator: "/").last.map(String.init) ?? path
-    let hex =
-      last.hasSuffix(".json") || last.hasSuffix(".tar") ? String(last.dropLast(last.hasSuffix(".tar") ? 4 : 5)) : last
-    return try? Digest(sha256Hex: hex)
-  }
-}
-
-/// The compression a blob's first bytes reveal.
-enum Compression {
-  case none, gzip, zstd
-
-  init(magic: [UInt8]) {
-    if magic.starts(with: [0x1f, 0x8b]) {
-      self = .gzip
-    } else if magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
-      self = .zstd
-    } else {
-      self = .none
-    }
+    let parts = path.split(separator: "/")
+    guard parts.count >= 3, parts[parts.count - 3] == "blobs", parts[parts.count - 2] == "sha256" else { return nil }
+    return try? Digest(sha256Hex: String(parts[parts.count - 1]))
   }
 }

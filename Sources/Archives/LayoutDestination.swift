@@ -11,6 +11,8 @@ public enum OutputFormat: String, Sendable, CaseIterable {
   /// A tar that `docker load` and `podman load` read (`manifest.json`, `repositories`) and that is an OCI
   /// layout as well (`oci-layout`, `index.json`).
   case dockerArchive = "docker-archive"
+  /// skopeo's `dir:` format: one image, `manifest.json`, `version`, and blobs named by their hex digests.
+  case dir
 
   /// The format a path implies: a `.tar` file is a docker archive, anything else a layout folder.
   public static func implied(by path: String) -> OutputFormat {
@@ -33,6 +35,8 @@ public actor LayoutDestination: ImageDestination {
   let staging: String
   let inPlace: Bool
   private var entries: [Descriptor] = []
+  /// Every manifest and index stored, for the `dir:` format, which keeps them apart from other blobs.
+  private var manifests = Set<Digest>()
   /// Blobs the output no longer names (compressed layers and manifests replaced by uncompressed ones).
   private var superseded = Set<Digest>()
   private var reused = 0
@@ -89,6 +93,7 @@ public actor LayoutDestination: ImageDestination {
   public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     try write(bytes, to: blobPath(digest))
+    manifests.insert(digest)
     if case .tag(let name) = reference {
       entries.removeAll { $0.refName == name }
       entries.append(
@@ -102,6 +107,7 @@ public actor LayoutDestination: ImageDestination {
   public func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? { nil }
 
   public func commit() async throws {
+    if format == .dir { return try commitDir() }
     var index = Index(mediaType: MediaType.ociIndex, manifests: [])
     if let existing = try? Data(contentsOf: URL(fileURLWithPath: staging + "/index.json")),
       let old = try? Index.decode(existing, what: "index.json")
@@ -115,12 +121,31 @@ public actor LayoutDestination: ImageDestination {
     try write(index.encoded(), to: staging + "/index.json")
     try? FileManager.default.removeItem(atPath: staging + "/.hoist-uploads")
     switch format {
-    case .oci:
+    case .oci, .dir:
       if !inPlace { try rename(staging, to: path) }
     case .ociArchive, .dockerArchive:
       try writeTar()
       try FileManager.default.removeItem(atPath: staging)
     }
+  }
+
+  /// Lays the staging folder out as skopeo's `dir:` format and renames it into place: the image's manifest
+  /// as `manifest.json`, the manifests an index names as `<hex>.manifest.json`, every other blob as `<hex>`.
+  private func commitDir() throws {
+    guard entries.count == 1, let root = entries.first else {
+      throw ArchiveError.invalid(path: path, reason: "a dir: folder holds exactly one image, not \(entries.count)")
+    }
+    let manager = FileManager.default
+    let blobs = staging + "/blobs/sha256"
+    for name in try manager.contentsOfDirectory(atPath: blobs) {
+      let isManifest = manifests.contains { $0.hex == name }
+      let target = name == root.digest.hex ? "manifest.json" : isManifest ? "\(name).manifest.json" : name
+      try rename(blobs + "/" + name, to: staging + "/" + target)
+    }
+    try manager.removeItem(atPath: staging + "/blobs")
+    try? manager.removeItem(atPath: staging + "/.hoist-uploads")
+    try write(Data("Directory Transport Version: 1.1\n".utf8), to: staging + "/version")
+    try rename(staging, to: path)
   }
 
   /// After a failure: removes the staging folder when it holds nothing a later run could reuse.
@@ -192,7 +217,7 @@ public actor LayoutDestination: ImageDestination {
         let diffID = config.rootfs.diffIDs[i]
         let compressed = staging + "/blobs/sha256/" + layer.digest.hex
         group.addTask {
-          let size = try Self.decompress(compressed, to: diffID, in: staging, archive: path, layer: layer.digest)
+          let size = try Self.decompress(compressed, to: diffID, in: staging, archive: path, layer: layer)
           return (i, Descriptor(mediaType: plainType, digest: diffID, size: size))
         }
       }
@@ -205,12 +230,17 @@ public actor LayoutDestination: ImageDestination {
     return out
   }
 
-  /// Decompresses one layer into the staging layout under its diffID; returns its size.
+  /// Decompresses one layer (gzip or zstd, as its first bytes say) into the staging layout under its diffID;
+  /// returns its size.
   private static func decompress(
-    _ compressed: String, to diffID: Digest, in staging: String, archive: String, layer: Digest
+    _ compressed: String, to diffID: Digest, in staging: String, archive: String, layer: Descriptor
   ) throws -> Int64 {
     let reader = try FileRangeReader(path: compressed)
-    let decompressor = GzipDecompressor()
+    let head = try FileRangeReader(path: compressed, offset: 0, length: min(layer.size, 4)).read(maxLength: 4)
+    guard let decompressor = Compression(magic: head).decompressor() else {
+      throw ArchiveError.invalid(
+        path: archive, reason: "layer \(layer.digest) is \(layer.mediaType), which hoist cannot decompress")
+    }
     let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
     let hasher = SHA256Hasher()
     var size: Int64 = 0
@@ -219,16 +249,22 @@ public actor LayoutDestination: ImageDestination {
       size += Int64(plain.count)
       try upload.append(plain)
     }
-    while true {
-      let chunk = try reader.read(maxLength: 1 << 20)
-      if chunk.isEmpty { break }
-      try chunk.withUnsafeBytes { try decompressor.decompress($0, into: take) }
+    do {
+      while true {
+        let chunk = try reader.read(maxLength: 1 << 20)
+        if chunk.isEmpty { break }
+        try chunk.withUnsafeBytes { try decompressor.decompress($0, into: take) }
+      }
+      try decompressor.finish(into: take)
+    } catch let error as StreamError {
+      upload.discard()
+      throw ArchiveError.invalid(path: archive, reason: "layer \(layer.digest): \(error)")
     }
-    try decompressor.finish(into: take)
     let actual = Digest(sha256Bytes: hasher.finalize())
     guard actual == diffID else {
       upload.discard()
-      throw ArchiveError.blobMismatch(path: archive, digest: layer, reason: "decompresses to \(actual), not \(diffID)")
+      throw ArchiveError.blobMismatch(
+        path: archive, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
     }
     try upload.store(as: actual, size: size)
     return size

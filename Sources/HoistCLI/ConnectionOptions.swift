@@ -6,8 +6,10 @@ import Registry
 import Transfer
 import Transport
 
-/// Flags shared by every command that talks to a registry or to AWS.
+/// Flags shared by every command that talks to a registry or to AWS, credentials included.
 struct ConnectionOptions: ParsableArguments {
+  @OptionGroup var login: LoginOptions
+
   @Flag(name: .long, help: "Speak plain HTTP to the registries named in this command.")
   var plainHTTP = false
 
@@ -46,10 +48,10 @@ struct ConnectionOptions: ParsableArguments {
   }
 
   /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
-  /// transport afterwards, whether `body` succeeds or fails. `explicit` credentials apply to every host.
-  func withConnection<T>(
-    hosts: [String], explicit: RegistryCredentials? = nil, _ body: (Connection) async throws -> T
-  ) async throws -> T {
+  /// transport afterwards, whether `body` succeeds or fails. Credentials given with `--username` and
+  /// `--password-stdin` apply to every host.
+  func withConnection<T>(hosts: [String], _ body: (Connection) async throws -> T) async throws -> T {
+    let explicit = login.read()
     let environment = ProcessInfo.processInfo.environment
     var options = TransportOptions()
     options.caFile = caFile
@@ -121,7 +123,9 @@ struct Connection {
     } else {
       provider = StaticCredentials(configured)
     }
-    return RegistryClient(host: host, endpoint: endpoint, transport: transport, credentials: provider)
+    let profile = ecr(host) == nil ? RegistryProfile.standard : ECRAccess.profile
+    return RegistryClient(
+      host: host, endpoint: endpoint, transport: transport, credentials: provider, profile: profile)
   }
 }
 

@@ -4,7 +4,7 @@ import OCI
 import Registry
 
 /// Where an image is, as `copy` and `pull` name it: a registry reference, or `oci:PATH[:NAME]`,
-/// `oci-archive:PATH[:NAME]`, `docker-archive:PATH[:NAME]`.
+/// `oci-archive:PATH[:NAME]`, `docker-archive:PATH[:NAME]`, `dir:PATH`.
 enum ImageLocation {
   case registry(Reference)
   case file(path: String, format: OutputFormat, name: String?)

@@ -59,7 +59,7 @@ struct DigestCommand: AsyncParsableCommand {
         try await connected.registrySource(parsed, platform: nil, wholeIndex: true).root()
       }
       if json {
-        try printJSON([
+        printJSON([
           [
             "reference": parsed.description, "digest": root.descriptor.digest.description,
             "mediaType": root.descriptor.mediaType,
@@ -127,18 +127,10 @@ struct TagsCommand: AsyncParsableCommand {
           repository: parsed.repository)
       }
       if json {
-        try printJSON(tags)
+        printJSON(tags)
       } else {
         for tag in tags { print(tag) }
       }
     }
   }
-}
-
-/// Re-indents JSON for reading (keys sorted); bytes that are not JSON are an error.
-func prettyJSON(_ data: Data) throws -> String {
-  let object = try JSONSerialization.jsonObject(with: data)
-  let pretty = try JSONSerialization.data(
-    withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-  return String(decoding: pretty, as: UTF8.self)
 }

@@ -22,18 +22,17 @@ struct LoginCommand: AsyncParsableCommand {
   var registry: String
 
   @OptionGroup var connection: ConnectionOptions
-  @OptionGroup var login: LoginOptions
 
   func run() async throws {
     try await reportingErrors {
       let host = registryHost(registry)
-      if login.username == nil && ECRHost(host: host) == nil {
+      if connection.login.username == nil && ECRHost(host: host) == nil {
         throw ValidationError("give --username and --password-stdin (only ECR registries log in without them)")
       }
-      let credentials = try await connection.withConnection(hosts: [host], explicit: login.read()) { connected in
+      let credentials = try await connection.withConnection(hosts: [host]) { connected in
         let client = try connected.client(for: host, endpoint: host == "docker.io" ? "registry-1.docker.io" : nil)
         try await client.checkLogin()
-        if login.username == nil, let ecr = connected.ecr(host) {
+        if connection.login.username == nil, let ecr = connected.ecr(host) {
           let token = try await ecr.login()
           return RegistryCredentials?.some(RegistryCredentials(username: token.username, password: token.password))
         }

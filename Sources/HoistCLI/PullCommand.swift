@@ -49,7 +49,7 @@ struct PullCommand: AsyncParsableCommand {
   @Option(name: .long, help: "The file or folder to write several images into (a bundle).")
   var output: String?
 
-  @Option(name: .long, help: "oci, oci-archive or docker-archive (default: from DEST).")
+  @Option(name: .long, help: "oci, oci-archive, docker-archive or dir (skopeo's dir:) (default: from DEST).")
   var format: OutputFormat?
 
   @Flag(help: "Write docker archive layers as plain tars, for old loaders.")
@@ -61,12 +61,14 @@ struct PullCommand: AsyncParsableCommand {
   @OptionGroup var platforms: PlatformOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
-  @OptionGroup var login: LoginOptions
 
   func validate() throws {
     if output == nil && arguments.count != 2 { throw ValidationError("give one image and a destination, or --output") }
     if output != nil && arguments.isEmpty { throw ValidationError("name at least one image") }
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
+    if format == .dir && (output != nil && arguments.count > 1) {
+      throw ValidationError("a dir: folder holds one image; pull several into an OCI layout or archive")
+    }
   }
 
   func run() async throws {
@@ -84,7 +86,7 @@ struct PullCommand: AsyncParsableCommand {
       let reporter = display.reporter(verb: "pull")
       defer { reporter.finish() }
       do {
-        try await connection.withConnection(hosts: references.map(\.registry), explicit: login.read()) { connected in
+        try await connection.withConnection(hosts: references.map(\.registry)) { connected in
           let options = connection.copyOptions(concurrency: concurrency)
           let engine = CopyEngine(options: options, progress: reporter.report)
           for reference in references {
@@ -117,13 +119,16 @@ struct CopyCommand: AsyncParsableCommand {
     commandName: "copy",
     abstract: "Copy an image between registries and files.",
     discussion: """
-      SRC and DST are registry references or oci:PATH[:NAME], oci-archive:PATH[:NAME], docker-archive:PATH[:NAME].
-      Registry to registry streams blobs without temporary files and keeps digests unchanged; so does a copy
-      from a registry to a file. A copy from one file to an OCI layout writes OCI manifests.
+      SRC and DST are registry references or oci:PATH[:NAME], oci-archive:PATH[:NAME], docker-archive:PATH[:NAME],
+      dir:PATH (skopeo's dir: format, one image).
+      Manifests and blobs keep their digests wherever they go; only a manifest hoist builds itself (from a
+      docker save tarball of Docker 24 or older, with uncompressed layers) is new, and in an OCI layout it is
+      written in OCI terms.
 
       Examples:
         hoist copy registry-a.example.com/app:1.4 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --all-platforms
         hoist copy docker-archive:app.tar oci:./layout:app-1.4
+        hoist copy dir:./app-dir registry.example.com/app:1.4
       """
   )
 
@@ -139,7 +144,6 @@ struct CopyCommand: AsyncParsableCommand {
   @OptionGroup var platforms: PlatformOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
-  @OptionGroup var login: LoginOptions
 
   func run() async throws {
     try await reportingErrors {
@@ -148,12 +152,13 @@ struct CopyCommand: AsyncParsableCommand {
       let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
-      let stored = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
+      let stored = try await connection.withConnection(hosts: hosts) { connected in
         var options = connection.copyOptions(concurrency: concurrency)
-        if case .file = from, case .file(_, let format, _) = to, format != .dockerArchive {
-          // An image read from a file has no registry digest to keep; an OCI layout wants OCI manifests.
-          options.format = .oci
+        if case .file(_, let format, _) = to, format != .dockerArchive {
+          // A manifest hoist builds (from a docker save) goes into an OCI layout in OCI terms.
+          options.builtFormat = .oci
         }
+        if case .registry(let reference) = to, reference.digest != nil { options.keepDigests = true }
         let engine = CopyEngine(options: options, progress: reporter.report)
         let imageSource = try connected.source(from, platform: platforms.choice)
         let target: CopyTarget

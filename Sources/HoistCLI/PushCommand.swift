@@ -17,6 +17,11 @@ struct PushCommand: AsyncParsableCommand {
       sent to every destination that lacks them. On success, stdout has one line per destination:
       DEST@sha256:<manifest digest>.
 
+      With --registry R (HOST or HOST/PATH), each image goes to R/NAME:TAG, NAME:TAG as its RepoTags or
+      ref-name annotation writes it, less a registry host (docker.io/, localhost/, or a first part with a dot
+      or a colon) and with no library/ added: app:1.4 -> R/app:1.4, library/nginx:1 -> R/library/nginx:1,
+      ghcr.io/org/tool:2 -> R/org/tool:2. SOURCE - reads the archive from standard input.
+
       Examples:
         hoist push app.tar registry.example.com/team/app:1.4 registry.example.com/team/app:latest
         hoist push ./oci-layout localhost:5000/app:dev --plain-http
@@ -34,7 +39,7 @@ struct PushCommand: AsyncParsableCommand {
 
   @Option(
     name: .long,
-    help: "Push every image in the archive (or the one --image names) to this registry, under its own name and tag.")
+    help: "Push every image in the archive (or the one --image names) under R (HOST or HOST/PATH), by its own name.")
   var registry: String?
 
   @Option(name: .long, help: "The image to push when the archive holds several (NAME:TAG).")
@@ -60,11 +65,13 @@ struct PushCommand: AsyncParsableCommand {
 
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
-  @OptionGroup var login: LoginOptions
 
   func validate() throws {
     if destinations.isEmpty && (registry ?? Self.defaultRegistry) == nil {
       throw ValidationError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
+    }
+    if source == "-" && connection.login.passwordStdin {
+      throw ValidationError("standard input cannot carry both the archive (-) and the password")
     }
     if !destinations.isEmpty && registry != nil {
       throw ValidationError("give destinations or --registry, not both")
@@ -76,11 +83,14 @@ struct PushCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let jobs = try plan()
+      let spooled = source == "-" ? try SpooledInput.spool(into: cacheFolder()) : nil
+      defer { spooled?.remove() }
+      let path = spooled?.path ?? source
+      let jobs = try plan(path: path)
       let reporter = display.reporter(verb: "push")
       defer { reporter.finish() }
       let hosts = jobs.flatMap { $0.references.map(\.registry) }
-      let results = try await connection.withConnection(hosts: hosts, explicit: login.read()) { connected in
+      let results = try await connection.withConnection(hosts: hosts) { connected in
         var options = connection.copyOptions(concurrency: concurrency)
         options.format = format
         options.compression = BlockGzip(level: compressionLevel, blockSize: options.compression.blockSize)
@@ -94,7 +104,7 @@ struct PushCommand: AsyncParsableCommand {
               try await connected.ecr(reference.registry)?.ensureRepository(reference.repository)
             }
           }
-          let imageSource = try ArchiveSource.open(path: source, image: job.image)
+          let imageSource = try ArchiveSource.open(path: path, image: job.image)
           do {
             let stored = try await engine.copy(from: imageSource, to: try targets(for: job.references, connected))
             results += job.texts.map { ($0, stored.digest) }
@@ -125,8 +135,8 @@ struct PushCommand: AsyncParsableCommand {
   }
 
   /// The pushes this command makes: the image to the destinations given, or with `--registry`, every
-  /// image of the archive (or the one `--image` names) to the registry under its own name.
-  func plan() throws -> [Job] {
+  /// image of the archive at `path` (or the one `--image` names) to the registry under its own name.
+  func plan(path: String) throws -> [Job] {
     guard let registry = registry ?? (destinations.isEmpty ? Self.defaultRegistry : nil) else {
       var texts = [String]()
       var references = [Reference]()
@@ -147,14 +157,12 @@ struct PushCommand: AsyncParsableCommand {
       }
       return [Job(image: image, texts: texts, references: references)]
     }
-    let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: source)
+    let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: path)
     guard !names.isEmpty else {
       throw ValidationError("\(source) names none of its images; give destinations instead of --registry")
     }
     return try names.map { name in
-      let original = try Reference(parsing: name)
-      let reference = Reference(
-        registry: registryHost(registry), repository: original.repository, tag: original.tag ?? "latest")
+      let reference = try Reference.placing(name, under: registry)
       return Job(image: name, texts: [reference.description], references: [reference])
     }
   }

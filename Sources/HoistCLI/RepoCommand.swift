@@ -49,7 +49,7 @@ struct RepoCommand: AsyncParsableCommand {
           }
           return try await connected.client(for: host).catalog().map { ["name": $0] }
         }
-        try printRows(rows, json: json, columns: ["name"])
+        printRows(rows, json: json, columns: ["name"])
       }
     }
   }
@@ -150,7 +150,7 @@ struct ImagesCommand: AsyncParsableCommand {
           "pushedAt": $0.pushedAt.map(formatter.string(from:)) ?? "",
         ]
       }
-      try printRows(rows, json: json, columns: ["digest", "tags", "size", "pushedAt"])
+      printRows(rows, json: json, columns: ["digest", "tags", "size", "pushedAt"])
     }
   }
 }
@@ -197,13 +197,7 @@ func withECR(
 }
 
 /// Prints rows as JSON (an array of objects) or as tab-separated columns.
-func printRows(_ rows: [[String: Any]], json: Bool, columns: [String]) throws {
-  if json { return try printJSON(rows) }
+func printRows(_ rows: [[String: Any]], json: Bool, columns: [String]) {
+  if json { return printJSON(rows) }
   for row in rows { print(columns.map { row[$0].map { "\($0)" } ?? "" }.joined(separator: "\t")) }
-}
-
-/// Prints a JSON value, indented, keys sorted.
-func printJSON(_ value: Any) throws {
-  let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
-  print(String(decoding: data, as: UTF8.self))
 }

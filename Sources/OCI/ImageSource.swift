@@ -24,18 +24,23 @@ public struct RootDocument: Sendable {
   public var bytes: Data
   /// Things the user should know about how the source was read (skipped entries, chosen image).
   public var notices: [String]
+  /// Whether hoist built this manifest itself (from a `docker save`'s `manifest.json`): its digest is no
+  /// claim, its uncompressed layers are compressed, and its format follows the destination's wishes.
+  public var isBuilt: Bool
 
-  public init(descriptor: Descriptor, bytes: Data, notices: [String] = []) {
+  public init(descriptor: Descriptor, bytes: Data, notices: [String] = [], isBuilt: Bool = false) {
     self.descriptor = descriptor
     self.bytes = bytes
     self.notices = notices
+    self.isBuilt = isBuilt
   }
 }
 
 /// A place that can give an image: a `docker save` tarball, an OCI layout, a registry.
 ///
-/// A source serves content by descriptor. Layers it holds uncompressed are described with an
-/// uncompressed media type and their diffID as digest; the copy engine compresses them.
+/// A source serves content by descriptor. Where it builds the manifest itself (`RootDocument.isBuilt`),
+/// layers it holds uncompressed are described with an uncompressed media type and their diffID as digest,
+/// and the copy engine compresses them; everything else is copied byte for byte.
 public protocol ImageSource: Sendable, CustomStringConvertible {
   /// The manifest or index to copy.
   func root() async throws -> RootDocument
@@ -124,6 +129,8 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest
   /// The manifest currently under `tag`, if any: lets a push recognise an image the destination has.
   func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)?
+  /// Whether the destination refuses manifests and indexes without a top-level `mediaType` (ECR does).
+  var requiresManifestMediaType: Bool { get }
   /// Makes everything stored visible at once (a file destination renames its output into place); called
   /// by whoever ran the copies, once after the last.
   func commit() async throws
@@ -132,6 +139,9 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
 extension ImageDestination {
   /// Registries store as they go: nothing to commit.
   public func commit() async throws {}
+
+  /// Most destinations take any valid document.
+  public var requiresManifestMediaType: Bool { false }
 
   /// Most destinations cannot mount.
   public func mountBlob(_ descriptor: Descriptor, from origin: MountOrigin) async throws -> Bool { false }

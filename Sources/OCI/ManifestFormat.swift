@@ -17,14 +17,17 @@ public enum ManifestFormat: String, Sendable, CaseIterable {
     type == MediaType.ociConfig || type == MediaType.dockerConfig ? configType : type
   }
 
-  /// A compressed layer media type in this family; throws for one the family cannot express.
-  public func layer(_ type: String) throws(OCIError) -> String {
+  /// A layer media type in this family; throws for one the family cannot describe (zstd in Docker schema 2).
+  public func layer(_ type: String, digest: Digest) throws(OCIError) -> String {
     switch type {
     case MediaType.ociLayerGzip, MediaType.dockerLayerGzip: return gzipLayerType
+    case MediaType.ociLayer, MediaType.dockerLayerUncompressed:
+      return self == .oci ? MediaType.ociLayer : MediaType.dockerLayerUncompressed
     case MediaType.ociLayerNondistributableGzip, MediaType.dockerForeignLayerGzip:
       return self == .oci ? MediaType.ociLayerNondistributableGzip : MediaType.dockerForeignLayerGzip
     case MediaType.ociLayerZstd where self == .docker:
-      throw .invalidDocument(what: "layer type \(type)", reason: "Docker schema 2 has no zstd layers; use --format oci")
+      throw .unconvertible(
+        "layer \(digest) is zstd (\(type)), which Docker schema 2 cannot describe; push it with --format oci")
     default: return type
     }
   }

@@ -8,6 +8,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
   case invalidDocument(what: String, reason: String)
   /// A platform string that is not `os/arch[/variant]`.
   case invalidPlatform(String)
+  /// A conversion between manifest families that cannot be made, with the reason.
+  case unconvertible(String)
 
   public var description: String {
     switch self {
@@ -15,6 +17,7 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
     case .invalidReference(let text, let reason): "invalid image reference \"\(text)\": \(reason)"
     case .invalidDocument(let what, let reason): "\(what) is not valid: \(reason)"
     case .invalidPlatform(let text): "invalid platform \"\(text)\": expected os/arch[/variant]"
+    case .unconvertible(let reason): reason
     }
   }
 }

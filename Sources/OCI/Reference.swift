@@ -57,6 +57,39 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// Where an image goes under a destination prefix `HOST[/PATH]` (`--registry`): its name as written in
+  /// `RepoTags` or the `org.opencontainers.image.ref.name` annotation, less its registry host (`docker.io`,
+  /// `localhost`, any first component with a dot or a colon) and with no `library/` added, appended to PATH:
+  /// `app:1.4` → `HOST/PATH/app:1.4`, `ghcr.io/org/tool:2` → `HOST/PATH/org/tool:2`. No tag means `latest`.
+  public static func placing(_ name: String, under prefix: String) throws(OCIError) -> Reference {
+    var host = Substring(prefix)
+    if let scheme = host.range(of: "://") { host = host[scheme.upperBound...] }
+    var path = host.split(separator: "/").map(String.init)
+    guard !path.isEmpty, !path[0].isEmpty else { throw .invalidReference(prefix, reason: "no registry host") }
+    let registry = path.removeFirst()
+    var rest = Substring(name)
+    if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
+    var tag = "latest"
+    if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
+      tag = String(rest[rest.index(after: colon)...])
+      rest = rest[..<colon]
+    }
+    var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    if components.count > 1, let first = components.first,
+      first.contains(".") || first.contains(":") || first == "localhost"
+    {
+      components.removeFirst()
+    }
+    path += components
+    guard isValidTag(tag) else { throw .invalidReference(name, reason: "bad tag \"\(tag)\"") }
+    guard path.allSatisfy(isValidPathComponent) else {
+      throw .invalidReference(
+        "\(registry)/\(path.joined(separator: "/"))",
+        reason: "repository names must be lowercase letters, digits and . _ - separators")
+    }
+    return Reference(registry: registry, repository: path.joined(separator: "/"), tag: tag)
+  }
+
   /// The host to connect to: Docker Hub's registry lives at `registry-1.docker.io`.
   public var endpointHost: String { registry == "docker.io" ? "registry-1.docker.io" : registry }
 

@@ -17,6 +17,10 @@ public struct ECRAccess: Sendable {
     self.cache = cache
   }
 
+  /// How ECR departs from the distribution spec: its upload `Range` is not to be trusted, and manifests
+  /// need their `mediaType` field.
+  public static let profile = RegistryProfile(reportsUploadOffsets: false, requiresManifestMediaType: true)
+
   /// The registry login, from the cache or `GetAuthorizationToken`.
   public func login(refresh: Bool = false) async throws -> ECRClient.AuthorizationToken {
     let credentials = try await session.credentials()

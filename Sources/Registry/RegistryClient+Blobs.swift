@@ -1,4 +1,3 @@
-import AWS
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -67,10 +66,6 @@ extension RegistryClient {
     }
     return false
   }
-
-  /// Whether the registry's account of an upload session (its `Range`) can be trusted to continue from:
-  /// ECR's stays at the end of the first chunk, so an ECR upload that fails starts again in a new session.
-  var reportsUploadOffsets: Bool { ECRHost(host: host) == nil }
 
   /// How many bytes an upload session holds (GET on its location) and its newest location; nil when the
   /// registry does not say. `Range: 0-0` is read as nothing stored, as distribution reports an empty upload.

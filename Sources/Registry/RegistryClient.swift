@@ -17,10 +17,16 @@ public final class RegistryClient: Sendable {
   public let baseURL: String
   let transport: HTTPTransport
   let auth: AuthState
+  /// How this registry departs from the spec.
+  public let profile: RegistryProfile
 
   /// A client for `host`; `endpoint` is where to connect when that differs (Docker Hub).
-  public init(host: String, endpoint: String? = nil, transport: HTTPTransport, credentials: any CredentialProvider) {
+  public init(
+    host: String, endpoint: String? = nil, transport: HTTPTransport, credentials: any CredentialProvider,
+    profile: RegistryProfile = .standard
+  ) {
     self.host = host
+    self.profile = profile
     let connect = endpoint ?? host
     self.baseURL = "\(transport.scheme(for: host))://\(connect)"
     self.transport = transport

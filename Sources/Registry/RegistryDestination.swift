@@ -19,6 +19,8 @@ public struct RegistryDestination: ImageDestination {
 
   public var description: String { "\(client.host)/\(repository)" }
 
+  public var requiresManifestMediaType: Bool { client.profile.requiresManifestMediaType }
+
   public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
     try await client.blobExists(repository: repository, digest: descriptor.digest)
   }

@@ -76,7 +76,8 @@ public actor RegistryUpload: BlobUpload {
     patch = nil
     patchRemaining = nil
     let policy = client.transport.options.retryPolicy
-    guard error.isTransient, let reopen, client.reportsUploadOffsets, continued < policy.attempts, !Task.isCancelled
+    guard error.isTransient, let reopen, client.profile.reportsUploadOffsets, continued < policy.attempts,
+      !Task.isCancelled
     else { throw error }
     continued += 1
     try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: continued) * 1e9))

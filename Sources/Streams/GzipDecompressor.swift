@@ -7,7 +7,7 @@ import CZlib
 /// about three times zlib's speed; the start of such a member cut off by the end of the input is held
 /// back (up to `holdLimit`) until the rest arrives. A larger member, or data libdeflate refuses, goes
 /// through zlib, which streams and says what is wrong.
-public final class GzipDecompressor {
+public final class GzipDecompressor: Decompressor {
   private var stream = z_stream()
   private let fast: OpaquePointer
   /// Whether zlib is in the middle of a member.
@@ -36,14 +36,6 @@ public final class GzipDecompressor {
 
   /// Whether the last member's trailer has been read.
   public var isComplete: Bool { ended && held.isEmpty }
-
-  /// Decompresses `input` as the whole rest of the stream; returns the bytes it yields.
-  public func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
-    var output = [UInt8]()
-    try decompress(input) { output += $0 }
-    try finish { output += $0 }
-    return output
-  }
 
   /// Decompresses `input`, handing what it yields to `sink` a piece at a time (at most about 1 MiB), so
   /// memory stays bounded however well the data compressed. Throws on data that is not gzip.

@@ -22,9 +22,12 @@ public struct CopyEngine: Sendable {
   public func copy(from source: any ImageSource, to targets: [CopyTarget]) async throws -> Descriptor {
     let root = try await source.root()
     for notice in root.notices { progress(.notice(notice)) }
-    let job = CopyJob(engine: self, source: source, targets: targets)
+    let job = CopyJob(engine: self, source: source, targets: targets, built: root.isBuilt)
     do {
       let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true, depth: 0)
+      if root.isBuilt {
+        progress(.notice("\(source) has no registry manifest to keep: hoist built one, \(stored.digest)"))
+      }
       await cache.save()
       return stored
     } catch {
@@ -45,8 +48,12 @@ final class CopyJob: Sendable {
   /// Blocks compressing at once across every layer: the cores' worth keeps them busy, and bounds memory.
   let compressing: Slots
 
-  init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget]) {
+  /// Whether the root manifest is hoist's own (see `RootDocument.isBuilt`).
+  let built: Bool
+
+  init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget], built: Bool) {
     self.engine = engine
+    self.built = built
     self.source = source
     self.targets = targets
     self.compressing = Slots(count: engine.options.compressionThreads)
@@ -73,19 +80,34 @@ final class CopyJob: Sendable {
   /// How deep indexes may nest before the source is taken as hostile (real images nest at most twice).
   static let maximumIndexDepth = 8
 
-  /// Copies a manifest or index and what it names; returns its descriptor as stored.
+  /// Copies a manifest or index and what it names; returns its descriptor as stored. The document goes
+  /// byte for byte unless a layer changed (compressed), the user asked for another format, or a destination
+  /// refuses it as it is; each of those is said in a notice.
   func copyNode(_ descriptor: Descriptor, bytes: Data, tags: Bool, depth: Int) async throws -> Descriptor {
     guard depth <= Self.maximumIndexDepth else {
       throw TransferError.tooDeep(source: source.description, digest: descriptor.digest)
     }
-    let format = options.format ?? ManifestFormat(mediaType: descriptor.mediaType)
-    let (mediaType, data): (String, Data)
-    if MediaType.isIndex(descriptor.mediaType) {
-      (mediaType, data) = try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth)
-    } else if MediaType.isManifest(descriptor.mediaType) {
-      (mediaType, data) = try await copyImage(descriptor, bytes: bytes, format: format)
-    } else {
+    guard let declared = DeclaredType(document: bytes) else {
       throw TransferError.unsupportedMediaType(source: source.description, mediaType: descriptor.mediaType)
+    }
+    let own = ManifestFormat(mediaType: declared.mediaType)
+    let format = options.format ?? (built ? options.builtFormat : nil) ?? own
+    var (mediaType, data) =
+      declared.isIndex
+      ? try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth)
+      : try await copyImage(descriptor, bytes: bytes, format: format)
+    if data == bytes { mediaType = declared.mediaType }
+    if !declared.isExplicit, data == bytes,
+      let strict = targets.first(where: { $0.destination.requiresManifestMediaType })
+    {
+      let reason = "\(strict.destination) refuses manifests without a mediaType field"
+      guard !options.keepDigests else {
+        throw TransferError.digestMustBeKept(
+          destination: strict.destination.description, digest: descriptor.digest, reason: reason)
+      }
+      data = DeclaredType.addingField(mediaType, to: bytes)
+      let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
+      engine.progress(.notice("\(reason): added it to \(descriptor.digest), which becomes \(digest)"))
     }
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
     for target in targets {
@@ -106,41 +128,69 @@ final class CopyJob: Sendable {
     return result
   }
 
+  /// Says that a document was converted to another format, and what of it was dropped.
+  private func noteConversion(_ what: String, _ old: Digest, to format: ManifestFormat, new: Data, dropped: [String]) {
+    guard !built else { return }
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(new))
+    let family = format == .docker ? "Docker schema 2" : "OCI"
+    let lost =
+      dropped.isEmpty ? "" : " (dropped, as Docker schema 2 has no field for them: \(dropped.joined(separator: ", ")))"
+    engine.progress(.notice("\(what) \(old) converted to \(family) as requested: now \(digest)\(lost)"))
+  }
+
   private func copyIndex(
     _ descriptor: Descriptor, bytes: Data, format: ManifestFormat, depth: Int
   ) async throws -> (String, Data) {
     let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
-    var out = index
+    var (out, dropped) = (index, [String]())
+    if ManifestFormat(mediaType: index.mediaType) != format { (out, dropped) = index.converted(to: format) }
     for (i, child) in index.manifests.enumerated() {
       let childBytes = try await source.document(child)
       let stored = try await copyNode(child, bytes: childBytes, tags: false, depth: depth + 1)
+      guard stored.digest != child.digest else { continue }
       out.manifests[i].mediaType = stored.mediaType
       out.manifests[i].digest = stored.digest
       out.manifests[i].size = stored.size
     }
-    if ManifestFormat(mediaType: descriptor.mediaType) != format { out.mediaType = format.indexType }
-    return out == index ? (descriptor.mediaType, bytes) : (out.mediaType ?? format.indexType, out.encoded())
+    guard out != index else { return (descriptor.mediaType, bytes) }
+    let data = out.encoded()
+    if ManifestFormat(mediaType: index.mediaType) != format {
+      noteConversion("index", descriptor.digest, to: format, new: data, dropped: dropped)
+    }
+    return (out.mediaType ?? format.indexType, data)
   }
 
   private func copyImage(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> (String, Data) {
     let manifest = try Manifest.decode(bytes, what: "\(source): manifest \(descriptor.digest)")
+    let converting = ManifestFormat(mediaType: manifest.mediaType) != format
+    var (out, dropped) = (manifest, [String]())
+    if converting { (out, dropped) = try manifest.converted(to: format) }
     let configData = try await source.document(manifest.config)
     if let diffIDs = (try? ImageConfig.decode(configData, what: "config"))?.rootfs.diffIDs {
       await hints.learn(diffIDs: diffIDs, configDigest: manifest.config.digest)
     }
-    let layers = try await copyLayers(manifest.layers, format: format)
+    out.layers = try await copyLayers(out.layers, format: format)
+    try await copyConfig(out.config, configData)
+    guard out != manifest else { return (descriptor.mediaType, bytes) }
+    if out.mediaType == nil { out.mediaType = format.manifestType }
+    let data = out.encoded()
+    if converting { noteConversion("manifest", descriptor.digest, to: format, new: data, dropped: dropped) }
+    return (out.mediaType!, data)
+  }
 
-    var config = manifest.config
-    config.mediaType = format.config(config.mediaType)
-    for target in targets where try await !target.destination.blobExists(config) {
-      try await retrying(config.digest) { try await target.destination.putBlob(configData, descriptor: config) }
+  /// Stores the config in every destination that lacks it, reporting it like any other blob.
+  private func copyConfig(_ config: Descriptor, _ data: Data) async throws {
+    var lacking = [CopyTarget]()
+    for target in targets where try await !target.destination.blobExists(config) { lacking.append(target) }
+    guard !lacking.isEmpty else {
+      engine.progress(.blobSkipped(config.digest, size: config.size))
+      return
     }
-
-    var out = manifest
-    if ManifestFormat(mediaType: descriptor.mediaType) != format { out.mediaType = format.manifestType }
-    out.config = config
-    out.layers = layers
-    return out == manifest ? (descriptor.mediaType, bytes) : (out.mediaType ?? format.manifestType, out.encoded())
+    engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
+    for target in lacking {
+      try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
+    }
+    engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
   }
 
   /// Moves each distinct layer once, `concurrency` at a time; returns the layers as stored, in order.
@@ -165,9 +215,9 @@ final class CopyJob: Sendable {
 
   /// Moves one layer: skips it where it exists, else streams it (compressing an uncompressed one).
   private func copyLayer(_ layer: Descriptor, format: ManifestFormat) async throws -> Descriptor {
-    let compress = MediaType.isUncompressedLayer(layer.mediaType)
+    let compress = built && MediaType.isUncompressedLayer(layer.mediaType)
     var result = layer
-    result.mediaType = compress ? format.gzipLayerType : try format.layer(layer.mediaType)
+    if compress { result.mediaType = format.gzipLayerType }
 
     // What the blob may already be stored as: itself, or for a layer to compress, what the blob-info cache
     // remembers and then (asked only if needed) what the destination tags' current manifests hold.

@@ -6,8 +6,13 @@ import Streams
 public struct CopyOptions: Sendable {
   /// How many blobs move at once.
   public var concurrency = 4
-  /// The manifest family to write; nil keeps the source's.
+  /// The manifest family to convert to, as the user asked; nil keeps each document's own.
   public var format: ManifestFormat?
+  /// The family of the manifests hoist builds itself (from a `docker save`), when `format` is nil; nil
+  /// builds Docker schema 2, as docker does.
+  public var builtFormat: ManifestFormat?
+  /// Refuse to change any manifest digest the destination would force (the user named the digest).
+  public var keepDigests = false
   /// How layers that need compressing are compressed: libdeflate level 1 in 1 MiB gzip members (measured
   /// against zlib and other levels in the README); part of the blob-info cache key.
   public var compression = BlockGzip(level: 1, blockSize: 1 << 20)
@@ -68,6 +73,8 @@ public enum TransferError: Error, CustomStringConvertible {
   case unsupportedMediaType(source: String, mediaType: String)
   /// A destination stored a manifest under another digest than the one sent.
   case manifestDigestMismatch(destination: String, expected: Digest, actual: Digest)
+  /// A destination needs a change to a manifest whose digest must be kept.
+  case digestMustBeKept(destination: String, digest: Digest, reason: String)
 
   public var description: String {
     switch self {
@@ -78,6 +85,8 @@ public enum TransferError: Error, CustomStringConvertible {
       "\(source): cannot copy an image whose root has media type \(mediaType)"
     case .manifestDigestMismatch(let destination, let expected, let actual):
       "\(destination) stored the manifest as \(actual), but hoist sent \(expected)"
+    case .digestMustBeKept(let destination, let digest, let reason):
+      "\(destination): \(reason), which would change the digest of manifest \(digest); refusing, since it must be kept"
     }
   }
 }

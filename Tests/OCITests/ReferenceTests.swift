@@ -48,4 +48,22 @@ import Testing
     #expect(!Reference.isValidPathComponent("a___b"))
     #expect(!Reference.isValidPathComponent("-a"))
   }
+
+  @Test(arguments: [
+    ("app:1.4", "r.example.com", "r.example.com/app:1.4"),
+    ("library/nginx:1", "r.example.com", "r.example.com/library/nginx:1"),
+    ("ghcr.io/org/tool:2", "r.example.com", "r.example.com/org/tool:2"),
+    ("docker.io/library/alpine:3", "r.example.com", "r.example.com/library/alpine:3"),
+    ("localhost/app:1", "localhost:5000", "localhost:5000/app:1"),
+    ("localhost:5000/team/app", "registry.internal:5000/mirror", "registry.internal:5000/mirror/team/app:latest"),
+    ("team/app:1", "https://registry.internal:5000/mirror/", "registry.internal:5000/mirror/team/app:1"),
+  ])
+  func placesNamesUnderAPrefix(_ name: String, _ prefix: String, _ expected: String) throws {
+    #expect(try Reference.placing(name, under: prefix).description == expected)
+  }
+
+  @Test func placingRefusesWhatNoRegistryTakes() {
+    #expect(throws: OCIError.self) { try Reference.placing("App:1", under: "r.example.com") }
+    #expect(throws: OCIError.self) { try Reference.placing("app:1", under: "") }
+  }
 }

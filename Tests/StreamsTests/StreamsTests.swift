@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 import Testing
 
@@ -89,6 +90,39 @@ import Testing
       var broken = compressed
       broken[broken.count / 2] ^= 0xff
       #expect(throws: (any Error).self) { try broken.withUnsafeBytes { try GzipDecompressor().decompress($0) } }
+    }
+  }
+
+  @Test func decompressesZstdFramesFedInAnyPieces() throws {
+    var generator = SystemRandomNumberGenerator()
+    let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]
+    let plain = Array((0..<300_000).map { _ in words.randomElement(using: &generator)! }.joined().utf8)
+    func zstd(_ input: ArraySlice<UInt8>) -> [UInt8] {
+      var out = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+      let written = input.withUnsafeBytes { source in
+        out.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, source.baseAddress, source.count, 3) }
+      }
+      return Array(out.prefix(written))
+    }
+    // Two frames, with a skippable frame first, as zstd:chunked writes its table of contents.
+    let skippable: [UInt8] = [0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]
+    let compressed = skippable + zstd(plain[..<100_000]) + zstd(plain[100_000...])
+    #expect(Compression(magic: Array(compressed.prefix(4))) == .zstd)
+    for piece in [7, 4096, 1 << 20] {
+      let decompressor = ZstdDecompressor()
+      var out = [UInt8]()
+      for start in stride(from: 0, to: compressed.count, by: piece) {
+        try Array(compressed[start..<min(start + piece, compressed.count)]).withUnsafeBytes {
+          try decompressor.decompress($0) { out += $0 }
+        }
+      }
+      try decompressor.finish { out += $0 }
+      #expect(out == plain, "pieces of \(piece)")
+    }
+    let cut = Array(compressed.dropLast(10))
+    #expect(throws: StreamError.self) { try cut.withUnsafeBytes { try ZstdDecompressor().decompress($0) } }
+    #expect(throws: StreamError.self) {
+      try Array("not zstd at all".utf8).withUnsafeBytes { try ZstdDecompressor().decompress($0) }
     }
   }
 

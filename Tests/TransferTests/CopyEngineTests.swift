@@ -9,6 +9,7 @@ import Testing
 struct MemorySource: ImageSource {
   var blobs: [Digest: Data]
   var rootDescriptor: Descriptor
+  var built = true
 
   var description: String { "memory" }
 
@@ -38,8 +39,17 @@ struct MemorySource: ImageSource {
     self.blobs = blobs
   }
 
+  /// Documents and blobs as another tool wrote them, the root described as `rootType` says.
+  init(root: Data, rootType: String, blobs contents: [Data]) {
+    blobs = [:]
+    for content in contents + [root] { blobs[Digest(sha256Bytes: SHA256Hasher.hash(Array(content)))] = content }
+    rootDescriptor = Descriptor(
+      mediaType: rootType, digest: Digest(sha256Bytes: SHA256Hasher.hash(Array(root))), size: Int64(root.count))
+    built = false
+  }
+
   func root() async throws -> RootDocument {
-    RootDocument(descriptor: rootDescriptor, bytes: blobs[rootDescriptor.digest]!)
+    RootDocument(descriptor: rootDescriptor, bytes: blobs[rootDescriptor.digest]!, isBuilt: built)
   }
   func document(_ descriptor: Descriptor) async throws -> Data { blobs[descriptor.digest]! }
   func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
@@ -59,12 +69,15 @@ actor MemoryReader: BlobReader {
 
 /// A destination that keeps what it receives, and counts uploads.
 actor MemoryDestination: ImageDestination {
+  nonisolated let requiresManifestMediaType: Bool
   var blobs = [Digest: Data]()
   var manifests = [String: Data]()
   var uploads = 0
   var cancelled = 0
 
   nonisolated var description: String { "memory-destination" }
+
+  init(requiresManifestMediaType: Bool = false) { self.requiresManifestMediaType = requiresManifestMediaType }
 
   func blobExists(_ descriptor: Descriptor) async throws -> Bool { blobs[descriptor.digest] != nil }
   func putBlob(_ bytes: Data, descriptor: Descriptor) async throws { blobs[descriptor.digest] = bytes }
@@ -146,5 +159,73 @@ actor MemoryUpload: BlobUpload {
     let manifest = try Manifest.decode(try #require(await destination.manifests["1"]), what: "m")
     #expect(manifest.config.mediaType == MediaType.ociConfig)
     #expect(manifest.layers.allSatisfy { $0.mediaType == MediaType.ociLayerGzip })
+  }
+
+  /// A Docker schema 2 manifest described as OCI (as go-containerregistry's layouts do), with a compressed
+  /// layer, its config, and JSON written with spaces, as another tool might.
+  func foreignImage(mediaTypeField: Bool = true) -> (source: MemorySource, manifest: Data) {
+    let layer = Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    let config = Data(#"{"rootfs": {"type": "layers", "diff_ids": []}}"#.utf8)
+    func describe(_ data: Data, _ type: String) -> String {
+      #"{"mediaType": "\#(type)", "digest": "\#(Digest(sha256Bytes: SHA256Hasher.hash(Array(data))))", "size": \#(data.count)}"#
+    }
+    let field = mediaTypeField ? #""mediaType": "\#(MediaType.dockerManifest)", "# : ""
+    let manifest = Data(
+      #"{"schemaVersion": 2, \#(field)"config": \#(describe(config, MediaType.dockerConfig)), "layers": [\#(describe(layer, MediaType.dockerLayerGzip))]}"#
+        .utf8)
+    return (MemorySource(root: manifest, rootType: MediaType.ociManifest, blobs: [layer, config]), manifest)
+  }
+
+  @Test func aManifestFromAnotherToolKeepsItsBytesAndItsOwnType() async throws {
+    let (source, manifest) = foreignImage()
+    let destination = MemoryDestination()
+    let stored = try await CopyEngine(options: CopyOptions()).copy(
+      from: source, to: [CopyTarget(destination: destination, tags: ["1"])])
+    #expect(await destination.manifests["1"] == manifest)
+    #expect(stored.digest == source.rootDescriptor.digest)
+    #expect(stored.mediaType == MediaType.dockerManifest)
+  }
+
+  @Test func aDestinationThatNeedsTheMediaTypeFieldGetsItWithANotice() async throws {
+    let (source, manifest) = foreignImage(mediaTypeField: false)
+    let destination = MemoryDestination(requiresManifestMediaType: true)
+    let notices = Notices()
+    let stored = try await CopyEngine(options: CopyOptions(), progress: notices.take).copy(
+      from: source, to: [CopyTarget(destination: destination, tags: ["1"])])
+    let sent = try #require(await destination.manifests["1"])
+    #expect(sent == DeclaredType.addingField(MediaType.ociManifest, to: manifest))
+    #expect(stored.digest != source.rootDescriptor.digest)
+    #expect(
+      notices.texts.contains { $0.contains("\(source.rootDescriptor.digest)") && $0.contains("\(stored.digest)") })
+
+    var keep = CopyOptions()
+    keep.keepDigests = true
+    await #expect(throws: TransferError.self) {
+      try await CopyEngine(options: keep).copy(
+        from: source, to: [CopyTarget(destination: MemoryDestination(requiresManifestMediaType: true), tags: [])])
+    }
+  }
+
+  @Test func conversionOnRequestIsSaid() async throws {
+    let (source, _) = foreignImage()
+    let destination = MemoryDestination()
+    var options = CopyOptions()
+    options.format = .oci
+    let notices = Notices()
+    let stored = try await CopyEngine(options: options, progress: notices.take).copy(
+      from: source, to: [CopyTarget(destination: destination, tags: ["1"])])
+    let manifest = try Manifest.decode(try #require(await destination.manifests["1"]), what: "m")
+    #expect(manifest.mediaType == MediaType.ociManifest && manifest.layers[0].mediaType == MediaType.ociLayerGzip)
+    #expect(notices.texts.contains { $0.contains("converted to OCI") && $0.contains("\(stored.digest)") })
+  }
+}
+
+/// Collects the notices a copy gives.
+final class Notices: @unchecked Sendable {
+  private let lock = NSLock()
+  private var collected = [String]()
+  var texts: [String] { lock.withLock { collected } }
+  func take(_ event: ProgressEvent) {
+    if case .notice(let text) = event { lock.withLock { collected.append(text) } }
   }
 }

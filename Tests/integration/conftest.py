@@ -298,7 +298,8 @@ def fixture_image():
 def registry_manifest(registry, repository, tag, ca=None, auth=None):
     scheme = "https" if ca else "http"
     request = urllib.request.Request(f"{scheme}://{registry.host}/v2/{repository}/manifests/{tag}", headers={
-        "Accept": "application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json"})
+        "Accept": "application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json,"
+                  "application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json"})
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
     import ssl

@@ -3,9 +3,11 @@
 It forwards every request to the registry and adds what ECR does and the registry does not: repositories
 must exist (asked of moto, the AWS API stand-in), a missing one answers NAME_UNKNOWN or drops the
 connection, PATCH answers 201 with a Range stuck at the first chunk, chunks under 5 MiB but the last are
-refused, immutable tags cannot be overwritten, and on demand: 429 throttling (with or without
+refused, immutable tags cannot be overwritten, manifests without a top-level mediaType are refused
+(containers/image#584), and on demand: 429 throttling (with or without
 Retry-After) and a token that expires in the middle of a push."""
 import http.client
+import json
 import re
 import socket
 import ssl
@@ -117,6 +119,12 @@ class ECRFront:
                                                 b'"LayerPartTooSmallException: a part before the last is under 5 MiB"}]}')
             self.last_part[upload] = len(body)
         if method == "PUT" and match and match.group(2) == "manifests":
+            try:
+                declared = json.loads(body).get("mediaType")
+            except ValueError:
+                declared = None
+            if not declared:
+                return self.reply(request, 400, b'{"errors":[{"code":"UNSUPPORTED","message":"Invalid JSON syntax"}]}')
             reference = path.split("/manifests/")[1].split("?")[0]
             if not reference.startswith("sha256:") and repository.get("imageTagMutability") == "IMMUTABLE":
                 probe = {"Authorization": request.headers.get("Authorization", ""), "Accept": MANIFEST_TYPES}

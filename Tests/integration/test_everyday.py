@@ -5,11 +5,12 @@ import os
 import pty
 import subprocess
 
-from conftest import HOIST, PASSWORD, TESTDATA, USER, hoist
+from conftest import HOIST, PASSWORD, TESTDATA, USER, fixture_image, hoist
 from fronts import DelayingFront
 
 LEGACY = os.path.join(TESTDATA, "docker-legacy.tar")
 LAYER_SIZES = 10240 + 61440 + 10240  # the uncompressed layers of the fixture, as the source gives them
+CONFIG_SIZE = fixture_image()["manifest"]["config"]["size"]  # reported like any other blob
 
 
 def test_extra_tags_on_the_same_repository(services, env):
@@ -45,7 +46,7 @@ def test_plain_progress_keeps_a_slow_push_visibly_alive(services, env, tmp_path)
     lines = result.stderr.splitlines()
     assert sum(line.startswith("total") for line in lines) >= 3
     assert any(line.startswith("pushing") for line in lines) and any(line.startswith("pushed") for line in lines)
-    assert lines[-1].startswith("total    2/2 blobs")
+    assert lines[-1].startswith("total    3/3 blobs")  # the config counts too
 
 
 def test_json_progress_adds_up(services, env):
@@ -53,12 +54,13 @@ def test_json_progress_adds_up(services, env):
                     "--no-cache"], env)
     events = [json.loads(line) for line in result.stderr.splitlines()]
     done = [e for e in events if e["event"] == "done"]
-    assert sum(e["size"] for e in done) == LAYER_SIZES
+    assert sum(e["size"] for e in done) == LAYER_SIZES + CONFIG_SIZE
     assert {e["event"] for e in events} >= {"start", "done", "manifest", "total"}
-    assert events[-1] == {"event": "total", "bytes": LAYER_SIZES, "size": LAYER_SIZES, "blobs": 3}
+    total = LAYER_SIZES + CONFIG_SIZE
+    assert events[-1] == {"event": "total", "bytes": total, "size": total, "blobs": 4}
     again = hoist(["push", LEGACY, f"{services.plain.host}/json/app:1", "--plain-http", "--progress", "json"], env)
     skips = [json.loads(line) for line in again.stderr.splitlines() if '"skip"' in line]
-    assert len(skips) == 3 and all(e["reason"] == "exists" for e in skips)
+    assert len(skips) == 4 and all(e["reason"] == "exists" for e in skips)
 
 
 def test_tty_progress_redraws_in_place_and_ends_clean(services, env):
@@ -81,9 +83,9 @@ def test_tty_progress_redraws_in_place_and_ends_clean(services, env):
     text = output.decode()
     assert "\x1b[2K" in text and "F\x1b[2K" in text, "lines are cleared and redrawn in place"
     final = text.rstrip("\r\n").split("\n")[-1].strip("\r")
-    assert final.startswith("\x1b[2Ktotal") and "3/3 blobs" in final
+    assert final.startswith("\x1b[2Ktotal") and "4/4 blobs" in final
     assert all(len(line.strip("\r").replace("\x1b[2K", "")) <= 60 for line in text.split("\n")
-               if "\x1b[32m" not in line)
+               if "\x1b[32m" not in line and "note: " not in line)  # notes are whole messages, above the block
     assert stdout.decode().startswith(f"{services.plain.host}/tty/app:1@sha256:")
 
 
