@@ -52,15 +52,7 @@ public struct DirSource: ImageSource {
   }
 
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
-    let name = descriptor.digest.hex
-    guard let size = try files.size(name) else {
-      throw ArchiveError.invalid(path: files.path, reason: "blob \(descriptor.digest) is missing")
-    }
-    guard size == descriptor.size else {
-      throw ArchiveError.blobMismatch(
-        path: files.path, digest: descriptor.digest,
-        reason: "\(size) bytes where the descriptor says \(descriptor.size)")
-    }
-    return try files.open(name, from: offset)
+    try files.openBlob(descriptor.digest.hex, as: descriptor, from: offset)
   }
+
 }

@@ -77,6 +77,18 @@ struct DirectoryFiles: LayoutFiles {
 }
 
 extension LayoutFiles {
+  /// Opens the file `name` holding a blob, from `offset` on, once its size matches the descriptor's.
+  func openBlob(_ name: String, as descriptor: Descriptor, from offset: Int64) throws -> any BlobReader {
+    guard let size = try size(name) else {
+      throw ArchiveError.invalid(path: path, reason: "blob \(descriptor.digest) is missing")
+    }
+    guard size == descriptor.size else {
+      throw ArchiveError.blobMismatch(
+        path: path, digest: descriptor.digest, reason: "\(size) bytes where the descriptor says \(descriptor.size)")
+    }
+    return try open(name, from: offset)
+  }
+
   /// Reads a small blob and checks its size and digest against the descriptor.
   func verifiedDocument(_ descriptor: Descriptor) throws -> Data {
     let name = LayoutPath.blob(descriptor.digest)

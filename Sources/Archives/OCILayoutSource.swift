@@ -63,16 +63,7 @@ public struct OCILayoutSource: ImageSource {
   }
 
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
-    let name = LayoutPath.blob(descriptor.digest)
-    guard let size = try files.size(name) else {
-      throw ArchiveError.invalid(path: files.path, reason: "blob \(descriptor.digest) is missing")
-    }
-    guard size == descriptor.size else {
-      throw ArchiveError.blobMismatch(
-        path: files.path, digest: descriptor.digest,
-        reason: "\(size) bytes where the descriptor says \(descriptor.size)")
-    }
-    return try files.open(name, from: offset)
+    try files.openBlob(LayoutPath.blob(descriptor.digest), as: descriptor, from: offset)
   }
 
   /// The names an index entry goes by.

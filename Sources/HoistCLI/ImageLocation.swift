@@ -4,7 +4,8 @@ import OCI
 import Registry
 
 /// Where an image is, as `copy` and `pull` name it: a registry reference, or `oci:PATH[:NAME]`,
-/// `oci-archive:PATH[:NAME]`, `docker-archive:PATH[:NAME]`, `dir:PATH`.
+/// `oci-archive:PATH[:NAME]`, `docker-archive:PATH[:NAME]`, `dir:PATH`, or a path starting with `/`, `./` or
+/// `../` (any file hoist reads as a source; as a destination, a `.tar` is a docker archive, else a layout).
 enum ImageLocation {
   case registry(Reference)
   case file(path: String, format: OutputFormat, name: String?)
@@ -17,6 +18,11 @@ enum ImageLocation {
         throw LocationError(text: text, reason: "no path after \(format.rawValue):")
       }
       self = .file(path: path, format: format, name: parts.count > 1 ? parts[1] : nil)
+      return
+    }
+    if text.hasPrefix("/") || text.hasPrefix("./") || text.hasPrefix("../") {
+      // A path as written: the format follows from what is there (a source) or from its name (a destination).
+      self = .file(path: text, format: OutputFormat.implied(by: text), name: nil)
       return
     }
     var reference = try Reference(parsing: text)

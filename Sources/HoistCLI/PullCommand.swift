@@ -120,7 +120,8 @@ struct CopyCommand: AsyncParsableCommand {
     abstract: "Copy an image between registries and files.",
     discussion: """
       SRC and DST are registry references or oci:PATH[:NAME], oci-archive:PATH[:NAME], docker-archive:PATH[:NAME],
-      dir:PATH (skopeo's dir: format, one image).
+      dir:PATH (skopeo's dir: format, one image), or a path starting with /, ./ or ../ (a source of any kind
+      hoist reads; a destination ending in .tar is a docker archive, else an OCI layout).
       Manifests and blobs keep their digests wherever they go; only a manifest hoist builds itself (from a
       docker save tarball of Docker 24 or older, with uncompressed layers) is new, and in an OCI layout it is
       written in OCI terms.

@@ -11,12 +11,7 @@ extension Manifest {
       out.layers[i].mediaType = try format.layer(layers[i].mediaType, digest: layers[i].digest)
     }
     if format == .docker {
-      if out.annotations != nil { dropped.append("annotations") }
-      if out.artifactType != nil { dropped.append("artifactType") }
-      if out.subject != nil { dropped.append("subject") }
-      out.annotations = nil
-      out.artifactType = nil
-      out.subject = nil
+      dropped = dropDockerLess(&out.annotations, &out.artifactType, &out.subject)
       if out.config.dropDockerLess() || out.layers.indices.map({ out.layers[$0].dropDockerLess() }).contains(true) {
         dropped.append("descriptor annotations")
       }
@@ -33,18 +28,27 @@ extension Index {
     var dropped = [String]()
     out.mediaType = format.indexType
     if format == .docker {
-      if out.annotations != nil { dropped.append("annotations") }
-      if out.artifactType != nil { dropped.append("artifactType") }
-      if out.subject != nil { dropped.append("subject") }
-      out.annotations = nil
-      out.artifactType = nil
-      out.subject = nil
+      dropped = dropDockerLess(&out.annotations, &out.artifactType, &out.subject)
       if out.manifests.indices.map({ out.manifests[$0].dropDockerLess() }).contains(true) {
         dropped.append("descriptor annotations")
       }
     }
     return (out, dropped)
   }
+}
+
+/// Removes a manifest's or index's fields that Docker schema 2 does not have; returns the names of those set.
+private func dropDockerLess(
+  _ annotations: inout [String: String]?, _ artifactType: inout String?, _ subject: inout Descriptor?
+) -> [String] {
+  let dropped = [
+    annotations == nil ? nil : "annotations", artifactType == nil ? nil : "artifactType",
+    subject == nil ? nil : "subject",
+  ]
+  annotations = nil
+  artifactType = nil
+  subject = nil
+  return dropped.compactMap { $0 }
 }
 
 extension Descriptor {

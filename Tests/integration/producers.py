@@ -109,6 +109,8 @@ class Producers:
         run(["umoci", "new", "--image", f"{layout}:base"])
         run(["umoci", "insert", "--image", f"{layout}:base", self.path("context/app.txt"), "/app/app.txt"])
         self.add("umoci", layout_root(layout))
+        with open(os.path.join(layout, "blobs", "sha256", layout_root(layout)[7:])) as f:
+            self.inputs["umoci"]["config"] = json.load(f)["config"]["digest"]
 
     def make_edge_cases(self):
         self.make_ggcr_layout()
