@@ -113,14 +113,7 @@ struct DockerArchiveResolver {
     }
     // Docker schema 2 has no zstd layers: an archive with some is described in OCI terms.
     let format: ManifestFormat = layers.contains { $0.mediaType == MediaType.ociLayerZstd } ? .oci : .docker
-    if format == .oci {
-      for i in layers.indices where layers[i].mediaType == MediaType.dockerLayerUncompressed {
-        layers[i].mediaType = MediaType.ociLayer
-      }
-    }
-    for i in layers.indices where layers[i].mediaType == MediaType.dockerLayerGzip {
-      layers[i].mediaType = format.gzipLayerType
-    }
+    for i in layers.indices { layers[i].mediaType = try format.layer(layers[i].mediaType, digest: layers[i].digest) }
     let config = Descriptor(mediaType: format.configType, digest: configDigest, size: Int64(configData.count))
     let manifest = Manifest(mediaType: format.manifestType, config: config, layers: layers)
     let bytes = manifest.encoded()

@@ -153,11 +153,12 @@ final class CopyJob: Sendable {
       out.manifests[i].size = stored.size
     }
     guard out != index else { return (descriptor.mediaType, bytes) }
+    if out.mediaType == nil { out.mediaType = format.indexType }
     let data = out.encoded()
     if ManifestFormat(mediaType: index.mediaType) != format {
       noteConversion("index", descriptor.digest, to: format, new: data, dropped: dropped)
     }
-    return (out.mediaType ?? format.indexType, data)
+    return (out.mediaType!, data)
   }
 
   private func copyImage(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> (String, Data) {

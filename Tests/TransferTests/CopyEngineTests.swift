@@ -206,6 +206,22 @@ actor MemoryUpload: BlobUpload {
     }
   }
 
+  @Test func anIndexAboveAChildThatGainedTheFieldGainsItToo() async throws {
+    let (image, manifest) = foreignImage(mediaTypeField: false)
+    let child = Digest(sha256Bytes: SHA256Hasher.hash(Array(manifest)))
+    let index = Data(
+      #"{"schemaVersion":2,"manifests":[{"mediaType":"\#(MediaType.ociManifest)","digest":"\#(child)","size":\#(manifest.count)}]}"#
+        .utf8)
+    let source = MemorySource(root: index, rootType: MediaType.ociIndex, blobs: Array(image.blobs.values))
+    let destination = MemoryDestination(requiresManifestMediaType: true)
+    _ = try await CopyEngine(options: CopyOptions()).copy(
+      from: source, to: [CopyTarget(destination: destination, tags: ["1"])])
+    let sent = try Index.decode(try #require(await destination.manifests["1"]), what: "index")
+    #expect(sent.mediaType == MediaType.ociIndex)
+    #expect(sent.manifests[0].digest != child)
+    #expect(await destination.manifests[sent.manifests[0].digest.description] != nil)
+  }
+
   @Test func conversionOnRequestIsSaid() async throws {
     let (source, _) = foreignImage()
     let destination = MemoryDestination()
