@@ -38,13 +38,7 @@ public struct DirSource: ImageSource {
 
   public func document(_ descriptor: Descriptor) async throws -> Data {
     let instance = "\(descriptor.digest.hex).manifest.json"
-    let name = try files.exists(instance) ? instance : descriptor.digest.hex
-    guard try files.exists(name) else {
-      throw ArchiveError.invalid(path: files.path, reason: "\(descriptor.digest) is missing")
-    }
-    let data = try files.read(name, limit: maximumDocumentSize)
-    try check(data, against: descriptor, path: files.path)
-    return data
+    return try files.verifiedDocument(descriptor, at: try files.exists(instance) ? instance : descriptor.digest.hex)
   }
 
   public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
@@ -54,5 +48,4 @@ public struct DirSource: ImageSource {
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
     try files.openBlob(descriptor.digest.hex, as: descriptor, from: offset)
   }
-
 }

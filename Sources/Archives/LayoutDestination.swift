@@ -133,13 +133,17 @@ public actor LayoutDestination: ImageDestination {
   /// as `manifest.json`, the manifests an index names as `<hex>.manifest.json`, every other blob as `<hex>`.
   private func commitDir() throws {
     guard entries.count == 1, let root = entries.first else {
-      throw ArchiveError.invalid(path: path, reason: "a dir: folder holds exactly one image, not \(entries.count)")
+      throw ArchiveError.invalid(
+        path: path,
+        reason: "a dir: folder holds exactly one image, not \(entries.count); write several as an OCI layout or archive"
+      )
     }
     let manager = FileManager.default
     let blobs = staging + "/blobs/sha256"
+    let manifestNames = Set(manifests.map(\.hex))
     for name in try manager.contentsOfDirectory(atPath: blobs) {
-      let isManifest = manifests.contains { $0.hex == name }
-      let target = name == root.digest.hex ? "manifest.json" : isManifest ? "\(name).manifest.json" : name
+      let target =
+        name == root.digest.hex ? "manifest.json" : manifestNames.contains(name) ? "\(name).manifest.json" : name
       try rename(blobs + "/" + name, to: staging + "/" + target)
     }
     try manager.removeItem(atPath: staging + "/blobs")
@@ -193,9 +197,11 @@ public actor LayoutDestination: ImageDestination {
       }
     }
     try write(
-      JSONSerialization.data(withJSONObject: loadEntries, options: [.sortedKeys]), to: staging + "/manifest.json")
+      JSONSerialization.data(withJSONObject: loadEntries, options: [.sortedKeys, .withoutEscapingSlashes]),
+      to: staging + "/manifest.json")
     try write(
-      JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys]), to: staging + "/repositories")
+      JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys, .withoutEscapingSlashes]),
+      to: staging + "/repositories")
   }
 
   /// Writes each compressed layer's plain tar beside it, checked against the config's diffIDs; layers
@@ -236,10 +242,12 @@ public actor LayoutDestination: ImageDestination {
     _ compressed: String, to diffID: Digest, in staging: String, archive: String, layer: Descriptor
   ) throws -> Int64 {
     let reader = try FileRangeReader(path: compressed)
-    let head = try FileRangeReader(path: compressed, offset: 0, length: min(layer.size, 4)).read(maxLength: 4)
-    guard let decompressor = Compression(magic: head).decompressor() else {
+    var chunk = try reader.read(maxLength: 1 << 20)
+    guard let decompressor = Compression(magic: Array(chunk.prefix(4))).decompressor() else {
       throw ArchiveError.invalid(
-        path: archive, reason: "layer \(layer.digest) is \(layer.mediaType), which hoist cannot decompress")
+        path: archive,
+        reason: "layer \(layer.digest) is \(layer.mediaType), which hoist cannot decompress; pull without "
+          + "--uncompressed-layers to keep it as it is")
     }
     let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
     let hasher = SHA256Hasher()
@@ -250,10 +258,9 @@ public actor LayoutDestination: ImageDestination {
       try upload.append(plain)
     }
     do {
-      while true {
-        let chunk = try reader.read(maxLength: 1 << 20)
-        if chunk.isEmpty { break }
+      while !chunk.isEmpty {
         try chunk.withUnsafeBytes { try decompressor.decompress($0, into: take) }
+        chunk = try reader.read(maxLength: 1 << 20)
       }
       try decompressor.finish(into: take)
     } catch let error as StreamError {

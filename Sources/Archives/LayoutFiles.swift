@@ -89,9 +89,10 @@ extension LayoutFiles {
     return try open(name, from: offset)
   }
 
-  /// Reads a small blob and checks its size and digest against the descriptor.
-  func verifiedDocument(_ descriptor: Descriptor) throws -> Data {
-    let name = LayoutPath.blob(descriptor.digest)
+  /// Reads a small blob (from `blobs/<alg>/<hex>` unless `name` says where) and checks its size and digest
+  /// against the descriptor.
+  func verifiedDocument(_ descriptor: Descriptor, at name: String? = nil) throws -> Data {
+    let name = name ?? LayoutPath.blob(descriptor.digest)
     guard try exists(name) else {
       throw ArchiveError.invalid(path: path, reason: "blob \(descriptor.digest) is missing")
     }

@@ -117,13 +117,14 @@ struct Connection {
   /// given on the command line; other hosts use docker's config.
   func client(for host: String, endpoint: String? = nil) throws -> RegistryClient {
     let configured = try credentials.credentials(for: host)
+    let ecr = ecr(host)
     let provider: any CredentialProvider
-    if credentials.explicit[host] == nil, let ecr = ecr(host) {
+    if credentials.explicit[host] == nil, let ecr {
       provider = ECRCredentialProvider(access: ecr, fallback: configured)
     } else {
       provider = StaticCredentials(configured)
     }
-    let profile = ecr(host) == nil ? RegistryProfile.standard : ECRAccess.profile
+    let profile = ecr == nil ? RegistryProfile.standard : ECRAccess.profile
     return RegistryClient(
       host: host, endpoint: endpoint, transport: transport, credentials: provider, profile: profile)
   }

@@ -7,6 +7,9 @@ public enum ManifestFormat: String, Sendable, CaseIterable {
     self = (mediaType == MediaType.dockerManifest || mediaType == MediaType.dockerManifestList) ? .docker : .oci
   }
 
+  /// The family's name in messages.
+  public var name: String { self == .docker ? "Docker schema 2" : "OCI" }
+
   public var manifestType: String { self == .oci ? MediaType.ociManifest : MediaType.dockerManifest }
   public var indexType: String { self == .oci ? MediaType.ociIndex : MediaType.dockerManifestList }
   public var configType: String { self == .oci ? MediaType.ociConfig : MediaType.dockerConfig }

@@ -35,9 +35,7 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
       rest = rest[..<colon]
     }
     var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-    if components.count > 1, let first = components.first,
-      first.contains(".") || first.contains(":") || first == "localhost" || first.contains(where: \.isUppercase)
-    {
+    if components.count > 1, let first = components.first, Self.namesRegistry(first) {
       registry = first
       components.removeFirst()
       guard !first.hasPrefix(":"), !first.hasSuffix(":") else {
@@ -58,8 +56,8 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// Where an image goes under a destination prefix `HOST[/PATH]` (`--registry`): its name as written in
-  /// `RepoTags` or the `org.opencontainers.image.ref.name` annotation, less its registry host (`docker.io`,
-  /// `localhost`, any first component with a dot or a colon) and with no `library/` added, appended to PATH:
+  /// `RepoTags` or the `org.opencontainers.image.ref.name` annotation, less its registry host (as
+  /// `namesRegistry` tells it: `docker.io`, `localhost`, …) and with no `library/` added, appended to PATH:
   /// `app:1.4` → `HOST/PATH/app:1.4`, `ghcr.io/org/tool:2` → `HOST/PATH/org/tool:2`. No tag means `latest`.
   public static func placing(_ name: String, under prefix: String) throws(OCIError) -> Reference {
     var host = Substring(prefix)
@@ -75,11 +73,7 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
       rest = rest[..<colon]
     }
     var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-    if components.count > 1, let first = components.first,
-      first.contains(".") || first.contains(":") || first == "localhost"
-    {
-      components.removeFirst()
-    }
+    if components.count > 1, let first = components.first, namesRegistry(first) { components.removeFirst() }
     path += components
     guard isValidTag(tag) else { throw .invalidReference(name, reason: "bad tag \"\(tag)\"") }
     guard path.allSatisfy(isValidPathComponent) else {
@@ -88,6 +82,13 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
         reason: "repository names must be lowercase letters, digits and . _ - separators")
     }
     return Reference(registry: registry, repository: path.joined(separator: "/"), tag: tag)
+  }
+
+  /// Whether the first component of a name is a registry host, as docker decides it: it has a dot, a colon or
+  /// an upper-case letter, or is `localhost`.
+  static func namesRegistry(_ component: String) -> Bool {
+    component.contains(".") || component.contains(":") || component == "localhost"
+      || component.contains(where: \.isUppercase)
   }
 
   /// The host to connect to: Docker Hub's registry lives at `registry-1.docker.io`.

@@ -5,8 +5,10 @@ public enum Compression: Sendable {
   public init(magic: [UInt8]) {
     if magic.starts(with: [0x1f, 0x8b]) {
       self = .gzip
-    } else if magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) || magic.starts(with: [0x50, 0x2a, 0x4d, 0x18]) {
-      // A zstd frame, or a skippable frame such as the table of contents zstd:chunked puts first.
+    } else if magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd])
+      || (magic.count >= 4 && magic[0] & 0xf0 == 0x50 && magic[1...3].elementsEqual([0x2a, 0x4d, 0x18]))
+    {
+      // A zstd frame, or a skippable frame (0x184D2A5?) such as zstd:chunked's table of contents.
       self = .zstd
     } else {
       self = .none

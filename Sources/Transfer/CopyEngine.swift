@@ -92,12 +92,20 @@ final class CopyJob: Sendable {
     }
     let own = ManifestFormat(mediaType: declared.mediaType)
     let format = options.format ?? (built ? options.builtFormat : nil) ?? own
-    var (mediaType, data) =
+    let rewrite =
       declared.isIndex
       ? try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth)
       : try await copyImage(descriptor, bytes: bytes, format: format)
-    if data == bytes { mediaType = declared.mediaType }
-    if !declared.isExplicit, data == bytes,
+    let mediaType = rewrite?.mediaType ?? declared.mediaType
+    var data = rewrite?.data ?? bytes
+    // What to tell the user about a changed digest, once the new one is known.
+    var notice: ((Digest) -> String)?
+    if let rewrite, let conversion = rewrite.conversion, !built {
+      notice = {
+        "\(conversion) \(descriptor.digest) converted to \(format.name) as requested: now \($0)\(rewrite.lost)"
+      }
+    }
+    if rewrite == nil, !declared.isExplicit,
       let strict = targets.first(where: { $0.destination.requiresManifestMediaType })
     {
       let reason = "\(strict.destination) refuses manifests without a mediaType field"
@@ -106,10 +114,10 @@ final class CopyJob: Sendable {
           destination: strict.destination.description, digest: descriptor.digest, reason: reason)
       }
       data = DeclaredType.addingField(mediaType, to: bytes)
-      let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
-      engine.progress(.notice("\(reason): added it to \(descriptor.digest), which becomes \(digest)"))
+      notice = { "\(reason): added it to \(descriptor.digest), which becomes \($0)" }
     }
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
+    if let notice { engine.progress(.notice(notice(digest))) }
     for target in targets {
       let references = tags && !target.tags.isEmpty ? target.tags.map(ManifestReference.tag) : [.digest(digest)]
       for reference in references {
@@ -128,19 +136,25 @@ final class CopyJob: Sendable {
     return result
   }
 
-  /// Says that a document was converted to another format, and what of it was dropped.
-  private func noteConversion(_ what: String, _ old: Digest, to format: ManifestFormat, new: Data, dropped: [String]) {
-    guard !built else { return }
-    let digest = Digest(sha256Bytes: SHA256Hasher.hash(new))
-    let family = format == .docker ? "Docker schema 2" : "OCI"
-    let lost =
+  /// A manifest or index whose bytes had to change: its type and bytes as they go, and for a conversion
+  /// the user asked for, which kind of document it was and what Docker schema 2 had no field for.
+  struct Rewrite {
+    var mediaType: String
+    var data: Data
+    var conversion: String?
+    var dropped: [String]
+
+    /// The dropped fields, as the conversion notice ends.
+    var lost: String {
       dropped.isEmpty ? "" : " (dropped, as Docker schema 2 has no field for them: \(dropped.joined(separator: ", ")))"
-    engine.progress(.notice("\(what) \(old) converted to \(family) as requested: now \(digest)\(lost)"))
+    }
   }
 
+  /// Copies an index's children; returns the index rewritten where a child changed or a conversion was asked
+  /// for, nil when its bytes go as they are.
   private func copyIndex(
     _ descriptor: Descriptor, bytes: Data, format: ManifestFormat, depth: Int
-  ) async throws -> (String, Data) {
+  ) async throws -> Rewrite? {
     let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
     var (out, dropped) = (index, [String]())
     if ManifestFormat(mediaType: index.mediaType) != format { (out, dropped) = index.converted(to: format) }
@@ -152,16 +166,16 @@ final class CopyJob: Sendable {
       out.manifests[i].digest = stored.digest
       out.manifests[i].size = stored.size
     }
-    guard out != index else { return (descriptor.mediaType, bytes) }
-    if out.mediaType == nil { out.mediaType = format.indexType }
-    let data = out.encoded()
-    if ManifestFormat(mediaType: index.mediaType) != format {
-      noteConversion("index", descriptor.digest, to: format, new: data, dropped: dropped)
-    }
-    return (out.mediaType!, data)
+    guard out != index else { return nil }
+    let mediaType = out.mediaType ?? format.indexType
+    out.mediaType = mediaType
+    let converted = ManifestFormat(mediaType: index.mediaType) != format
+    return Rewrite(mediaType: mediaType, data: out.encoded(), conversion: converted ? "index" : nil, dropped: dropped)
   }
 
-  private func copyImage(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> (String, Data) {
+  /// Copies an image's layers and config; returns the manifest rewritten where a layer was compressed or a
+  /// conversion was asked for, nil when its bytes go as they are.
+  private func copyImage(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> Rewrite? {
     let manifest = try Manifest.decode(bytes, what: "\(source): manifest \(descriptor.digest)")
     let converting = ManifestFormat(mediaType: manifest.mediaType) != format
     var (out, dropped) = (manifest, [String]())
@@ -172,11 +186,11 @@ final class CopyJob: Sendable {
     }
     out.layers = try await copyLayers(out.layers, format: format)
     try await copyConfig(out.config, configData)
-    guard out != manifest else { return (descriptor.mediaType, bytes) }
-    if out.mediaType == nil { out.mediaType = format.manifestType }
-    let data = out.encoded()
-    if converting { noteConversion("manifest", descriptor.digest, to: format, new: data, dropped: dropped) }
-    return (out.mediaType!, data)
+    guard out != manifest else { return nil }
+    let mediaType = out.mediaType ?? format.manifestType
+    out.mediaType = mediaType
+    return Rewrite(
+      mediaType: mediaType, data: out.encoded(), conversion: converting ? "manifest" : nil, dropped: dropped)
   }
 
   /// Stores the config in every destination that lacks it, reporting it like any other blob.
