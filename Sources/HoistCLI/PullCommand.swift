@@ -189,11 +189,16 @@ struct CopyCommand: AsyncParsableCommand {
     }
   }
 
-  /// The name an image gets in a file when the destination names none: its reference, or `latest`.
+  /// The name an image gets in a file when the destination names none: its reference, the name the source
+  /// file gives it (chosen, or its only one), or `latest` when it has none.
   static func defaultName(_ location: ImageLocation) -> String {
-    if case .registry(let reference) = location { return reference.description }
-    if case .file(_, _, let name) = location, let name { return name }
-    return "latest"
+    switch location {
+    case .registry(let reference): return reference.description
+    case .file(_, _, let name?): return name
+    case .file(let path, _, nil):
+      let names = (try? ArchiveSource.imageNames(path: path)) ?? []
+      return names.count == 1 ? names[0] : "latest"
+    }
   }
 }
 

@@ -97,6 +97,15 @@ def test_copy_from_each_file_into_an_archive_podman_loads(env, producers, tmp_pa
     assert podman_loads(producers, archive, reference) == expected
 
 
+def test_a_copy_without_a_name_keeps_the_source_files_own(env, producers, tmp_path):
+    archive = tmp_path / "unnamed.tar"
+    hoist(["copy", producers.inputs["podman-docker-archive.tar"]["path"], str(archive)], env)
+    with tarfile.open(archive) as tar:
+        assert json.load(tar.extractfile("manifest.json"))[0]["RepoTags"] == ["localhost/app:1"]
+        assert b"\\/" not in tar.extractfile("manifest.json").read()
+    assert podman_loads(producers, archive, "localhost/app:1") == producers.config_digest()
+
+
 @pytest.mark.parametrize("name", ARCHIVES)
 def test_push_of_docker_archives_keeps_config_and_layers(services, env, producers, tmp_path, name):
     destination = f"{services.plain.host}/{repository_for(name)}:1"
