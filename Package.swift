@@ -7,7 +7,8 @@ let package = Package(
   products: [
     .executable(name: "hoist", targets: ["hoist"]),
     .executable(name: "docker-credential-hoist", targets: ["docker-credential-hoist"]),
-    .library(name: "HoistKit", targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer"]),
+    .library(
+      name: "HoistKit", targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer", "ECR"]),
   ],
   dependencies: [
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -27,7 +28,7 @@ let package = Package(
 
     // Floor 1: the image model (no I/O) and byte pipelines.
     .target(name: "OCI"),
-    .target(name: "Streams", dependencies: ["CArchive", "CCrypto", "CZlib", "CDeflate", "CZstd"]),
+    .target(name: "Streams", dependencies: ["OCI", "CArchive", "CCrypto", "CZlib", "CDeflate", "CZstd"]),
 
     // Floor 2: HTTP with TLS, proxies and safe redirects; AWS signing, credentials and the ECR API.
     .target(
@@ -37,12 +38,13 @@ let package = Package(
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .target(
       name: "AWS",
       dependencies: [
-        "Streams", "Transport",
+        "OCI", "Streams", "Transport",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -54,19 +56,20 @@ let package = Package(
     .target(
       name: "Registry",
       dependencies: [
-        "OCI", "Streams", "Transport", "AWS",
+        "OCI", "Streams", "Transport",
         .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOFoundationCompat", package: "swift-nio"),
       ]),
     .target(name: "Transfer", dependencies: ["OCI", "Streams"]),
+    .target(name: "ECR", dependencies: ["OCI", "AWS", "Registry"]),
 
     // Floor 4: the command line.
     .target(
       name: "HoistCLI",
       dependencies: [
-        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "CProcess",
+        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "CProcess",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),

@@ -1,5 +1,8 @@
+import OCI
+import Transport
+
 /// What went wrong talking to AWS or finding credentials.
-public enum AWSError: Error, CustomStringConvertible, Equatable {
+public enum AWSError: CategorizedError, CustomStringConvertible {
   /// An AWS API answered with an error code (`RepositoryNotFoundException`, `AccessDenied`, …).
   case service(operation: String, code: String, message: String, status: Int)
   /// No credential source in the chain had credentials.
@@ -8,8 +11,10 @@ public enum AWSError: Error, CustomStringConvertible, Equatable {
   case credentialSource(source: String, reason: String)
   /// A region could not be determined.
   case noRegion
-  /// The endpoint could not be reached or answered something unreadable.
+  /// The endpoint answered something unreadable.
   case transport(operation: String, reason: String)
+  /// The endpoint could not be reached.
+  case unreachable(operation: String, host: String, ConnectionFailure)
 
   public var description: String {
     switch self {
@@ -24,8 +29,32 @@ public enum AWSError: Error, CustomStringConvertible, Equatable {
     case .credentialSource(let source, let reason): return "AWS credentials from \(source): \(reason)"
     case .noRegion: return "no AWS region: use --region, AWS_REGION or a profile's region"
     case .transport(let operation, let reason): return "\(operation): \(reason)"
+    case .unreachable(let operation, let host, let failure): return "\(operation): cannot reach \(host): \(failure)"
     }
   }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .service(_, let code, _, let status):
+      if code.hasSuffix("NotFoundException") { return .notFound }
+      if status == 401 || Self.credentialCodes.contains(code) { return .unauthorized }
+      if status == 403 || code.hasPrefix("AccessDenied") { return .denied }
+      if status == 429 || status >= 500 || code.hasPrefix("Throttl") || code == "RequestLimitExceeded" {
+        return .transient
+      }
+      return .rejected
+    case .noCredentials, .credentialSource: return .unauthorized
+    case .noRegion: return .invalidInput
+    case .transport: return .protocolViolation
+    case .unreachable(_, _, let failure): return failure.category
+    }
+  }
+
+  /// The codes AWS answers for credentials it does not accept (as opposed to ones without a permission).
+  static let credentialCodes: Set<String> = [
+    "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
+  ]
 
   /// The error code, when AWS gave one.
   public var code: String? {

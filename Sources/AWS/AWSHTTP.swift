@@ -3,18 +3,24 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import OCI
 import Transport
 
-/// Sends AWS API requests: signs them (when given a signer) and turns error answers into `AWSError`s.
+/// Sends AWS API requests through the request path (retries included, as the AWS SDKs retry): signs them
+/// (when given a signer) and turns error answers into `AWSError`s.
 public struct AWSHTTP: Sendable {
-  public let transport: HTTPTransport
+  let path: any HTTPSender
 
-  public init(transport: HTTPTransport) { self.transport = transport }
+  /// Requests go through `RequestPath.over(base, options:)`.
+  public init(over base: any HTTPSender, options: TransportOptions) {
+    path = RequestPath.over(base, options: options)
+  }
 
-  /// One HTTP exchange; `signer` nil sends it unsigned (STS web identity, IMDS, SSO portal).
+  /// One HTTP exchange; `signer` nil sends it unsigned (STS web identity, IMDS, SSO portal). `retried`
+  /// false sends it once, for probes whose failure is an answer (is this an EC2 instance?).
   func send(
     method: HTTPMethod, url: URL, headers: [(String, String)] = [], body: [UInt8] = [], signer: SigV4Signer?,
-    operation: String, timeout: TimeAmount = .seconds(30)
+    operation: String, timeout: TimeAmount = .seconds(30), retried: Bool = true
   ) async throws -> (status: Int, body: Data) {
     guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let host = components.host else {
       throw AWSError.transport(operation: operation, reason: "bad endpoint URL \(url)")
@@ -39,13 +45,17 @@ public struct AWSHTTP: Sendable {
       request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
     }
     do {
-      let response = try await transport.send(request, timeout: timeout)
+      let response = try await path.send(request, timeout: timeout, repeatable: retried)
       let data = try await response.body.collect(upTo: 8 << 20)
       return (Int(response.status.code), Data(buffer: data))
-    } catch let error as AWSError {
+    } catch let failure as ConnectionFailure {
+      throw AWSError.unreachable(operation: operation, host: host, failure)
+    } catch let error as CategorizedError {
       throw error
+    } catch is CancellationError {
+      throw CancellationError()
     } catch {
-      throw AWSError.transport(operation: operation, reason: "cannot reach \(host): \(connectionErrorText(error))")
+      throw AWSError.transport(operation: operation, reason: "the answer from \(host) broke off or is over 8 MiB")
     }
   }
 

@@ -220,20 +220,21 @@ public struct CredentialChain: Sendable {
       let (tokenStatus, tokenBody) = try await http.send(
         method: .PUT, url: URL(string: base + "/latest/api/token")!,
         headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], signer: nil, operation: operation,
-        timeout: .seconds(2))
+        timeout: .seconds(2), retried: false)
       guard tokenStatus == 200 else { return nil }
       let token = [("X-aws-ec2-metadata-token", String(decoding: tokenBody, as: UTF8.self))]
       let listURL = URL(string: base + "/latest/meta-data/iam/security-credentials/")!
       let (listStatus, listBody) = try await http.send(
-        method: .GET, url: listURL, headers: token, signer: nil, operation: operation, timeout: .seconds(2))
+        method: .GET, url: listURL, headers: token, signer: nil, operation: operation, timeout: .seconds(2),
+        retried: false)
       guard listStatus == 200, let role = String(decoding: listBody, as: UTF8.self).split(separator: "\n").first
       else { return nil }
       let (status, body) = try await http.send(
         method: .GET, url: listURL.appendingPathComponent(String(role)), headers: token, signer: nil,
-        operation: operation, timeout: .seconds(2))
+        operation: operation, timeout: .seconds(2), retried: false)
       guard status == 200 else { return nil }
       return try Self.metadataCredentials(body, source: "instance metadata")
-    } catch AWSError.transport {
+    } catch AWSError.unreachable, AWSError.transport {
       return nil
     }
   }

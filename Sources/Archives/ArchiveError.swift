@@ -1,7 +1,9 @@
 import OCI
 
 /// What went wrong while reading an image out of a file or folder.
-public enum ArchiveError: Error, CustomStringConvertible {
+public enum ArchiveError: CategorizedError, CustomStringConvertible {
+  /// Nothing is at the path.
+  case missing(path: String)
   /// The path holds neither a `docker save` tarball nor an OCI layout.
   case unrecognized(path: String, reason: String)
   /// Something the image's metadata names is missing or wrong.
@@ -15,6 +17,7 @@ public enum ArchiveError: Error, CustomStringConvertible {
 
   public var description: String {
     switch self {
+    case .missing(let path): "\(path): no such file or directory"
     case .unrecognized(let path, let reason): "\(path): \(reason)"
     case .invalid(let path, let reason): "\(path): \(reason)"
     case .ambiguous(let path, let candidates):
@@ -22,6 +25,13 @@ public enum ArchiveError: Error, CustomStringConvertible {
     case .notFound(let path, let image, let candidates):
       "\(path) has no image \(image); it holds: \(candidates.isEmpty ? "no named images" : candidates.joined(separator: ", "))"
     case .blobMismatch(let path, let digest, let reason): "\(path): blob \(digest): \(reason)"
+    }
+  }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .missing, .notFound: .notFound
+    case .unrecognized, .invalid, .ambiguous, .blobMismatch: .invalidInput
     }
   }
 }

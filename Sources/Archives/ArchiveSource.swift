@@ -35,7 +35,7 @@ public enum ArchiveSource {
   private static func kind(of path: String) throws -> Kind {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw ArchiveError.unrecognized(path: path, reason: "no such file or directory")
+      throw ArchiveError.missing(path: path)
     }
     if isDirectory.boolValue { return DirSource.recognizes(path) ? .dir(path) : .layout(DirectoryFiles(path: path)) }
     let archive = try TarArchive(path: path)

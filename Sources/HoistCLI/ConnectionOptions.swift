@@ -1,5 +1,6 @@
 import AWS
 import ArgumentParser
+import ECR
 import Foundation
 import OCI
 import Registry
@@ -66,7 +67,7 @@ struct ConnectionOptions: ParsableArguments {
     let transport = try HTTPTransport(options: options)
     let aws = AWSSession(
       environment: AWSEnvironment(variables: environment, explicitProfile: profile, explicitRegion: region),
-      http: AWSHTTP(transport: transport))
+      http: AWSHTTP(over: transport, options: options))
     let connection = Connection(
       transport: transport, credentials: CredentialSource(explicit: given, dockerConfig: .standard()), aws: aws,
       tokenCache: ecrLoginCache(disabled: noCache))
@@ -114,8 +115,9 @@ struct Connection {
   }
 
   /// A client for a registry: ECR hosts log in from the AWS credential chain unless credentials were
-  /// given on the command line; other hosts use docker's config.
-  func client(for host: String, endpoint: String? = nil) throws -> RegistryClient {
+  /// given on the command line, and get ECR's profile (creating missing repositories when
+  /// `createRepositories`); other hosts use docker's config.
+  func client(for host: String, endpoint: String? = nil, createRepositories: Bool = false) throws -> RegistryClient {
     let configured = try credentials.credentials(for: host)
     let ecr = ecr(host)
     let provider: any CredentialProvider
@@ -124,9 +126,9 @@ struct Connection {
     } else {
       provider = StaticCredentials(configured)
     }
-    let profile = ecr == nil ? RegistryProfile.standard : ECRAccess.profile
     return RegistryClient(
-      host: host, endpoint: endpoint, transport: transport, credentials: provider, profile: profile)
+      host: host, endpoint: endpoint, http: transport, options: transport.options, credentials: provider,
+      profile: ecr?.profile(createRepositories: createRepositories) ?? .standard)
   }
 }
 

@@ -1,5 +1,7 @@
 import AWS
+import ECR
 import Foundation
+import OCI
 import Registry
 
 /// `docker-credential-hoist`: the Docker credential-helper protocol for Amazon ECR registries, so that
@@ -47,9 +49,10 @@ public enum CredentialHelperCommand {
     return String(decoding: try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]), as: UTF8.self)
   }
 
-  enum HelperError: Error, CustomStringConvertible {
+  enum HelperError: CategorizedError, CustomStringConvertible {
     case notFound
     /// Docker takes this exact message as "no credentials here".
     var description: String { "credentials not found in native keychain" }
+    var category: ErrorCategory { .notFound }
   }
 }

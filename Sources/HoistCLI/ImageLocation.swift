@@ -45,10 +45,11 @@ enum ImageLocation {
 }
 
 /// A location that cannot be used as written.
-struct LocationError: Error, CustomStringConvertible {
+struct LocationError: CategorizedError, CustomStringConvertible {
   let text: String
   let reason: String
   var description: String { "\(text): \(reason)" }
+  var category: ErrorCategory { .invalidInput }
 }
 
 extension Connection {

@@ -82,25 +82,20 @@ struct PullCommand: AsyncParsableCommand {
       let outputFormat = format ?? OutputFormat.implied(by: destinationPath)
       let destination = try LayoutDestination(
         path: destinationPath, format: outputFormat, uncompressedLayers: uncompressedLayers)
-      var results = [(String, Digest)]()
       let reporter = display.reporter(verb: "pull")
       defer { reporter.finish() }
-      do {
-        try await connection.withConnection(hosts: references.map(\.registry)) { connected in
-          let options = connection.copyOptions(concurrency: concurrency)
-          let engine = CopyEngine(options: options, progress: reporter.report)
-          for reference in references {
-            let source = try connected.source(.registry(reference), platform: platforms.choice)
-            let stored = try await engine.copy(
-              from: source, to: [CopyTarget(destination: destination, tags: [reference.description])])
-            results.append((reference.description, stored.digest))
-          }
-          try await destination.commit()
-        }
-      } catch {
-        await destination.abandon()
-        throw error
+      let stored = try await connection.withConnection(hosts: references.map(\.registry)) { connected in
+        let options = connection.copyOptions(concurrency: concurrency)
+        let engine = CopyEngine(options: options, progress: reporter.report)
+        let platform = platforms.choice
+        return try await engine.run(
+          references.map { reference in
+            ImageCopy(
+              source: { try connected.source(.registry(reference), platform: platform) },
+              targets: [CopyTarget(destination: destination, tags: [reference.description])])
+          })
       }
+      let results = zip(references.map(\.description), stored.map(\.digest))
       reporter.finish()
       let reused = await destination.reusedFromEarlierRun
       if reused.blobs + Int(reused.partialBytes) > 0 && !display.quiet {
@@ -175,14 +170,7 @@ struct CopyCommand: AsyncParsableCommand {
             path: path, format: format, uncompressedLayers: uncompressedLayers)
           target = CopyTarget(destination: fileDestination, tags: [name ?? Self.defaultName(from)])
         }
-        do {
-          let stored = try await engine.copy(from: imageSource, to: [target])
-          try await target.destination.commit()
-          return stored
-        } catch {
-          await (target.destination as? LayoutDestination)?.abandon()
-          throw error
-        }
+        return try await engine.run([ImageCopy(source: { imageSource }, targets: [target])])[0]
       }
       reporter.finish()
       print("\(destination)@\(stored.digest)")

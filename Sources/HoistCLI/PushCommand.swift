@@ -97,22 +97,15 @@ struct PushCommand: AsyncParsableCommand {
         let cache = BlobInfoCache(
           file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
         let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)
-        var results = [(String, Digest)]()
-        for job in jobs {
-          if createRepository {
-            for reference in job.references {
-              try await connected.ecr(reference.registry)?.ensureRepository(reference.repository)
-            }
+        let copies = try jobs.map { job in
+          let targets = try RegistryDestination.targets(for: job.references, chunkSize: chunkSize.bytes) {
+            try connected.client(
+              for: $0.registry, endpoint: $0.endpointHost, createRepositories: createRepository)
           }
-          let imageSource = try ArchiveSource.open(path: path, image: job.image)
-          do {
-            let stored = try await engine.copy(from: imageSource, to: try targets(for: job.references, connected))
-            results += job.texts.map { ($0, stored.digest) }
-          } catch {
-            throw await explain(error, references: job.references, connected)
-          }
+          return ImageCopy(source: { try ArchiveSource.open(path: path, image: job.image) }, targets: targets)
         }
-        return results
+        let stored = try await engine.run(copies)
+        return zip(jobs, stored).flatMap { job, stored in job.texts.map { ($0, stored.digest) } }
       }
       reporter.finish()
       if let digestFile {
@@ -165,40 +158,6 @@ struct PushCommand: AsyncParsableCommand {
       let reference = try Reference.placing(name, under: registry)
       return Job(image: name, texts: [reference.description], references: [reference])
     }
-  }
-
-  /// One copy target per repository, carrying every tag asked for in it; one client per registry.
-  func targets(for references: [Reference], _ connected: Connection) throws -> [CopyTarget] {
-    var clients = [String: RegistryClient]()
-    var targets = [CopyTarget]()
-    var positions = [String: Int]()
-    for reference in references {
-      let tag = reference.tag ?? "latest"
-      if let position = positions[reference.name] {
-        if !targets[position].tags.contains(tag) { targets[position].tags.append(tag) }
-        continue
-      }
-      let client =
-        try clients[reference.registry]
-        ?? connected.client(for: reference.registry, endpoint: reference.endpointHost)
-      clients[reference.registry] = client
-      let destination = RegistryDestination(
-        client: client, repository: reference.repository, chunkSize: chunkSize.bytes)
-      positions[reference.name] = targets.count
-      targets.append(CopyTarget(destination: destination, tags: [tag]))
-    }
-    return targets
-  }
-
-  /// ECR's own account of a failure (missing repository, immutable tag) where a destination is on ECR.
-  func explain(_ error: any Error, references: [Reference], _ connected: Connection) async -> any Error {
-    guard let failed = (error as? RegistryError)?.registry else { return error }
-    for reference in references where reference.registry == failed {
-      guard let ecr = connected.ecr(reference.registry) else { continue }
-      let explained = await ecr.explain(error, repository: reference.repository)
-      if explained is ECRError { return explained }
-    }
-    return error
   }
 }
 

@@ -1,5 +1,6 @@
 import AWS
 import ArgumentParser
+import ECR
 import Foundation
 import OCI
 import Registry

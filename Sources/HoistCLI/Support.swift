@@ -1,9 +1,6 @@
-import AWS
-import Archives
 import ArgumentParser
 import Foundation
-import Registry
-import Transfer
+import OCI
 
 /// Runs a command body and turns any failure into one line on stderr and its exit status.
 func reportingErrors(_ body: () async throws -> Void) async throws {
@@ -32,41 +29,13 @@ enum ExitStatus {
   static let authentication = ExitCode(77)
 }
 
-/// Which documented status an error ends the run with.
+/// Which documented status an error ends the run with, by its category.
 func exitCode(for error: any Error) -> ExitCode {
-  switch error {
-  case let error as RegistryError:
-    if case .authentication = error.reason { return ExitStatus.authentication }
-    if error.status == 401 || error.status == 403 { return ExitStatus.authentication }
-    let missing = ["NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"]
-    if error.status == 404 || missing.contains(error.code ?? "") { return ExitStatus.notFound }
-  case let error as AWSError:
-    switch error {
-    case .noCredentials, .credentialSource: return ExitStatus.authentication
-    case .service(_, let code, _, let status):
-      if code.hasSuffix("NotFoundException") { return ExitStatus.notFound }
-      if status == 401 || status == 403 || code.contains("AccessDenied") || code == "UnrecognizedClientException" {
-        return ExitStatus.authentication
-      }
-    default: break
-    }
-  case is CredentialError: return ExitStatus.authentication
-  case let error as ECRError:
-    if case .repositoryMissing = error { return ExitStatus.notFound }
-  case let error as SourceError:
-    switch error {
-    case .notFound, .noPlatform: return ExitStatus.notFound
-    default: break
-    }
-  case let error as ArchiveError:
-    switch error {
-    case .notFound: return ExitStatus.notFound
-    case .unrecognized(_, let reason) where reason == "no such file or directory": return ExitStatus.notFound
-    default: break
-    }
-  default: break
+  switch ErrorCategory(of: error) {
+  case .notFound: ExitStatus.notFound
+  case .unauthorized, .denied: ExitStatus.authentication
+  default: ExitStatus.failure
   }
-  return ExitStatus.failure
 }
 
 /// An error's description on one line. Foundation's file errors, whose descriptions dump their whole user

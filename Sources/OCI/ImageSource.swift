@@ -112,6 +112,18 @@ extension BlobUpload {
   public func storedPrefix() async throws -> (any BlobReader)? { nil }
 }
 
+/// One destination of a copy and the tags the image gets there.
+public struct CopyTarget: Sendable {
+  public var destination: any ImageDestination
+  /// The tags to put the root manifest under; empty means by digest only.
+  public var tags: [String]
+
+  public init(destination: any ImageDestination, tags: [String]) {
+    self.destination = destination
+    self.tags = tags
+  }
+}
+
 /// A place that can take an image: a registry repository, an OCI layout, an archive being written.
 public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// Whether the destination already has this blob.
@@ -131,14 +143,30 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)?
   /// Whether the destination refuses manifests and indexes without a top-level `mediaType` (ECR does).
   var requiresManifestMediaType: Bool { get }
-  /// Makes everything stored visible at once (a file destination renames its output into place); called
-  /// by whoever ran the copies, once after the last.
+  /// Gets ready to take images (a registry may create the repository); the engine calls it once, before
+  /// the first copy to the destination.
+  func prepare() async throws
+  /// Makes everything stored visible at once (a file destination renames its output into place); the
+  /// engine calls it once, after the last copy of a run.
   func commit() async throws
+  /// Tidies what a failed run leaves: keeps what a later run can reuse (partial blobs), removes the rest
+  /// (an empty staging folder); the engine calls it once, when a copy of the run fails.
+  func abandon() async
+  /// A failure of a copy put in the words of what the destination knows (ECR: a missing repository);
+  /// nil when it has nothing to add.
+  func explain(_ error: any Error) async -> (any Error)?
 }
 
 extension ImageDestination {
-  /// Registries store as they go: nothing to commit.
+  /// Most destinations need no preparing.
+  public func prepare() async throws {}
+
+  /// Registries store as they go: nothing to commit, nothing to throw away.
   public func commit() async throws {}
+  public func abandon() async {}
+
+  /// Most destinations have nothing to add to a failure.
+  public func explain(_ error: any Error) async -> (any Error)? { nil }
 
   /// Most destinations take any valid document.
   public var requiresManifestMediaType: Bool { false }

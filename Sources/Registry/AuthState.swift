@@ -4,6 +4,13 @@ import Foundation
 /// ones it has expired (ECR tokens live 12 hours).
 public protocol CredentialProvider: Sendable {
   func credentials(refresh: Bool) async throws -> RegistryCredentials?
+  /// Whether asking with `refresh` can give other credentials than before, so that a 403 is worth
+  /// answering with fresh ones (an ECR login, which expires).
+  var renewable: Bool { get }
+}
+
+extension CredentialProvider {
+  public var renewable: Bool { false }
 }
 
 /// Credentials known up front (command line, docker config), or none.

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// A user name and secret for one registry. `identityToken` is an OAuth refresh token some
 /// registries hand out instead of a password; `registryToken` is sent as it is as a Bearer token
@@ -225,7 +226,7 @@ struct CredentialHelper {
 }
 
 /// Problems reading or writing stored credentials.
-public enum CredentialError: Error, CustomStringConvertible {
+public enum CredentialError: CategorizedError, CustomStringConvertible {
   case badConfig(path: String, reason: String)
   case helperFailed(helper: String, action: String, message: String)
 
@@ -233,6 +234,13 @@ public enum CredentialError: Error, CustomStringConvertible {
     switch self {
     case .badConfig(let path, let reason): "\(path): \(reason)"
     case .helperFailed(let helper, let action, let message): "credential helper \(helper) (\(action)): \(message)"
+    }
+  }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .badConfig: .invalidInput
+    case .helperFailed: .unauthorized
     }
   }
 }

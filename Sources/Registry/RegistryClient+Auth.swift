@@ -2,20 +2,65 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import OCI
 import Transport
 
 extension RegistryClient {
-  /// Pings `/v2/` the first time, to learn how the registry wants to be authenticated.
-  func authenticateOnce(operation: String) async throws {
+  /// The authentication layer of the request path: pings `/v2/` the first time, attaches credentials or a
+  /// token for `scope`, and after a refusal that fresh credentials may cure (a 401 with a challenge, a 403
+  /// when the credentials can be renewed) renews them and sends the request again, once, if `resendable`.
+  func authenticated(
+    scope: String?, timeout: TimeAmount, repeatable: Bool?, resendable: Bool = true,
+    _ make: () -> HTTPClientRequest
+  ) async throws -> HTTPClientResponse {
+    try await pingOnce()
+    var renewed = false
+    while true {
+      var request = make()
+      if let authorization = try await authorization(scope: scope) {
+        request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+      }
+      let response = try await path.send(request, timeout: timeout, repeatable: repeatable ?? request.isIdempotent)
+      if resendable, !renewed, try await renewCredentials(refusedBy: response, scope: scope) {
+        renewed = true
+        continue
+      }
+      return response
+    }
+  }
+
+  /// Renews what a refusal asks for: a new token or Basic credentials after a 401 with a challenge, new
+  /// credentials after a 403 when the provider can renew them (an ECR login expires after 12 hours, and
+  /// ECR says so with a 403). True when renewed; the response's body is then read away.
+  func renewCredentials(refusedBy response: HTTPClientResponse, scope: String?) async throws -> Bool {
+    switch response.status.code {
+    case 401:
+      guard let header = response.headers.first(name: "WWW-Authenticate"), let challenge = Challenge(header: header)
+      else { return false }
+      _ = try? await response.body.collect(upTo: 1 << 16)
+      if await auth.hasCredentials, await auth.challenge?.scheme == "basic" { try await auth.refresh() }
+      await auth.forget(scope: scope)
+      await auth.setChallenge(challenge)
+      return true
+    case 403 where auth.provider.renewable:
+      _ = try? await response.body.collect(upTo: 1 << 16)
+      try await auth.refresh()
+      return true
+    default:
+      return false
+    }
+  }
+
+  /// Asks `/v2/` the first time how the registry wants to be authenticated. The ping goes down the request
+  /// path like any request, so a 5xx or 429 on it is tried again.
+  func pingOnce() async throws {
     guard await auth.needsPing else { return }
-    let request = HTTPClientRequest(url: url(""))
+    let operation = "ask \(host) how to authenticate (GET /v2/)"
     let response: HTTPClientResponse
     do {
-      response = try await transport.send(request, timeout: .seconds(60))
-    } catch let error as TransportError {
-      throw RegistryError(operation: operation, registry: host, reason: .protocolViolation(error.description))
+      response = try await path.send(HTTPClientRequest(url: url("")), timeout: .seconds(60), repeatable: true)
     } catch {
-      throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
+      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
     }
     _ = try? await response.body.collect(upTo: 1 << 16)
     switch response.status.code {
@@ -33,12 +78,14 @@ extension RegistryClient {
       throw RegistryError(
         operation: operation, registry: host, reason: .protocolViolation("/v2/ is not found: not an OCI registry"))
     default:
-      throw RegistryError(operation: operation, registry: host, reason: .status(Int(response.status.code), codes: []))
+      throw RegistryError(
+        operation: operation, registry: host, reason: .status(Int(response.status.code), codes: []),
+        attempts: RetryBudget.current?.attempts ?? 1)
     }
   }
 
   /// The `Authorization` header value for a request in `scope`, fetching a token when needed.
-  func authorization(scope: String?, operation: String) async throws -> String? {
+  func authorization(scope: String?) async throws -> String? {
     guard let challenge = await auth.challenge else { return nil }
     switch challenge.scheme {
     case "basic":
@@ -48,7 +95,7 @@ extension RegistryClient {
     case "bearer":
       if let direct = try await auth.credentials()?.registryToken { return "Bearer \(direct)" }
       if let token = await auth.token(scope: scope) { return "Bearer \(token)" }
-      let (token, lifetime) = try await fetchToken(challenge: challenge, scope: scope, operation: operation)
+      let (token, lifetime) = try await fetchToken(challenge: challenge, scope: scope)
       await auth.store(token: token, scope: scope, lifetime: lifetime)
       return "Bearer \(token)"
     default:
@@ -57,9 +104,8 @@ extension RegistryClient {
   }
 
   /// Asks the challenge's token service for a token covering `scope` (and the challenge's own scope).
-  private func fetchToken(challenge: Challenge, scope: String?, operation: String) async throws -> (
-    String, TimeInterval
-  ) {
+  private func fetchToken(challenge: Challenge, scope: String?) async throws -> (String, TimeInterval) {
+    let operation = "get a token from \(challenge.parameters["realm"] ?? "the token service")"
     guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm) else {
       throw RegistryError(
         operation: operation, registry: host, reason: .protocolViolation("Bearer challenge without a realm"))
@@ -70,7 +116,7 @@ extension RegistryClient {
     let service = challenge.parameters["service"]
     let credentials = try await auth.credentials()
     if credentials != nil, components.scheme == "http", let realmHost = components.host,
-      !isLoopbackHost(realmHost), !transport.options.plainHTTPHosts.contains(host)
+      !isLoopbackHost(realmHost), !options.plainHTTPHosts.contains(host)
     {
       throw RegistryError(
         operation: operation, registry: host,
@@ -102,20 +148,21 @@ extension RegistryClient {
     }
     let response: HTTPClientResponse
     do {
-      response = try await transport.send(request, timeout: .seconds(60))
+      response = try await path.send(request, timeout: .seconds(60), repeatable: true)
     } catch {
-      throw RegistryError(
-        operation: operation, registry: host,
-        reason: .unreachable("token service \(realm): \(connectionErrorText(error))"))
+      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
     }
     let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data(buffer: $0) } ?? Data()
-    guard response.status.code == 200 else {
+    switch response.status.code {
+    case 200: break
+    case 401, 403:
       let why =
-        response.status.code == 401 || response.status.code == 403
-        ? (credentials == nil
-          ? "the token service wants credentials (use hoist login)" : "the credentials were refused")
-        : "the token service answered HTTP \(response.status.code)"
+        credentials == nil ? "the token service wants credentials (use hoist login)" : "the credentials were refused"
       throw RegistryError(operation: operation, registry: host, reason: .authentication(why))
+    default:
+      throw RegistryError(
+        operation: operation, registry: host, reason: .tokenService(realm: realm, status: Int(response.status.code)),
+        attempts: RetryBudget.current?.attempts ?? 1)
     }
     struct TokenAnswer: Decodable {
       var token: String?

@@ -29,7 +29,7 @@ extension RegistryClient {
   /// Opens an upload session (POST); returns its location and the smallest chunk the registry takes.
   func startUpload(repository: String, operation: String) async throws -> (location: String, minimumChunk: Int) {
     let (response, _) = try await call(
-      operation: operation, scope: Self.pushScope(repository), expect: [202], idempotent: true
+      operation: operation, scope: Self.pushScope(repository), expect: [202], repeatable: true
     ) {
       var request = HTTPClientRequest(url: url("\(repository)/blobs/uploads/"))
       request.method = .POST
@@ -161,10 +161,10 @@ final class ResponseBodyReader: BlobReader, @unchecked Sendable {
         do {
           guard let next = try await iterator.next() else { break }
           pending = next
+        } catch is CancellationError {
+          throw CancellationError()
         } catch {
-          throw RegistryError(
-            operation: operation, registry: registry,
-            reason: .unreachable("the download broke off: \(connectionErrorText(error))"))
+          throw RegistryError(operation: operation, registry: registry, reason: .unreachable(ConnectionFailure(error)))
         }
       }
       let take = min(maxLength - out.count, pending.readableBytes)

@@ -36,7 +36,7 @@ extension RegistryClient {
   {
     let operation = "put manifest \(host)/\(repository):\(reference)"
     let (response, _) = try await call(
-      operation: operation, scope: Self.pushScope(repository), expect: [200, 201, 202], idempotent: true
+      operation: operation, scope: Self.pushScope(repository), expect: [200, 201, 202], repeatable: true
     ) {
       var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
       request.method = .PUT

@@ -3,33 +3,39 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import OCI
 import Transport
 
 /// A client for one registry host, speaking the OCI distribution protocol.
 ///
-/// Every call goes through `send`, which authenticates (Basic, or a Bearer token per scope), answers a 401
-/// with a fresh token and an expired-credentials 403 with fresh credentials, waits out 429s (and 5xx on
-/// reads), and turns failures into `RegistryError`s that say what was being done.
+/// Every request goes through `send`, which passes it down the request path in this order: authentication
+/// (`RegistryClient+Auth.swift`: the ping, Basic or a Bearer token per scope, renewal after a 401 or a 403
+/// from renewable credentials), then `RequestPath` (`Retries`, `Redirects`, `RequestTrace`), then the
+/// `HTTPSender` the client was made with. Failures come back as `RegistryError`s that say what was being
+/// done and how often it was tried.
 public final class RegistryClient: Sendable {
   /// The registry host as the user wrote it (with port, if any).
   public let host: String
   /// `https://host` or `http://host`.
   public let baseURL: String
-  let transport: HTTPTransport
+  /// The request path below authentication.
+  let path: any HTTPSender
+  let options: TransportOptions
   let auth: AuthState
   /// How this registry departs from the spec.
   public let profile: RegistryProfile
 
-  /// A client for `host`; `endpoint` is where to connect when that differs (Docker Hub).
+  /// A client for `host` sending through `http` (the transport, or a fake); `endpoint` is where to connect
+  /// when that differs (Docker Hub).
   public init(
-    host: String, endpoint: String? = nil, transport: HTTPTransport, credentials: any CredentialProvider,
-    profile: RegistryProfile = .standard
+    host: String, endpoint: String? = nil, http: any HTTPSender, options: TransportOptions,
+    credentials: any CredentialProvider, profile: RegistryProfile = .standard
   ) {
     self.host = host
     self.profile = profile
-    let connect = endpoint ?? host
-    self.baseURL = "\(transport.scheme(for: host))://\(connect)"
-    self.transport = transport
+    self.options = options
+    self.baseURL = "\(options.scheme(for: host))://\(endpoint ?? host)"
+    self.path = RequestPath.over(http, options: options)
     self.auth = AuthState(provider: credentials)
   }
 
@@ -42,124 +48,88 @@ public final class RegistryClient: Sendable {
     return baseURL + (location.hasPrefix("/") ? "" : "/v2/") + location
   }
 
-  /// Sends a request built by `make` (called again for a retry), authenticated for `scope`. Requests that
-  /// can be repeated safely (`idempotent`, by default GET, HEAD and DELETE) are tried again after a dropped
-  /// connection or a 5xx; any request is tried again after a 429, which means it was not processed.
+  /// Sends a request built by `make` (called again for each try), authenticated for `scope`. `repeatable`
+  /// (by default: an idempotent method) lets the request path try it again after a failure that may pass;
+  /// the tries come from the running operation's `RetryBudget`, or from one of this request's own.
   func send(
-    operation: String, scope: String?, timeout: TimeAmount = .hours(12), idempotent: Bool? = nil,
+    operation: String, scope: String?, timeout: TimeAmount = .hours(12), repeatable: Bool? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
-    try await authenticateOnce(operation: operation)
-    var authenticatedAgain = false
-    var retries = 0
-    let policy = transport.options.retryPolicy
-    while true {
-      var request = make()
-      if let authorization = try await authorization(scope: scope, operation: operation) {
-        request.headers.replaceOrAdd(name: "Authorization", value: authorization)
-      }
-      let repeatable = idempotent ?? [.GET, .HEAD, .DELETE].contains(request.method)
-      let response: HTTPClientResponse
+    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
+    return try await RetryBudget.$current.withValue(budget) {
       do {
-        response = try await transport.send(request, timeout: timeout)
-      } catch let error as TransportError {
-        throw RegistryError(operation: operation, registry: host, reason: .protocolViolation(error.description))
+        return try await authenticated(scope: scope, timeout: timeout, repeatable: repeatable, make)
       } catch {
-        guard repeatable, retries < policy.attempts, !Task.isCancelled else {
-          throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
-        }
-        retries += 1
-        try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: retries) * 1e9))
-        continue
+        throw registryError(error, operation: operation, attempts: budget.attempts)
       }
-      if !authenticatedAgain, try await renewCredentials(refusedBy: response, scope: scope, operation: operation) {
-        authenticatedAgain = true
-        continue
+    }
+  }
+
+  /// A failure of the request path as a `RegistryError` about `operation`.
+  func registryError(_ error: any Error, operation: String, attempts: Int) -> any Error {
+    switch error {
+    case var error as RegistryError:
+      if error.operation.isEmpty {
+        error.operation = operation
+      } else if !error.operation.hasPrefix(operation) {
+        error.operation = "\(operation): \(error.operation)"
       }
-      let status = response.status.code
-      if status == 429 || status == 408 || (repeatable && (500...599).contains(status)), retries < policy.attempts {
-        _ = try? await response.body.collect(upTo: 1 << 16)
-        retries += 1
-        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
-        try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: retries, retryAfter: retryAfter) * 1e9))
-        continue
-      }
-      return response
+      error.attempts = max(error.attempts, attempts)
+      return error
+    case let failure as ConnectionFailure:
+      return RegistryError(operation: operation, registry: host, reason: .unreachable(failure), attempts: attempts)
+    case let error as TransportError:
+      return RegistryError(operation: operation, registry: host, reason: .protocolViolation(error.description))
+    default:
+      return error
     }
   }
 
   /// Sends a request whose body streams and so can go only once: nothing is retried. A refusal that fresh
   /// credentials cure renews them and fails the request as passing, for the caller to start again.
   func sendOnce(operation: String, scope: String?, _ request: HTTPClientRequest) async throws -> HTTPClientResponse {
-    try await authenticateOnce(operation: operation)
-    var request = request
-    if let authorization = try await authorization(scope: scope, operation: operation) {
-      request.headers.replaceOrAdd(name: "Authorization", value: authorization)
-    }
-    let response: HTTPClientResponse
     do {
-      response = try await transport.send(request)
-    } catch let error as TransportError {
-      throw RegistryError(operation: operation, registry: host, reason: .protocolViolation(error.description))
-    } catch {
-      throw RegistryError(operation: operation, registry: host, reason: .unreachable(connectionErrorText(error)))
-    }
-    if try await renewCredentials(refusedBy: response, scope: scope, operation: operation) {
-      throw RegistryError(operation: operation, registry: host, reason: .credentialsRenewed)
-    }
-    return response
-  }
-
-  /// Renews what a refusal asks for: a new token or Basic credentials after a 401 with a challenge, new
-  /// credentials after a 403 saying they expired. True when renewed; a 403 for another reason is thrown.
-  private func renewCredentials(
-    refusedBy response: HTTPClientResponse, scope: String?, operation: String
-  ) async throws -> Bool {
-    switch response.status.code {
-    case 401:
-      guard let header = response.headers.first(name: "WWW-Authenticate"), let challenge = Challenge(header: header)
-      else { return false }
-      _ = try? await response.body.collect(upTo: 1 << 16)
-      if await auth.hasCredentials, await auth.challenge?.scheme == "basic" { try await auth.refresh() }
-      await auth.forget(scope: scope)
-      await auth.setChallenge(challenge)
-      return true
-    case 403:
-      let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
-      guard String(decoding: body, as: UTF8.self).lowercased().contains("expired") else {
-        throw await error(status: 403, body: body, operation: operation)
+      let response = try await authenticated(
+        scope: scope, timeout: .hours(12), repeatable: false, resendable: false
+      ) { request }
+      if try await renewCredentials(refusedBy: response, scope: scope) {
+        throw RegistryError(operation: operation, registry: host, reason: .credentialsRenewed)
       }
-      try await auth.refresh()
-      return true
-    default:
-      return false
+      return response
+    } catch {
+      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
     }
   }
 
   /// Sends a request and reads the whole (small) body; statuses outside `expect` become errors.
   func call(
-    operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, idempotent: Bool? = nil,
+    operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, repeatable: Bool? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> (HTTPClientResponse, Data) {
-    let response = try await send(operation: operation, scope: scope, idempotent: idempotent, make)
-    guard expect.contains(response.status.code) else {
-      throw await error(for: response, operation: operation)
+    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
+    return try await RetryBudget.$current.withValue(budget) {
+      let response = try await send(operation: operation, scope: scope, repeatable: repeatable, make)
+      guard expect.contains(response.status.code) else {
+        throw await error(for: response, operation: operation)
+      }
+      let body: ByteBuffer
+      do {
+        body = try await response.body.collect(upTo: bodyLimit)
+      } catch {
+        throw RegistryError(
+          operation: operation, registry: host,
+          reason: .protocolViolation("response body over \(bodyLimit) bytes or cut off"))
+      }
+      return (response, Data(buffer: body))
     }
-    let body: ByteBuffer
-    do {
-      body = try await response.body.collect(upTo: bodyLimit)
-    } catch {
-      throw RegistryError(
-        operation: operation, registry: host,
-        reason: .protocolViolation("response body over \(bodyLimit) bytes or cut off"))
-    }
-    return (response, Data(buffer: body))
   }
 
-  /// Turns an unexpected response into an error carrying the registry's error codes.
+  /// Turns an unexpected response into an error carrying the registry's error codes and the tries made.
   func error(for response: HTTPClientResponse, operation: String) async -> RegistryError {
     let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
-    return await error(status: Int(response.status.code), body: body, operation: operation)
+    var error = await error(status: Int(response.status.code), body: body, operation: operation)
+    error.attempts = RetryBudget.current?.attempts ?? 1
+    return error
   }
 
   /// An error from a status and the body the registry sent with it.

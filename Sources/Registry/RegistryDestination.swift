@@ -21,6 +21,41 @@ public struct RegistryDestination: ImageDestination {
 
   public var requiresManifestMediaType: Bool { client.profile.requiresManifestMediaType }
 
+  public func prepare() async throws {
+    try await client.profile.prepareRepository?(repository)
+  }
+
+  public func explain(_ error: any Error) async -> (any Error)? {
+    guard let error = error as? RegistryError, error.registry == client.host, let explain = client.profile.explain
+    else { return nil }
+    return await explain(error, repository)
+  }
+
+  /// The targets for pushing to `references`: one per repository, carrying every tag asked for in it (a
+  /// reference without a tag gets `latest`), with one client per registry host from `client`.
+  public static func targets(
+    for references: [Reference], chunkSize: Int, client: (Reference) throws -> RegistryClient
+  ) throws -> [CopyTarget] {
+    var clients = [String: RegistryClient]()
+    var targets = [CopyTarget]()
+    var positions = [String: Int]()
+    for reference in references {
+      let tag = reference.tag ?? "latest"
+      if let position = positions[reference.name] {
+        if !targets[position].tags.contains(tag) { targets[position].tags.append(tag) }
+        continue
+      }
+      let shared = try clients[reference.registry] ?? client(reference)
+      clients[reference.registry] = shared
+      positions[reference.name] = targets.count
+      targets.append(
+        CopyTarget(
+          destination: RegistryDestination(client: shared, repository: reference.repository, chunkSize: chunkSize),
+          tags: [tag]))
+    }
+    return targets
+  }
+
   public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
     try await client.blobExists(repository: repository, digest: descriptor.digest)
   }

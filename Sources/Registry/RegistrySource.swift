@@ -114,7 +114,7 @@ public struct RegistrySource: ImageSource {
 }
 
 /// What went wrong reading an image from a registry.
-public enum SourceError: Error, CustomStringConvertible {
+public enum SourceError: CategorizedError, CustomStringConvertible {
   case notFound(String)
   case digestMismatch(String, actual: Digest)
   case noPlatform(String, wanted: String, available: [String])
@@ -127,6 +127,13 @@ public enum SourceError: Error, CustomStringConvertible {
     case .noPlatform(let what, let wanted, let available):
       "\(what) has no \(wanted) image; it has: \(available.isEmpty ? "no platforms listed" : available.joined(separator: ", "))"
     case .tooLarge(let what, let digest, let size): "\(what): \(digest) claims \(size) bytes, over the 4 MiB limit"
+    }
+  }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .notFound, .noPlatform: .notFound
+    case .digestMismatch, .tooLarge: .protocolViolation
     }
   }
 }

@@ -29,8 +29,8 @@ public actor RegistryUpload: BlobUpload {
   private var offset: Int64 = 0
   /// Bytes the registry has acknowledged.
   private var confirmed: Int64 = 0
-  /// Failed chunks continued so far.
-  private var continued = 0
+  /// The tries of the operation this upload belongs to (the engine's for the blob), continuations included.
+  private let budget: RetryBudget
   private var patch: StreamedPatch?
   /// Bytes the open PATCH still takes, when its length is known.
   private var patchRemaining: Int64?
@@ -42,10 +42,13 @@ public actor RegistryUpload: BlobUpload {
     self.client = client
     self.repository = repository
     self.reopen = reopen
-    let (location, minimum) = try await client.startUpload(
-      repository: repository, operation: "start an upload to \(client.host)/\(repository)")
+    let budget = RetryBudget.current ?? RetryBudget(policy: client.options.retryPolicy)
+    self.budget = budget
+    let (location, minimum) = try await RetryBudget.$current.withValue(budget) {
+      try await client.startUpload(repository: repository, operation: "start an upload to \(client.host)/\(repository)")
+    }
     self.location = location
-    self.chunkSize = Int64(max(chunkSize, minimum))
+    self.chunkSize = Int64(max(chunkSize, minimum, client.profile.minimumChunkSize))
     self.size = size
   }
 
@@ -75,15 +78,14 @@ public actor RegistryUpload: BlobUpload {
     patch?.abandon()
     patch = nil
     patchRemaining = nil
-    let policy = client.transport.options.retryPolicy
-    guard error.isTransient, let reopen, client.profile.reportsUploadOffsets, continued < policy.attempts,
-      !Task.isCancelled
-    else { throw error }
-    continued += 1
-    try await Task.sleep(nanoseconds: UInt64(policy.delay(attempt: continued) * 1e9))
-    guard let status = try? await client.uploadStatus(location: location, repository: repository),
-      (confirmed...offset).contains(status.stored)
-    else { throw error }
+    guard let reopen, client.profile.reportsUploadOffsets, await budget.retry(after: error.category) else {
+      throw error
+    }
+    let (current, repository, client) = (location, repository, client)
+    let status = try? await RetryBudget.$current.withValue(budget) {
+      try await client.uploadStatus(location: current, repository: repository)
+    }
+    guard let status, (confirmed...offset).contains(status.stored) else { throw error }
     location = status.location
     let sent = offset
     offset = status.stored
@@ -112,13 +114,16 @@ public actor RegistryUpload: BlobUpload {
     }
     let url = RegistryClient.finishURL(location, digest: digest)
     let finishOperation = "finish upload of blob \(digest) to \(client.host)/\(repository)"
-    let (response, _) = try await client.call(
-      operation: finishOperation, scope: RegistryClient.pushScope(repository), expect: [201, 204]
-    ) {
-      var request = HTTPClientRequest(url: url)
-      request.method = .PUT
-      request.headers.add(name: "Content-Length", value: "0")
-      return request
+    let (client, repository) = (client, repository)
+    let (response, _) = try await RetryBudget.$current.withValue(budget) {
+      try await client.call(
+        operation: finishOperation, scope: RegistryClient.pushScope(repository), expect: [201, 204]
+      ) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .PUT
+        request.headers.add(name: "Content-Length", value: "0")
+        return request
+      }
     }
     if let stored = response.headers.first(name: "Docker-Content-Digest"), stored != digest.description {
       throw RegistryError(
@@ -136,7 +141,9 @@ public actor RegistryUpload: BlobUpload {
     let (url, client, repository) = (location, client, repository)
     // Detached, so that the DELETE goes out even when the push itself was cancelled (Ctrl-C).
     await Task.detached {
-      _ = try? await client.send(operation: "cancel upload", scope: RegistryClient.pushScope(repository)) {
+      _ = try? await client.send(
+        operation: "cancel upload", scope: RegistryClient.pushScope(repository), repeatable: false
+      ) {
         var request = HTTPClientRequest(url: url)
         request.method = .DELETE
         return request
@@ -214,11 +221,12 @@ final class StreamedPatch: Sendable {
     if ended.value.load(ordering: .acquiring) { _ = try await finish() }
   }
 
-  /// Ends the body and returns the registry's answer, which must accept the bytes (202; ECR says 201).
+  /// Ends the body and returns the registry's answer, which must accept the bytes (202, or what the
+  /// registry's profile says).
   func finish() async throws -> HTTPClientResponse {
     body.finish()
     let response = try await response.value
-    guard [201, 202].contains(response.status.code) else {
+    guard client.profile.chunkAccepted.contains(response.status.code) else {
       throw await client.error(for: response, operation: operation)
     }
     _ = try? await response.body.collect(upTo: 1 << 16)

@@ -1,3 +1,5 @@
+import OCI
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -5,7 +7,7 @@
 #endif
 
 /// What went wrong while reading files and archives.
-public enum StreamError: Error, CustomStringConvertible {
+public enum StreamError: CategorizedError, CustomStringConvertible {
   /// The file could not be opened or read.
   case io(path: String, operation: String, errno: Int32)
   /// The file is not an archive libarchive recognises, or is damaged.
@@ -19,6 +21,13 @@ public enum StreamError: Error, CustomStringConvertible {
       "\(path): \(operation) failed: \(String(cString: strerror(code)))"
     case .badArchive(let path, let reason): "\(path): \(reason)"
     case .badMember(let path, let member, let reason): "\(path): member \(member): \(reason)"
+    }
+  }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .io(_, _, let code): code == ENOENT ? .notFound : .local
+    case .badArchive, .badMember: .invalidInput
     }
   }
 }

@@ -18,7 +18,34 @@ public struct CopyEngine: Sendable {
     self.progress = progress
   }
 
-  /// Copies the source's root image or index; returns the digest of the root manifest as stored.
+  /// Runs copies one after another as one piece of work: prepares each destination before its first copy,
+  /// commits every destination after the last, and when a copy fails, abandons them all and throws the
+  /// failure as a destination explains it (or as it is). Returns the root descriptor of each copy as stored.
+  public func run(_ copies: [ImageCopy]) async throws -> [Descriptor] {
+    var destinations = [any ImageDestination]()
+    var results = [Descriptor]()
+    do {
+      for copy in copies {
+        for target in copy.targets
+        where !destinations.contains(where: { $0.description == target.destination.description }) {
+          try await target.destination.prepare()
+          destinations.append(target.destination)
+        }
+        let source = try await copy.source()
+        results.append(try await self.copy(from: source, to: copy.targets))
+      }
+      for destination in destinations { try await destination.commit() }
+      return results
+    } catch {
+      var explained: (any Error)?
+      for destination in destinations where explained == nil { explained = await destination.explain(error) }
+      for destination in destinations { await destination.abandon() }
+      throw explained ?? error
+    }
+  }
+
+  /// Copies the source's root image or index, and no more: no destination is prepared, committed or
+  /// abandoned (`run` does that). Returns the root manifest's descriptor as stored.
   public func copy(from source: any ImageSource, to targets: [CopyTarget]) async throws -> Descriptor {
     let root = try await source.root()
     for notice in root.notices { progress(.notice(notice)) }
@@ -35,6 +62,17 @@ public struct CopyEngine: Sendable {
       await cache.save()
       throw error
     }
+  }
+}
+
+/// One image to copy and where it goes; the source is opened when its turn comes.
+public struct ImageCopy: Sendable {
+  public var source: @Sendable () async throws -> any ImageSource
+  public var targets: [CopyTarget]
+
+  public init(source: @escaping @Sendable () async throws -> any ImageSource, targets: [CopyTarget]) {
+    self.source = source
+    self.targets = targets
   }
 }
 
@@ -286,19 +324,19 @@ final class CopyJob: Sendable {
     return result
   }
 
-  /// Runs a blob's transfer, and again after a failure that may pass (a dropped connection, a 5xx), up to
-  /// the retry policy's limit; each try starts a new upload (a file destination continues its partial blob).
+  /// Runs a blob's transfer with one `RetryBudget` for everything under it (requests, chunks, sessions),
+  /// and starts it again after a failure that may pass while the budget lasts; each new try opens a new
+  /// upload session (a file destination continues its partial blob).
   private func retrying<T>(_ digest: Digest, _ body: () async throws -> T) async throws -> T {
-    var attempt = 0
-    while true {
-      do {
-        return try await body()
-      } catch let error as TransientError
-        where error.isTransient && attempt < options.retryPolicy.attempts && !Task.isCancelled
-      {
-        attempt += 1
-        engine.progress(.blobRetried(digest, attempt: attempt, reason: "\(error)"))
-        try await Task.sleep(nanoseconds: UInt64(options.retryPolicy.delay(attempt: attempt) * 1e9))
+    let budget = RetryBudget(policy: options.retryPolicy)
+    return try await RetryBudget.$current.withValue(budget) {
+      while true {
+        do {
+          return try await body()
+        } catch {
+          guard await budget.retry(after: ErrorCategory(of: error)) else { throw error }
+          engine.progress(.blobRetried(digest, attempt: budget.attempts - 1, reason: "\(error)"))
+        }
       }
     }
   }
@@ -396,7 +434,7 @@ final class CopyJob: Sendable {
       return (digest, sentBytes)
     } catch {
       // Wrong bytes are thrown away; bytes cut short by a broken transfer are kept to continue from.
-      let keep = !(error is TransferError)
+      let keep = ![.invalidInput, .protocolViolation].contains(ErrorCategory(of: error))
       for upload in uploads { await upload.cancel(keepPartial: keep) }
       throw error
     }

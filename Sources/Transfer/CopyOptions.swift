@@ -18,7 +18,7 @@ public struct CopyOptions: Sendable {
   public var compression = BlockGzip(level: 1, blockSize: 1 << 20)
   /// How many blocks compress at once, across every layer of a copy.
   public var compressionThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
-  /// How a blob whose transfer failed for a passing reason is tried again (in a new upload session).
+  /// How often a blob's transfer may be tried in all (requests, chunks and sessions together).
   public var retryPolicy = RetryPolicy()
   /// How many bytes each read from a source asks for.
   public var readSize = 1 << 20
@@ -27,18 +27,6 @@ public struct CopyOptions: Sendable {
 
   /// Names the compression settings, so cached results of other settings are not mistaken for these.
   var compressionKey: String { compression.key }
-}
-
-/// One destination of a copy and the tags the image gets there.
-public struct CopyTarget: Sendable {
-  public var destination: any ImageDestination
-  /// The tags to put the root manifest under; empty means by digest only.
-  public var tags: [String]
-
-  public init(destination: any ImageDestination, tags: [String]) {
-    self.destination = destination
-    self.tags = tags
-  }
 }
 
 /// What the engine reports while it works.
@@ -64,7 +52,7 @@ public enum ProgressEvent: Sendable {
 }
 
 /// What went wrong in the copy itself, as opposed to at a source or destination.
-public enum TransferError: Error, CustomStringConvertible {
+public enum TransferError: CategorizedError, CustomStringConvertible {
   /// A blob's bytes do not match the source's claim.
   case blobMismatch(source: String, digest: Digest, reason: String)
   /// Indexes nest deeper than any real image does.
@@ -87,6 +75,13 @@ public enum TransferError: Error, CustomStringConvertible {
       "\(destination) stored the manifest as \(actual), but hoist sent \(expected)"
     case .digestMustBeKept(let destination, let digest, let reason):
       "\(destination): \(reason), which would change the digest of manifest \(digest); refusing, since it must be kept"
+    }
+  }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .blobMismatch, .tooDeep, .unsupportedMediaType, .digestMustBeKept: .invalidInput
+    case .manifestDigestMismatch: .protocolViolation
     }
   }
 }

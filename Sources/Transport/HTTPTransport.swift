@@ -3,16 +3,14 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import OCI
 
-/// The HTTP/1.1 clients hoist talks through (one per proxy choice), with TLS set up once and
-/// redirects followed by hand so that credentials never follow a request to another host.
-public final class HTTPTransport: Sendable {
+/// The bottom of every request path: AsyncHTTPClient's HTTP/1.1 clients (one per proxy choice), with TLS
+/// set up once. Redirects, retries and authentication are layers above (`RequestPath`).
+public final class HTTPTransport: HTTPSender {
   private let direct: HTTPClient
   private let viaProxy: [ProxySettings.Server: HTTPClient]
   public let options: TransportOptions
-
-  /// A response whose body has not been read yet.
-  public typealias Response = HTTPClientResponse
 
   public init(options: TransportOptions) throws {
     self.options = options
@@ -65,52 +63,28 @@ public final class HTTPTransport: Sendable {
     for client in viaProxy.values { try? await client.shutdown() }
   }
 
-  /// The scheme hoist uses for a registry host.
-  public func scheme(for host: String) -> String {
-    options.plainHTTPHosts.contains(host) ? "http" : "https"
-  }
-
-  /// Sends a request, following up to five redirects. `Authorization` is dropped when a redirect
-  /// leaves the original scheme and host; a redirect from HTTPS to HTTP is refused.
-  public func send(_ request: HTTPClientRequest, timeout: TimeAmount = .hours(12)) async throws -> Response {
-    var request = request
-    for _ in 0..<6 {
-      guard let url = URLComponents(string: request.url), let scheme = url.scheme, let host = url.host else {
-        throw TransportError.badURL(request.url)
-      }
-      let client = options.proxies.server(scheme: scheme, host: host).flatMap { viaProxy[$0] } ?? direct
-      let response = try await client.execute(request, timeout: timeout)
-      trace(request, response.status.code)
-      guard [301, 302, 303, 307, 308].contains(response.status.code),
-        let location = response.headers.first(name: "Location"),
-        let next = URL(string: location, relativeTo: URL(string: request.url))?.absoluteURL,
-        let nextComponents = URLComponents(url: next, resolvingAgainstBaseURL: false)
-      else { return response }
-      _ = try? await response.body.collect(upTo: 1 << 16)
-      if scheme == "https" && nextComponents.scheme == "http" {
-        throw TransportError.insecureRedirect(from: request.url, to: next.absoluteString)
-      }
-      if nextComponents.scheme != scheme || nextComponents.host != host || nextComponents.port != url.port {
-        request.headers.remove(name: "Authorization")
-      }
-      if response.status.code == 303 {
-        request.method = .GET
-        request.body = nil
-      }
-      request.url = next.absoluteString
+  /// Sends one request as it is (no redirects followed); a failure to connect or a broken exchange is
+  /// thrown as a `ConnectionFailure`.
+  public func send(
+    _ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool
+  ) async throws -> HTTPClientResponse {
+    guard let url = URLComponents(string: request.url), let scheme = url.scheme, let host = url.host else {
+      throw TransportError.badURL(request.url)
     }
-    throw TransportError.tooManyRedirects(request.url)
-  }
-
-  private func trace(_ request: HTTPClientRequest, _ status: UInt) {
-    guard let trace = options.trace else { return }
-    let withoutQuery = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
-    trace("\(request.method.rawValue) \(withoutQuery) -> \(status)")
+    let client = options.proxies.server(scheme: scheme, host: host).flatMap { viaProxy[$0] } ?? direct
+    do {
+      return try await client.execute(request, timeout: timeout)
+    } catch let error as CancellationError {
+      throw error
+    } catch {
+      if Task.isCancelled { throw CancellationError() }
+      throw ConnectionFailure(error)
+    }
   }
 }
 
 /// Problems with the connection settings themselves.
-public enum TransportError: Error, CustomStringConvertible {
+public enum TransportError: CategorizedError, CustomStringConvertible {
   case badCertificateFile(option: String, path: String)
   case badURL(String)
   case insecureRedirect(from: String, to: String)
@@ -124,25 +98,11 @@ public enum TransportError: Error, CustomStringConvertible {
     case .tooManyRedirects(let url): "too many redirects, last to \(url)"
     }
   }
-}
 
-/// A short account of why a connection failed, with what to do where there is something.
-public func connectionErrorText(_ error: any Error) -> String {
-  let text = String(describing: error)
-  if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
-    return "its TLS certificate is not trusted (add its CA with --ca-file, or skip verification with --insecure)"
+  public var category: ErrorCategory {
+    switch self {
+    case .badCertificateFile, .badURL: .invalidInput
+    case .insecureRedirect, .tooManyRedirects: .protocolViolation
+    }
   }
-  if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.contains("UnknownHost")
-    || text.contains("unknown(host")
-  {
-    return "unknown host"
-  }
-  if text.contains("connectTimeout") { return "connection timed out" }
-  if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-  if text.contains("remoteConnectionClosed") { return "the connection was closed by the server" }
-  if text.contains("readTimeout") { return "timed out waiting for an answer" }
-  if text.contains("wrongVersion") || text.contains("WRONG_VERSION_NUMBER") || text.contains("httpsOverHTTP") {
-    return "it does not speak TLS on this port (use --plain-http for an HTTP registry)"
-  }
-  return text
 }

@@ -19,6 +19,11 @@ public struct TransportOptions: Sendable {
   public var trace: (@Sendable (String) -> Void)?
 
   public init() {}
+
+  /// The scheme hoist uses for a registry host.
+  public func scheme(for host: String) -> String {
+    plainHTTPHosts.contains(host) ? "http" : "https"
+  }
 }
 
 /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`, interpreted as Go's `net/http` does (loopback is never proxied).

@@ -1,5 +1,7 @@
 import AWS
 import Foundation
+import OCI
+import Registry
 
 /// What hoist does for an Amazon ECR registry beyond the distribution protocol: logging in from the AWS
 /// credential chain, making sure a repository exists, and explaining ECR's failures.
@@ -17,9 +19,21 @@ public struct ECRAccess: Sendable {
     self.cache = cache
   }
 
-  /// How ECR departs from the distribution spec: its upload `Range` is not to be trusted, and manifests
-  /// need their `mediaType` field.
-  public static let profile = RegistryProfile(reportsUploadOffsets: false, requiresManifestMediaType: true)
+  /// How ECR departs from the distribution spec: its upload `Range` is not to be trusted, manifests need
+  /// their `mediaType` field, chunks are at least 5 MiB and accepted with 201, and its failures are put in
+  /// words through the ECR API. (Its redirects of blob reads to S3 need nothing beyond `Redirects`.)
+  /// `createRepositories` creates a missing repository before the first push to it.
+  public func profile(createRepositories: Bool = false) -> RegistryProfile {
+    let access = self
+    var profile = RegistryProfile(
+      reportsUploadOffsets: false, requiresManifestMediaType: true, minimumChunkSize: 5 << 20,
+      chunkAccepted: [201, 202])
+    profile.explain = { @Sendable error, repository in await access.explain(error, repository: repository) }
+    if createRepositories {
+      profile.prepareRepository = { @Sendable repository in try await access.ensureRepository(repository) }
+    }
+    return profile
+  }
 
   /// The registry login, from the cache or `GetAuthorizationToken`.
   public func login(refresh: Bool = false) async throws -> ECRClient.AuthorizationToken {
@@ -43,17 +57,16 @@ public struct ECRAccess: Sendable {
   }
 
   /// Says plainly what a failed push to `repository` means, where ECR's answer is cryptic: a missing
-  /// repository (`NAME_UNKNOWN`, or a dropped connection) or an immutable tag.
-  public func explain(_ error: any Error, repository: String) async -> any Error {
-    guard let registryError = error as? RegistryError else { return error }
-    if registryError.code == "TAG_INVALID" {
-      return ECRError.immutableTag(registry: registry, repository: repository, message: registryError.description)
+  /// repository (`NAME_UNKNOWN`, or a dropped connection) or an immutable tag; nil when neither.
+  func explain(_ error: RegistryError, repository: String) async -> (any Error)? {
+    if error.code == "TAG_INVALID" {
+      return ECRError.immutableTag(registry: registry, repository: repository, message: error.description)
     }
     let dropped: Bool
-    if case .unreachable = registryError.reason { dropped = true } else { dropped = false }
-    guard registryError.code == "NAME_UNKNOWN" || dropped,
+    if case .unreachable = error.reason { dropped = true } else { dropped = false }
+    guard error.code == "NAME_UNKNOWN" || dropped,
       let exists = try? await api().describeRepository(repository).map({ _ in true }) ?? false, !exists
-    else { return error }
+    else { return nil }
     return ECRError.repositoryMissing(registry: registry, repository: repository)
   }
 }
@@ -68,6 +81,8 @@ public struct ECRCredentialProvider: CredentialProvider {
     self.access = access
     self.fallback = fallback
   }
+
+  public var renewable: Bool { true }
 
   public func credentials(refresh: Bool) async throws -> RegistryCredentials? {
     let token: ECRClient.AuthorizationToken
@@ -85,7 +100,7 @@ public struct ECRCredentialProvider: CredentialProvider {
 }
 
 /// ECR failures put in a user's words.
-public enum ECRError: Error, CustomStringConvertible {
+public enum ECRError: CategorizedError, CustomStringConvertible {
   case repositoryMissing(registry: String, repository: String)
   case immutableTag(registry: String, repository: String, message: String)
   case notECR(registry: String, command: String)
@@ -99,6 +114,14 @@ public enum ECRError: Error, CustomStringConvertible {
       "\(message) (repository \(repository) has immutable tags: push under a new tag)"
     case .notECR(let registry, let command):
       "\(command) works with Amazon ECR registries only, and \(registry) is not one"
+    }
+  }
+
+  public var category: ErrorCategory {
+    switch self {
+    case .repositoryMissing: .notFound
+    case .immutableTag: .rejected
+    case .notECR: .invalidInput
     }
   }
 }

@@ -1,0 +1,40 @@
+import Synchronization
+
+/// The tries one operation may still make, shared by every level that can repeat part of it, so that
+/// `--retries N` means at most N + 1 attempts in all: a blob's upload session, its chunks and its requests
+/// draw from the blob's budget, never N each.
+///
+/// The level that owns an operation (the copy engine for a blob, the registry client for a lone request)
+/// binds a budget to its task with `RetryBudget.$current.withValue`; the levels below take `current` rather
+/// than making their own.
+public final class RetryBudget: Sendable {
+  /// The budget of the operation the running task belongs to, if its owner set one.
+  @TaskLocal public static var current: RetryBudget?
+
+  public let policy: RetryPolicy
+  private let used = Mutex(0)
+
+  public init(policy: RetryPolicy) { self.policy = policy }
+
+  /// Tries made so far: the first one and every retry granted.
+  public var attempts: Int { used.withLock { $0 } + 1 }
+
+  /// Grants one more try after `error` and waits the backoff before it (or what the server asked for);
+  /// false when the error will not pass, the budget is spent, or the task was cancelled.
+  public func retry(after category: ErrorCategory, retryAfter: Double? = nil) async -> Bool {
+    guard category.isTransient, !Task.isCancelled else { return false }
+    let attempt: Int? = used.withLock {
+      guard $0 < policy.attempts else { return nil }
+      $0 += 1
+      return $0
+    }
+    guard let attempt else { return false }
+    let seconds = policy.delay(attempt: attempt, retryAfter: retryAfter)
+    do {
+      try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+    } catch {
+      return false
+    }
+    return true
+  }
+}

@@ -1,0 +1,17 @@
+import AsyncHTTPClient
+import NIOCore
+
+/// One HTTP exchange: a request, whose body may stream, in; a response, whose body streams, out. This is
+/// the seam everything that speaks HTTP sends through: `HTTPTransport` (AsyncHTTPClient) in production, the
+/// request-path layers over it, and a scripted fake in unit tests.
+public protocol HTTPSender: Sendable {
+  /// Sends `request`. `repeatable` says whether it may be sent again as it is: its body is in memory or
+  /// empty, and a second copy does no harm. Failures to connect are thrown as `ConnectionFailure`.
+  func send(_ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool) async throws -> HTTPClientResponse
+}
+
+extension HTTPClientRequest {
+  /// Whether sending the request twice does no harm, by its method (GET, HEAD, PUT, DELETE).
+  public var isIdempotent: Bool { [.GET, .HEAD, .PUT, .DELETE].contains(method) }
+
+}
