@@ -78,7 +78,14 @@ let package = Package(
     .testTarget(name: "OCITests", dependencies: ["OCI"]),
     .testTarget(name: "StreamsTests", dependencies: ["Streams", "CZstd"]),
     .testTarget(name: "ArchivesTests", dependencies: ["Archives", "OCI", "Streams"]),
-    .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "Transport"]),
+    .testTarget(
+      name: "RegistryTests",
+      dependencies: [
+        "Registry", "OCI", "Streams", "Transport", "Transfer", "ECR", "AWS",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
     .testTarget(name: "TransferTests", dependencies: ["Transfer", "OCI", "Streams"]),
     .testTarget(name: "AWSTests", dependencies: ["AWS", "Streams"]),
     .testTarget(name: "FuzzTests", dependencies: ["Archives", "OCI", "Registry", "Streams"]),

@@ -146,13 +146,14 @@ extension RegistryClient {
         request.headers.add(name: "Authorization", value: credentials.basicAuthorization)
       }
     }
-    let response: HTTPClientResponse
-    do {
-      response = try await path.send(request, timeout: .seconds(60), repeatable: true)
-    } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
+    let outgoing = request
+    let (response, body) = try await wholeBody(operation: operation, limit: 1 << 20, repeatable: true) {
+      do {
+        return try await path.send(outgoing, timeout: .seconds(60), repeatable: true)
+      } catch {
+        throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
+      }
     }
-    let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data(buffer: $0) } ?? Data()
     switch response.status.code {
     case 200: break
     case 401, 403:

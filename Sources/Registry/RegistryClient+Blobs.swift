@@ -14,15 +14,17 @@ extension RegistryClient {
   /// Whether the repository has the blob (HEAD).
   public func blobExists(repository: String, digest: Digest) async throws -> Bool {
     let operation = "check blob \(digest) in \(host)/\(repository)"
-    let response = try await send(operation: operation, scope: Self.pushScope(repository)) {
-      var request = HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
-      request.method = .HEAD
-      return request
-    }
-    switch response.status.code {
-    case 200: return true
-    case 404: return false
-    default: throw await error(for: response, operation: operation)
+    return try await budgeted { _ in
+      let response = try await send(operation: operation, scope: Self.pushScope(repository)) {
+        var request = HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+        request.method = .HEAD
+        return request
+      }
+      switch response.status.code {
+      case 200: return true
+      case 404: return false
+      default: throw await error(for: response, operation: operation)
+      }
     }
   }
 
@@ -105,25 +107,40 @@ extension RegistryClient {
   /// `offset` on with a `Range` request; a registry that ignores the range has the skipped bytes read away.
   public func openBlob(repository: String, digest: Digest, offset: Int64 = 0) async throws -> any BlobReader {
     let operation = "fetch blob \(digest) from \(host)/\(repository)"
-    let response = try await send(operation: operation, scope: Self.pullScope(repository)) {
-      var request = HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
-      if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
-      return request
-    }
-    switch response.status.code {
-    case 206 where offset > 0:
-      return ResponseBodyReader(body: response.body, operation: operation, registry: host)
-    case 200:
-      let reader = ResponseBodyReader(body: response.body, operation: operation, registry: host)
-      try await reader.skip(offset)
-      return reader
-    default:
-      throw await error(for: response, operation: operation)
+    return try await budgeted { _ in
+      let response = try await send(operation: operation, scope: Self.pullScope(repository)) {
+        var request = HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+        if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+        return request
+      }
+      switch response.status.code {
+      case 206 where offset > 0:
+        return ResponseBodyReader(body: response.body, operation: operation, registry: host)
+      case 200:
+        let reader = ResponseBodyReader(body: response.body, operation: operation, registry: host)
+        try await reader.skip(offset)
+        return reader
+      default:
+        throw await error(for: response, operation: operation)
+      }
     }
   }
 
-  /// Fetches a small blob (a config) whole, refusing more than `limit` bytes.
+  /// Fetches a small blob (a config) whole, refusing more than `limit` bytes; a download that breaks off
+  /// starts again while the operation's budget lasts.
   public func blob(repository: String, digest: Digest, limit: Int) async throws -> Data {
+    try await budgeted { budget in
+      while true {
+        do {
+          return try await readWhole(repository: repository, digest: digest, limit: limit)
+        } catch let error as RegistryError where error.category == .transient {
+          guard await budget.retry(after: error.category) else { throw error }
+        }
+      }
+    }
+  }
+
+  private func readWhole(repository: String, digest: Digest, limit: Int) async throws -> Data {
     let reader = try await openBlob(repository: repository, digest: digest)
     var data = Data()
     while true {

@@ -13,22 +13,16 @@ extension RegistryClient {
   )? {
     let operation = "fetch manifest \(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
     let scope = forPush ? Self.pushScope(repository) : Self.pullScope(repository)
-    let response = try await send(operation: operation, scope: scope) {
+    let (response, body) = try await call(
+      operation: operation, scope: scope, expect: [200, 404], bodyLimit: maximumDocumentSize
+    ) {
       var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
       request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
       return request
     }
-    if response.status.code == 404 {
-      _ = try? await response.body.collect(upTo: 1 << 16)
-      return nil
-    }
-    guard response.status.code == 200 else { throw await error(for: response, operation: operation) }
-    guard let body = try? await response.body.collect(upTo: maximumDocumentSize) else {
-      throw RegistryError(
-        operation: operation, registry: host, reason: .protocolViolation("manifest over 4 MiB or cut off"))
-    }
+    if response.status.code == 404 { return nil }
     let mediaType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? ""
-    return (Data(buffer: body), mediaType)
+    return (body, mediaType)
   }
 
   /// Stores a manifest under a tag or digest; returns the digest the registry reports.

@@ -55,14 +55,21 @@ public final class RegistryClient: Sendable {
     operation: String, scope: String?, timeout: TimeAmount = .hours(12), repeatable: Bool? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
-    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
-    return try await RetryBudget.$current.withValue(budget) {
+    try await budgeted { budget in
       do {
         return try await authenticated(scope: scope, timeout: timeout, repeatable: repeatable, make)
       } catch {
         throw registryError(error, operation: operation, attempts: budget.attempts)
       }
     }
+  }
+
+  /// Runs one operation with the running task's `RetryBudget`, or with one of its own when it is the
+  /// owner (a lone request, a manifest), so that every request of it and the error it ends with agree on
+  /// the tries made.
+  func budgeted<T>(_ body: (RetryBudget) async throws -> T) async throws -> T {
+    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
+    return try await RetryBudget.$current.withValue(budget) { try await body(budget) }
   }
 
   /// A failure of the request path as a `RegistryError` about `operation`.
@@ -106,21 +113,39 @@ public final class RegistryClient: Sendable {
     operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, repeatable: Bool? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> (HTTPClientResponse, Data) {
-    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
-    return try await RetryBudget.$current.withValue(budget) {
-      let response = try await send(operation: operation, scope: scope, repeatable: repeatable, make)
+    try await budgeted { budget in
+      let (response, body) = try await wholeBody(operation: operation, limit: bodyLimit, repeatable: repeatable ?? true)
+      {
+        try await send(operation: operation, scope: scope, repeatable: repeatable, make)
+      }
       guard expect.contains(response.status.code) else {
-        throw await error(for: response, operation: operation)
+        var error = await error(status: Int(response.status.code), body: body, operation: operation)
+        error.attempts = budget.attempts
+        throw error
       }
-      let body: ByteBuffer
+      return (response, body)
+    }
+  }
+
+  /// Runs `exchange` and reads the answer's body whole. A body that breaks off is a passing failure: the
+  /// exchange runs again while the running budget lasts, if `repeatable`. One over `limit` is refused.
+  func wholeBody(
+    operation: String, limit: Int, repeatable: Bool, _ exchange: () async throws -> HTTPClientResponse
+  ) async throws -> (HTTPClientResponse, Data) {
+    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
+    while true {
+      let response = try await exchange()
       do {
-        body = try await response.body.collect(upTo: bodyLimit)
-      } catch {
+        return (response, Data(buffer: try await response.body.collect(upTo: limit)))
+      } catch is NIOTooManyBytesError {
         throw RegistryError(
-          operation: operation, registry: host,
-          reason: .protocolViolation("response body over \(bodyLimit) bytes or cut off"))
+          operation: operation, registry: host, reason: .protocolViolation("an answer over \(limit) bytes"))
+      } catch {
+        let failure = RegistryError(
+          operation: operation, registry: host, reason: .unreachable(ConnectionFailure(error)),
+          attempts: budget.attempts)
+        guard repeatable, await budget.retry(after: failure.category) else { throw failure }
       }
-      return (response, Data(buffer: body))
     }
   }
 

@@ -207,37 +207,56 @@ class DelayingFront(Front):
 
 class FaultyFront(Front):
     """Forwards to a registry and, with probability `rate` per request (a seeded generator, so a run with
-    --concurrency 1 meets the same faults every time), answers 503, answers 429 with Retry-After, resets
-    the connection halfway through the request body, or cuts the response body short."""
+    --concurrency 1 meets the same faults every time), answers 503, answers 429 with Retry-After, answers
+    500, resets the connection halfway through the request body, or cuts the response body short. With
+    `first`, the very first request (the ping) always meets a fault. With `token_port`, the registry's
+    token service is reached through the front too (its challenge's realm is rewritten), faults and all.
+    `always` names (method, path fragment) pairs that meet a 503 every time, and `counts` how often each
+    (method, path fragment) pair of `watch` came."""
 
-    FAULTS = ["503", "429", "reset-request", "truncate-response"]
+    FAULTS = ["503", "429", "500", "reset-request", "truncate-response"]
 
-    def __init__(self, upstream_port, seed, rate):
+    def __init__(self, upstream_port, seed, rate, first=False, token_port=None, always=(), watch=()):
         import random
+        import re
         import socket
         import threading
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.injected = []
+        self.requests = 0
+        self.counts = {pair: 0 for pair in watch}
 
         def front(request):
             with self.lock:
+                self.requests += 1
                 fault = self.random.choice(self.FAULTS) if self.random.random() < rate else None
+                if first and self.requests == 1:
+                    fault = self.random.choice(["503", "429", "500", "reset-request"])
+                for method, fragment in self.counts:
+                    if request.command == method and fragment in request.path:
+                        self.counts[(method, fragment)] += 1
+                if any(request.command == m and f in request.path for m, f in always):
+                    fault = "503"
+            upstream = token_port if token_port and request.path.startswith("/token") else upstream_port
             length = int(request.headers.get("Content-Length") or 0)
             streamed = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-            if fault == "reset-request" and (length > 1 or streamed):
-                read_body(request, limit=max(length // 2, 1))
+            if fault == "reset-request" and (length > 1 or streamed or request.command in ("GET", "HEAD")):
+                read_body(request, limit=max(length // 2, 1) if length or streamed else 0)
                 self.injected.append((fault, request.command, request.path))
                 request.close_connection = True
                 request.connection.shutdown(socket.SHUT_RDWR)
                 return
             body = read_body(request)
-            if fault in ("503", "429"):
+            if fault in ("503", "429", "500"):
                 self.injected.append((fault, request.command, request.path))
                 headers = [("Retry-After", "0")] if fault == "429" else []
                 return reply(request, int(fault), headers, b'{"errors":[{"code":"UNAVAILABLE","message":"fault"}]}')
-            status, headers, payload = forward(upstream_port, request, body)
+            status, headers, payload = forward(upstream, request, body)
             headers = own_location(headers, upstream_port, self.port)
+            if token_port:
+                headers = [(k, re.sub(r'realm="http://127\.0\.0\.1:\d+', f'realm="http://127.0.0.1:{self.port}', v)
+                            if k.lower() == "www-authenticate" else v) for k, v in headers]
             if fault == "truncate-response" and request.command == "GET" and len(payload) > 1:
                 self.injected.append((fault, request.command, request.path))
                 reply_partially(request, status, headers, payload[: len(payload) // 2])

@@ -4,7 +4,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import TESTDATA, hoist, read_oci_image
+from conftest import PASSWORD, TESTDATA, USER, hoist, read_oci_image
 from fronts import FaultyFront, Front, forward, own_location, read_body, reply
 
 
@@ -38,6 +38,53 @@ def test_push_and_pull_survive_a_ten_percent_fault_rate(services, env, tmp_path,
     assert chunked.stdout.split("@")[1].strip() == clean
     image_read = read_oci_image(str(target))
     assert image_read["diff_ids"] == image_read["config_diff_ids"]
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_a_fault_mix_on_every_kind_of_request_never_fails_a_push_or_pull(services, env, tmp_path, seed):
+    """10 % of requests fail (500, 503, 429, resets, cut-off bodies), the very first one (the ping) always, the
+    token service's requests too; with the default --retries, the push and the pull still finish, with the
+    digests a clean run gives."""
+    registry = services.bearer
+    source = os.path.join(TESTDATA, "docker-legacy.tar")
+    login = ["--plain-http", "--username", USER, "--password-stdin"]
+    clean = hoist(["push", source, f"{registry.host}/mix/clean:{seed}", "-q", "--no-cache"] + login, env,
+                  input=PASSWORD).stdout.split("@")[1].strip()
+    token = ("GET", "/token")
+    front = FaultyFront(registry.port, seed=seed, rate=0.1, first=True, token_port=services.token.port,
+                        watch=[token])
+    try:
+        pushed = hoist(["push", source, f"{front.host}/mix/app:{seed}", "--no-cache", "--progress", "plain"]
+                       + login, env, input=PASSWORD)
+        pulled = hoist(["pull", f"{front.host}/mix/app:{seed}", str(tmp_path / "layout"), "--progress", "plain"]
+                       + login, env, input=PASSWORD)
+    finally:
+        front.stop()
+    assert front.injected[0][1:] == ("GET", "/v2/"), "the first request met a fault"
+    assert front.counts[token] > 0, "the token requests went through the front"
+    assert pushed.stdout.split("@")[1].strip() == clean
+    assert pulled.stdout.split("@")[1].split()[0] == clean
+
+
+def test_an_upload_endpoint_that_always_fails_is_given_up_on_within_the_bound(services, env):
+    """Every POST to the upload endpoint answers 503: each blob is tried --retries + 1 times in all (not at
+    each of several levels), and the push gives up well within the documented 35 s, saying how often."""
+    import time
+    watched = ("POST", "/blobs/uploads/")
+    front = FaultyFront(services.plain.port, seed=0, rate=0, always=[watched], watch=[watched])
+    started = time.monotonic()
+    try:
+        failed = hoist(["push", os.path.join(TESTDATA, "docker-legacy.tar"), f"{front.host}/refuse/app:1",
+                        "--plain-http", "--no-cache", "-q"], env, check=False)
+    finally:
+        front.stop()
+    elapsed = time.monotonic() - started
+    assert failed.returncode == 1
+    assert len(failed.stderr.strip().splitlines()) == 1
+    assert "tried 6 times" in failed.stderr and "HTTP 503" in failed.stderr
+    # Blobs move four at a time; the first to give up cancels the others.
+    assert 6 <= front.counts[watched] <= 6 * 4
+    assert elapsed < 35
 
 
 def test_interrupted_push_cancels_its_uploads(services, env, image):
