@@ -341,8 +341,9 @@ final class CopyJob: Sendable {
     }
   }
 
-  /// One pass over a blob: read, check against the descriptor, compress if asked, send to every target.
-  /// A blob copied as it is to a single destination continues where an interrupted run left it.
+  /// One pass over a blob through its stages (`BlobStages.swift`): read and verify, compress if asked, fan
+  /// out to every target. A blob copied as it is to a single destination continues where an interrupted
+  /// run left it.
   private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
     var uploads = [any BlobUpload]()
     do {
@@ -352,90 +353,35 @@ final class CopyJob: Sendable {
         uploads.append(
           try await target.destination.beginUpload(expected: compress ? nil : layer, reopen: compress ? nil : reopen))
       }
-      let inputHash = SHA256Hasher()
-      let outputHash = SHA256Hasher()
-      var readBytes: Int64 = 0
-      var sentBytes: Int64 = 0
-      if !compress, uploads.count == 1, let prefix = try await uploads[0].storedPrefix() {
-        while case let chunk = try await prefix.read(maxLength: options.readSize), !chunk.isEmpty {
-          inputHash.update(chunk)
-          readBytes += Int64(chunk.count)
-        }
-        sentBytes = readBytes
-        engine.progress(.blobResumed(layer.digest, bytes: readBytes))
-      }
-      // A blob sent as it is read hashes once: its output digest is its input digest.
-      func send(_ bytes: [UInt8]) async throws {
-        guard !bytes.isEmpty else { return }
-        if compress { outputHash.update(bytes) }
-        sentBytes += Int64(bytes.count)
-        for upload in uploads { try await upload.write(bytes) }
-      }
-      // Compression: whole blocks, several in flight on other threads (as many as there are cores, across
-      // every layer of the copy), sent in order.
-      let gzip = options.compression
-      var block = [UInt8]()
-      var inFlight = [Task<[UInt8], Never>]()
-      defer { for task in inFlight { task.cancel() } }
-      let slots = compressing
-      func compressBlock() async throws {
-        let input = block
-        block = []
-        await slots.acquire()
-        inFlight.append(
-          Task.detached {
-            let output = gzip.compress(input)
-            await slots.release()
-            return output
-          })
-        if inFlight.count >= options.compressionThreads { try await send(await inFlight.removeFirst().value) }
-      }
-      let reader = try await source.openBlob(layer, from: readBytes)
+      let prefix = !compress && uploads.count == 1 ? try await uploads[0].storedPrefix() : nil
+      var read = try await VerifiedRead(
+        layer, source: source.description, prefix: prefix, readSize: options.readSize
+      ) { try await source.openBlob(layer, from: $0) }
+      if prefix != nil { engine.progress(.blobResumed(layer.digest, bytes: read.bytesRead)) }
+      var fanOut = FanOut(uploads, hashing: compress, alreadySent: read.bytesRead)
+      var compression =
+        compress
+        ? OrderedCompression(codec: options.compression, slots: compressing, depth: options.compressionThreads) : nil
+      defer { compression?.cancel() }
       while true {
-        let wanted = compress ? gzip.blockSize - block.count : options.readSize
-        let limit = Int(min(Int64(wanted), layer.size - readBytes + 1))
-        let chunk = try await reader.read(maxLength: max(limit, 1))
+        let chunk = try await read.next(maxLength: compression?.wanted ?? options.readSize)
         if chunk.isEmpty { break }
-        readBytes += Int64(chunk.count)
-        guard readBytes <= layer.size else {
-          throw TransferError.blobMismatch(
-            source: source.description, digest: layer.digest,
-            reason: "longer than the \(layer.size) bytes its descriptor says")
-        }
-        inputHash.update(chunk)
-        if compress {
-          if block.isEmpty { block = chunk } else { block += chunk }
-          if block.count == gzip.blockSize { try await compressBlock() }
+        if compression != nil {
+          for block in await compression!.add(chunk) { try await fanOut.send(block) }
         } else {
-          try await send(chunk)
+          try await fanOut.send(chunk)
         }
-        engine.progress(.blobProgress(layer.digest, bytes: readBytes))
+        engine.progress(.blobProgress(layer.digest, bytes: read.bytesRead))
       }
-      guard readBytes == layer.size else {
-        throw TransferError.blobMismatch(
-          source: source.description, digest: layer.digest,
-          reason: "\(readBytes) bytes where its descriptor says \(layer.size)")
+      let actual = try read.verify()
+      if compression != nil {
+        for block in await compression!.finish() { try await fanOut.send(block) }
       }
-      let actual = Digest(sha256Bytes: inputHash.finalize())
-      guard actual == layer.digest else {
-        throw TransferError.blobMismatch(
-          source: source.description, digest: layer.digest, reason: "content hashes to \(actual)")
-      }
-      if compress {
-        if !block.isEmpty || readBytes == 0 { try await compressBlock() }
-        while !inFlight.isEmpty { try await send(await inFlight.removeFirst().value) }
-      }
-      let digest = compress ? Digest(sha256Bytes: outputHash.finalize()) : actual
-      let size = sentBytes
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        for upload in uploads { group.addTask { try await upload.finish(digest: digest, size: size) } }
-        try await group.waitForAll()
-      }
-      return (digest, sentBytes)
+      let digest = fanOut.sentDigest() ?? actual
+      try await fanOut.finish(digest: digest)
+      return (digest, fanOut.bytesSent)
     } catch {
-      // Wrong bytes are thrown away; bytes cut short by a broken transfer are kept to continue from.
-      let keep = ![.invalidInput, .protocolViolation].contains(ErrorCategory(of: error))
-      for upload in uploads { await upload.cancel(keepPartial: keep) }
+      await FanOut(uploads, hashing: false).cancel(after: error)
       throw error
     }
   }
