@@ -26,7 +26,9 @@ struct ConnectionOptions: ParsableArguments {
   @Option(name: .long, help: "The AWS region, where the registry host does not name one.")
   var region: String?
 
-  @Option(name: .long, help: "How often a request or blob that failed for a passing reason is tried again.")
+  @Option(
+    name: .long,
+    help: "How often an operation (a request, a blob) that failed for a passing reason is tried again, in all.")
   var retries = 5
 
   @Flag(name: .long, help: "Use no local cache: neither blob info nor ECR logins are read or written.")
