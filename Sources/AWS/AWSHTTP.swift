@@ -54,8 +54,10 @@ public struct AWSHTTP: Sendable {
       throw error
     } catch is CancellationError {
       throw CancellationError()
+    } catch is NIOTooManyBytesError {
+      throw AWSError.transport(operation: operation, reason: "the answer from \(host) is over 8 MiB")
     } catch {
-      throw AWSError.transport(operation: operation, reason: "the answer from \(host) broke off or is over 8 MiB")
+      throw AWSError.unreachable(operation: operation, host: host, ConnectionFailure(error))
     }
   }
 

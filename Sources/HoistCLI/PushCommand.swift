@@ -97,11 +97,11 @@ struct PushCommand: AsyncParsableCommand {
         let cache = BlobInfoCache(
           file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
         let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)
+        var clients = [String: RegistryClient]()
         let copies = try jobs.map { job in
-          let targets = try RegistryDestination.targets(for: job.references, chunkSize: chunkSize.bytes) {
-            try connected.client(
-              for: $0.registry, endpoint: $0.endpointHost, createRepositories: createRepository)
-          }
+          let targets = try RegistryDestination.targets(
+            for: job.references, chunkSize: chunkSize.bytes, clients: &clients
+          ) { try connected.client(for: $0.registry, endpoint: $0.endpointHost, createRepositories: createRepository) }
           return ImageCopy(source: { try ArchiveSource.open(path: path, image: job.image) }, targets: targets)
         }
         let stored = try await engine.run(copies)

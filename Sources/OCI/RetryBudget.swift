@@ -19,8 +19,9 @@ public final class RetryBudget: Sendable {
   /// Tries made so far: the first one and every retry granted.
   public var attempts: Int { used.withLock { $0 } + 1 }
 
-  /// Grants one more try after `error` and waits the backoff before it (or what the server asked for);
-  /// false when the error will not pass, the budget is spent, or the task was cancelled.
+  /// Grants one more try after a failure of `category` and waits the backoff before it (or `retryAfter`,
+  /// what the server asked for); false when the failure will not pass, the budget is spent, or the task was
+  /// cancelled.
   public func retry(after category: ErrorCategory, retryAfter: Double? = nil) async -> Bool {
     guard category.isTransient, !Task.isCancelled else { return false }
     let attempt: Int? = used.withLock {

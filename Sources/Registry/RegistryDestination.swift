@@ -32,11 +32,12 @@ public struct RegistryDestination: ImageDestination {
   }
 
   /// The targets for pushing to `references`: one per repository, carrying every tag asked for in it (a
-  /// reference without a tag gets `latest`), with one client per registry host from `client`.
+  /// reference without a tag gets `latest`), with one client per registry host: the one in `clients`, else
+  /// a new one from `client`, kept in `clients` for the next images.
   public static func targets(
-    for references: [Reference], chunkSize: Int, client: (Reference) throws -> RegistryClient
+    for references: [Reference], chunkSize: Int, clients: inout [String: RegistryClient],
+    client: (Reference) throws -> RegistryClient
   ) throws -> [CopyTarget] {
-    var clients = [String: RegistryClient]()
     var targets = [CopyTarget]()
     var positions = [String: Int]()
     for reference in references {
