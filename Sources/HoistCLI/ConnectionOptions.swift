@@ -50,6 +50,12 @@ struct ConnectionOptions: ParsableArguments {
     return options
   }
 
+  /// What layers compressed to and where blobs were seen: `blob-info.json` in the cache folder, or memory
+  /// only with `--no-cache`.
+  func blobInfoCache() -> BlobInfoCache {
+    BlobInfoCache(file: noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
+  }
+
   /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
   /// transport afterwards, whether `body` succeeds or fails. Credentials given with `--username` and
   /// `--password-stdin` apply to every host.

@@ -86,7 +86,7 @@ struct PullCommand: AsyncParsableCommand {
       defer { reporter.finish() }
       let stored = try await connection.withConnection(hosts: references.map(\.registry)) { connected in
         let options = connection.copyOptions(concurrency: concurrency)
-        let engine = CopyEngine(options: options, progress: reporter.report)
+        let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
         let platform = platforms.choice
         return try await engine.run(
           references.map { reference in
@@ -155,7 +155,7 @@ struct CopyCommand: AsyncParsableCommand {
           options.builtFormat = .oci
         }
         if case .registry(let reference) = to, reference.digest != nil { options.keepDigests = true }
-        let engine = CopyEngine(options: options, progress: reporter.report)
+        let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
         let imageSource = try connected.source(from, platform: platforms.choice)
         let target: CopyTarget
         switch to {

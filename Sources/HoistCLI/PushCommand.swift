@@ -94,9 +94,7 @@ struct PushCommand: AsyncParsableCommand {
         var options = connection.copyOptions(concurrency: concurrency)
         options.format = format
         options.compression = BlockGzip(level: compressionLevel, blockSize: options.compression.blockSize)
-        let cache = BlobInfoCache(
-          file: connection.noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
-        let engine = CopyEngine(options: options, cache: cache, progress: reporter.report)
+        let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
         var clients = [String: RegistryClient]()
         let copies = try jobs.map { job in
           let targets = try RegistryDestination.targets(

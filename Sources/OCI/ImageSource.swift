@@ -143,6 +143,9 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)?
   /// Whether the destination refuses manifests and indexes without a top-level `mediaType` (ECR does).
   var requiresManifestMediaType: Bool { get }
+  /// Where the destination is, as a place other repositories of its registry could mount blobs from; nil
+  /// for files.
+  var location: MountOrigin? { get }
   /// Gets ready to take images (a registry may create the repository); the engine calls it once, before
   /// the first copy to the destination.
   func prepare() async throws
@@ -170,6 +173,9 @@ extension ImageDestination {
 
   /// Most destinations take any valid document.
   public var requiresManifestMediaType: Bool { false }
+
+  /// Files are no place to mount from.
+  public var location: MountOrigin? { nil }
 
   /// Most destinations cannot mount.
   public func mountBlob(_ descriptor: Descriptor, from origin: MountOrigin) async throws -> Bool { false }

@@ -21,6 +21,8 @@ public struct RegistryDestination: ImageDestination {
 
   public var requiresManifestMediaType: Bool { client.profile.requiresManifestMediaType }
 
+  public var location: MountOrigin? { MountOrigin(registry: client.host, repository: repository) }
+
   public func prepare() async throws {
     try await client.profile.prepareRepository?(repository)
   }

@@ -231,17 +231,21 @@ final class CopyJob: Sendable {
       mediaType: mediaType, data: out.encoded(), conversion: converting ? "manifest" : nil, dropped: dropped)
   }
 
-  /// Stores the config in every destination that lacks it, reporting it like any other blob.
+  /// Stores the config in every destination that lacks it (mounted where it can be), reporting it like any
+  /// other blob.
   private func copyConfig(_ config: Descriptor, _ data: Data) async throws {
-    var lacking = [CopyTarget]()
-    for target in targets where try await !target.destination.blobExists(config) { lacking.append(target) }
-    guard !lacking.isEmpty else {
-      engine.progress(.blobSkipped(config.digest, size: config.size))
+    await remember(config.digest, at: source.mountOrigin)
+    let placed = try await placeWithoutSending(config, sourceBlob: true)
+    guard !placed.lacking.isEmpty else {
+      engine.progress(
+        placed.mountedFrom.map { .blobMounted(config.digest, from: $0) }
+          ?? .blobSkipped(config.digest, size: config.size))
       return
     }
     engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
-    for target in lacking {
+    for target in placed.lacking {
       try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
+      await remember(config.digest, at: target.destination.location)
     }
     engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
   }
@@ -282,35 +286,19 @@ final class CopyJob: Sendable {
       ]
     }
     var missing = targets
-    if !compress, let origin = source.mountOrigin {
-      var unmounted = [CopyTarget]()
-      var mounted = false
-      for target in targets where try await !target.destination.blobExists(layer) {
-        if try await target.destination.mountBlob(layer, from: origin) {
-          mounted = true
-        } else {
-          unmounted.append(target)
-        }
-      }
-      if unmounted.isEmpty {
-        engine.progress(
-          mounted ? .blobMounted(layer.digest, from: origin.repository) : .blobSkipped(layer.digest, size: layer.size))
-        return result
-      }
-      candidates = []
-      missing = unmounted
-    }
     for find in candidates {
       guard let candidate = await find() else { continue }
-      var lacking = [CopyTarget]()
-      for target in targets where try await !target.destination.blobExists(candidate) { lacking.append(target) }
-      if lacking.isEmpty {
+      let placed = try await placeWithoutSending(candidate, sourceBlob: !compress)
+      if placed.lacking.isEmpty {
         result.digest = candidate.digest
         result.size = candidate.size
-        engine.progress(.blobSkipped(layer.digest, size: candidate.size))
+        engine.progress(
+          placed.mountedFrom.map { .blobMounted(layer.digest, from: $0) }
+            ?? .blobSkipped(layer.digest, size: candidate.size))
         return result
       }
-      missing = lacking
+      // A compressed twin found for some targets need not be what compressing gives now: all get the new blob.
+      if !compress { missing = placed.lacking }
     }
 
     engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
@@ -318,10 +306,63 @@ final class CopyJob: Sendable {
     if compress {
       await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
     }
+    for target in missing { await remember(digest, at: target.destination.location) }
+    await remember(layer.digest, at: source.mountOrigin)
     engine.progress(.blobDone(layer.digest, stored: digest, sent: size))
     result.digest = digest
     result.size = size
     return result
+  }
+
+  /// Makes `candidate` present in every target that can have it without sending it: those that hold it
+  /// already, and those that can mount it from another repository of their registry where it was seen (the
+  /// source's, when `sourceBlob`, or one the blob-info cache remembers). Returns the targets still lacking it
+  /// and, if it was mounted, from which repository.
+  private func placeWithoutSending(
+    _ candidate: Descriptor, sourceBlob: Bool
+  ) async throws -> (lacking: [CopyTarget], mountedFrom: String?) {
+    var lacking = [CopyTarget]()
+    var mountedFrom: String?
+    for target in targets {
+      let destination = target.destination
+      if try await destination.blobExists(candidate) {
+        await remember(candidate.digest, at: destination.location)
+      } else if let origin = await mount(candidate, into: destination, sourceBlob: sourceBlob) {
+        mountedFrom = origin.repository
+        await remember(candidate.digest, at: destination.location)
+      } else {
+        lacking.append(target)
+      }
+    }
+    return (lacking, mountedFrom)
+  }
+
+  /// How many known locations a blob is tried from before it is sent.
+  static let mountAttempts = 3
+
+  /// Mounts a blob into a registry destination from a repository of the same registry known to hold it;
+  /// nil when there is none, or none would (mounting off, the blob gone there, no pull permission on it),
+  /// in which case the blob is sent as if nothing had been tried.
+  private func mount(
+    _ blob: Descriptor, into destination: any ImageDestination, sourceBlob: Bool
+  ) async -> MountOrigin? {
+    guard let here = destination.location else { return nil }
+    var origins = await engine.cache.locations(of: blob.digest, registry: here.registry)
+    if sourceBlob, let origin = source.mountOrigin, origin.registry == here.registry {
+      origins.insert(origin, at: 0)
+    }
+    var tried = [MountOrigin]()
+    for origin in origins where origin != here && !tried.contains(origin) && tried.count < Self.mountAttempts {
+      tried.append(origin)
+      if (try? await destination.mountBlob(blob, from: origin)) == true { return origin }
+    }
+    return nil
+  }
+
+  /// Notes in the blob-info cache that a registry repository holds the blob.
+  private func remember(_ digest: Digest, at location: MountOrigin?) async {
+    guard let location else { return }
+    await engine.cache.sawBlob(digest, at: location)
   }
 
   /// Runs a blob's transfer with one `RetryBudget` for everything under it (requests, chunks, sessions),

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -124,8 +125,9 @@ def test_large_layer_goes_up_in_chunks(services, env, tmp_path):
     hoist(["push", str(tmp_path / "big.tar"), destination, "--plain-http", "--chunk-size", "5MiB"], env)
     assert services.plain.count_requests("PATCH", "/v2/chunks/big/") == 2
     hoist(["copy", f"docker-archive:{tmp_path / 'big.tar'}", f"oci:{tmp_path / 'layout'}:big", "-q"], env)
+    # --no-cache: the blob-info cache knows chunks/big holds these blobs, and would mount them.
     hoist(["push", str(tmp_path / "layout"), f"{services.plain.host}/chunks/layout:1", "--plain-http",
-           "--chunk-size", "5MiB"], env)
+           "--chunk-size", "5MiB", "--no-cache"], env)
     assert services.plain.count_requests("PATCH", "/v2/chunks/layout/") >= 4
     pulled = skopeo_pull(destination, str(tmp_path / "pulled"))
     assert pulled["diff_ids"] == pulled["config_diff_ids"]
@@ -206,3 +208,55 @@ def test_tls_is_verified_unless_told(services, env):
     bad_ca = hoist(["push", source, f"{registry.host}/tls/app:4", "--ca-file", source + "/index.json"], env,
                    check=False)
     assert bad_ca.returncode != 0 and "--ca-file" in bad_ca.stderr
+
+
+def uploads(registry):
+    """The upload requests that carry bytes (PATCH, and the PUT that ends a session) in the registry's log."""
+    return registry.count_requests("PATCH", "/blobs/uploads/") + registry.count_requests("PUT", "/blobs/uploads/")
+
+
+def test_a_second_repository_mounts_what_the_first_holds(services, env, tmp_path):
+    registry = services.plain
+    source = os.path.join(TESTDATA, "oci-layout")
+    first = hoist(["push", source, f"{registry.host}/mounts/a:1", "--plain-http"], env)
+    before = uploads(registry)
+    second = hoist(["push", source, f"{registry.host}/mounts/b:1", "--plain-http", "--progress", "plain"], env)
+    assert uploads(registry) == before, "no blob was sent again"
+    assert registry.count_requests("POST", "mount=") >= 2
+    assert "mounted" in second.stderr
+    assert second.stdout.split("@")[1] == first.stdout.split("@")[1]
+    pulled = skopeo_pull(f"{registry.host}/mounts/b:1", str(tmp_path / "b"))
+    assert pulled["config"] == fixture_image()["config"]
+    assert pulled["diff_ids"] == fixture_image()["diff_ids"]
+
+
+def test_a_refused_mount_falls_back_to_an_upload(services, env):
+    registry = services.plain
+    source = os.path.join(TESTDATA, "oci-layout")
+    hoist(["push", source, f"{registry.host}/mounts/gone:1", "--plain-http"], env)
+    layers = os.path.join(registry.dir, "data", "docker", "registry", "v2", "repositories", "mounts", "gone", "_layers")
+    shutil.rmtree(layers)
+    before = uploads(registry)
+    hoist(["push", source, f"{registry.host}/mounts/after-gone:1", "--plain-http"], env)
+    assert uploads(registry) > before, "the blobs were sent after the mounts were refused"
+    assert registry.manifest_exists("mounts/after-gone", "1")
+
+
+def test_a_pull_teaches_where_blobs_are_so_a_push_mounts(services, env, tmp_path):
+    registry = services.plain
+    hoist(["push", os.path.join(TESTDATA, "docker-legacy.tar"), f"{registry.host}/mounts/pulled:1", "--plain-http",
+           "--no-cache"], env)
+    hoist(["pull", f"{registry.host}/mounts/pulled:1", str(tmp_path / "layout"), "--plain-http"], env)
+    before = uploads(registry)
+    hoist(["push", str(tmp_path / "layout"), f"{registry.host}/mounts/pushed:1", "--plain-http"], env)
+    assert uploads(registry) == before
+    assert registry.manifest_exists("mounts/pushed", "1")
+
+
+def test_no_cache_mounts_nothing_it_did_not_see_in_this_run(services, env):
+    registry = services.plain
+    source = os.path.join(TESTDATA, "oci-layout")
+    hoist(["push", source, f"{registry.host}/mounts/nc-a:1", "--plain-http"], env)
+    before = uploads(registry)
+    hoist(["push", source, f"{registry.host}/mounts/nc-b:1", "--plain-http", "--no-cache"], env)
+    assert uploads(registry) > before
