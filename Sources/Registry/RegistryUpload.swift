@@ -52,6 +52,9 @@ public actor RegistryUpload: BlobUpload {
     self.size = size
   }
 
+  /// The most bytes handed to the transport at once.
+  static let pieceSize = 64 << 10
+
   private var operation: String { "upload to \(client.host)/\(repository) at byte \(offset)" }
 
   public func write(_ bytes: [UInt8]) async throws { try await send(bytes[...]) }
@@ -61,7 +64,8 @@ public actor RegistryUpload: BlobUpload {
     while !rest.isEmpty {
       do {
         let patch = try self.patch ?? openPatch()
-        let count = patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count
+        // Small pieces: the transport holds at most one while the network is slow, never a whole block.
+        let count = min(patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count, Self.pieceSize)
         try await patch.send(ByteBuffer(bytes: rest.prefix(count)))
         rest = rest.dropFirst(count)
         offset += Int64(count)

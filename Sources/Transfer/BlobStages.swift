@@ -58,8 +58,11 @@ struct VerifiedRead {
   }
 }
 
-/// Compresses a stream in whole blocks, several at once on other threads (a slot from `slots` each, shared
-/// by every layer of the copy), and gives the compressed blocks back in input order.
+/// Compresses a stream in whole blocks, several at once on other threads, and gives the compressed blocks
+/// back in input order. A block holds a slot from `slots` (shared by every layer of the copy) from before it
+/// is compressed until it is given back to be sent, so the blocks in memory stay as few when the network is
+/// the slower side as when compression is: back-pressure from the upload to the compressors. A blob that
+/// finds no slot free gives back its own oldest blocks first, so that no blob waits for slots it holds.
 struct OrderedCompression {
   let codec: BlockGzip
   let slots: Slots
@@ -89,25 +92,39 @@ struct OrderedCompression {
   mutating func finish() async -> [[UInt8]] {
     var ready = [[UInt8]]()
     if !block.isEmpty || blocks == 0 { ready = await startBlock() }
-    while !inFlight.isEmpty { ready.append(await inFlight.removeFirst().value) }
+    while !inFlight.isEmpty { ready.append(await takeOldest()) }
     return ready
   }
 
-  /// Stops the blocks still compressing.
-  func cancel() { for task in inFlight { task.cancel() } }
+  /// Stops the blocks still compressing and gives their slots back.
+  mutating func cancel() async {
+    for task in inFlight { task.cancel() }
+    for _ in inFlight { await slots.release() }
+    inFlight = []
+  }
 
   private mutating func startBlock() async -> [[UInt8]] {
-    let (input, codec, slots) = (block, codec, slots)
+    var ready = [[UInt8]]()
+    while await !slots.tryAcquire() {
+      if inFlight.isEmpty {
+        await slots.acquire()
+        break
+      }
+      ready.append(await takeOldest())
+    }
+    let (input, codec) = (block, codec)
     block = []
     blocks += 1
-    await slots.acquire()
-    inFlight.append(
-      Task.detached {
-        let output = codec.compress(input)
-        await slots.release()
-        return output
-      })
-    return inFlight.count >= depth ? [await inFlight.removeFirst().value] : []
+    inFlight.append(Task.detached { codec.compress(input) })
+    if inFlight.count >= depth { ready.append(await takeOldest()) }
+    return ready
+  }
+
+  /// The oldest block, compressed; its slot goes back.
+  private mutating func takeOldest() async -> [UInt8] {
+    let output = await inFlight.removeFirst().value
+    await slots.release()
+    return output
   }
 }
 

@@ -83,7 +83,8 @@ final class CopyJob: Sendable {
   let targets: [CopyTarget]
   /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
   let hints: HintStore
-  /// Blocks compressing at once across every layer: the cores' worth keeps them busy, and bounds memory.
+  /// Blocks compressing, or compressed and waiting to be sent, across every layer: the cores' worth and one
+  /// more keeps them busy, and bounds memory however slow the network is.
   let compressing: Slots
 
   /// Whether the root manifest is hoist's own (see `RootDocument.isBuilt`).
@@ -94,7 +95,7 @@ final class CopyJob: Sendable {
     self.built = built
     self.source = source
     self.targets = targets
-    self.compressing = Slots(count: engine.options.compressionThreads)
+    self.compressing = Slots(count: engine.options.compressionThreads + 1)
     self.hints = HintStore { await Self.currentManifests(of: targets) }
   }
 
@@ -387,6 +388,9 @@ final class CopyJob: Sendable {
   /// run left it.
   private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
     var uploads = [any BlobUpload]()
+    var compression =
+      compress
+      ? OrderedCompression(codec: options.compression, slots: compressing, depth: options.compressionThreads) : nil
     do {
       let source = source
       let reopen: BlobReopener = { @Sendable offset in try await source.openBlob(layer, from: offset) }
@@ -400,10 +404,6 @@ final class CopyJob: Sendable {
       ) { try await source.openBlob(layer, from: $0) }
       if prefix != nil { engine.progress(.blobResumed(layer.digest, bytes: read.bytesRead)) }
       var fanOut = FanOut(uploads, hashing: compress, alreadySent: read.bytesRead)
-      var compression =
-        compress
-        ? OrderedCompression(codec: options.compression, slots: compressing, depth: options.compressionThreads) : nil
-      defer { compression?.cancel() }
       while true {
         let chunk = try await read.next(maxLength: compression?.wanted ?? options.readSize)
         if chunk.isEmpty { break }
@@ -422,6 +422,7 @@ final class CopyJob: Sendable {
       try await fanOut.finish(digest: digest)
       return (digest, fanOut.bytesSent)
     } catch {
+      await compression?.cancel()
       await FanOut(uploads, hashing: false).cancel(after: error)
       throw error
     }

@@ -14,6 +14,13 @@ actor Slots {
     await withCheckedContinuation { waiting.append($0) }
   }
 
+  /// Takes a slot if one is free at once.
+  func tryAcquire() -> Bool {
+    guard free > 0 else { return false }
+    free -= 1
+    return true
+  }
+
   /// Gives a slot back, to the longest waiter if there is one.
   func release() {
     if waiting.isEmpty {
