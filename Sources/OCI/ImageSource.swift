@@ -52,6 +52,8 @@ public protocol ImageSource: Sendable, CustomStringConvertible {
   func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader
   /// The registry repository the blobs live in, so a destination in the same registry can mount them.
   var mountOrigin: MountOrigin? { get }
+  /// The registry repository one blob lives in (a source made of several has several).
+  func mountOrigin(of descriptor: Descriptor) -> MountOrigin?
 }
 
 /// A repository blobs can be mounted from.
@@ -68,6 +70,9 @@ public struct MountOrigin: Sendable, Equatable {
 extension ImageSource {
   /// Files have nothing to mount from.
   public var mountOrigin: MountOrigin? { nil }
+
+  /// Every blob of most sources lives in the same place.
+  public func mountOrigin(of descriptor: Descriptor) -> MountOrigin? { mountOrigin }
 
   /// Opens the blob and skips `offset` bytes; sources that can seek do better.
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {

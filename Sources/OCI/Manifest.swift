@@ -82,7 +82,21 @@ public struct ImageConfig: Decodable, Sendable {
   public var architecture: String?
   public var os: String?
   public var variant: String?
+  public var osVersion: String?
   public var rootfs: RootFS
+
+  enum CodingKeys: String, CodingKey {
+    case architecture, os, variant, rootfs
+    case osVersion = "os.version"
+  }
+
+  /// The platform the config says the image is for, when it names its OS and architecture.
+  public var platform: Platform? {
+    guard let os, let architecture else { return nil }
+    var platform = Platform(os: os, architecture: architecture, variant: variant)
+    platform.osVersion = osVersion
+    return platform
+  }
 
   /// Decodes config bytes, naming `what` in the error.
   public static func decode(_ data: Data, what: String) throws(OCIError) -> ImageConfig {

@@ -235,7 +235,7 @@ final class CopyJob: Sendable {
   /// Stores the config in every destination that lacks it (mounted where it can be), reporting it like any
   /// other blob.
   private func copyConfig(_ config: Descriptor, _ data: Data) async throws {
-    await remember(config.digest, at: source.mountOrigin)
+    await remember(config.digest, at: source.mountOrigin(of: config))
     let placed = try await placeWithoutSending(config, sourceBlob: true)
     guard !placed.lacking.isEmpty else {
       engine.progress(
@@ -308,7 +308,7 @@ final class CopyJob: Sendable {
       await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
     }
     for target in missing { await remember(digest, at: target.destination.location) }
-    await remember(layer.digest, at: source.mountOrigin)
+    await remember(layer.digest, at: source.mountOrigin(of: layer))
     engine.progress(.blobDone(layer.digest, stored: digest, sent: size))
     result.digest = digest
     result.size = size
@@ -349,7 +349,7 @@ final class CopyJob: Sendable {
   ) async -> MountOrigin? {
     guard let here = destination.location else { return nil }
     var origins = await engine.cache.locations(of: blob.digest, registry: here.registry)
-    if sourceBlob, let origin = source.mountOrigin, origin.registry == here.registry {
+    if sourceBlob, let origin = source.mountOrigin(of: blob), origin.registry == here.registry {
       origins.insert(origin, at: 0)
     }
     var tried = [MountOrigin]()

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+import Transfer
+
+/// `hoist index`: multi-platform indexes made of single images.
+struct IndexCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "index", abstract: "Make multi-platform indexes.", subcommands: [IndexCreateCommand.self])
+}
+
+/// `hoist index create DEST SOURCE...`: one index over per-platform images, pushed under DEST.
+struct IndexCreateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "create",
+    abstract: "Push an index of several images (one per platform) under a tag.",
+    discussion: """
+      DEST is the registry reference the index goes to; each SOURCE is a registry reference or a file hoist
+      reads (oci:PATH, docker-archive:PATH, a path starting with /, ./ or ../). A source that is itself an
+      index brings all its entries. Each entry keeps its platform, or gets the one its config names; two
+      entries for one platform are an error. The images' blobs and manifests are copied (or mounted) to
+      DEST's repository first, keeping their digests. +TAG adds a tag in DEST's repository, --tag another
+      destination. On success, stdout has DEST@sha256:<index digest> for each destination.
+
+      Example (CI built each architecture on its own runner):
+        hoist index create 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 \\
+          123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4-amd64 \\
+          123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4-arm64 +latest
+      """
+  )
+
+  @Argument(help: "The destination, then the images (and +TAG for more tags of the destination).")
+  var arguments: [String] = []
+
+  @Option(name: [.customShort("t"), .customLong("tag")], help: "Another destination for the index.")
+  var also: [String] = []
+
+  @Option(name: .long, help: "An annotation of the index, KEY=VALUE (repeatable).")
+  var annotation: [String] = []
+
+  @Option(name: .long, help: "oci (an OCI image index, the default) or docker (a Docker manifest list).")
+  var format: ManifestFormat = .oci
+
+  @Option(name: .long, help: "How many blobs to move at once.")
+  var concurrency = 4
+
+  @OptionGroup var display: OutputOptions
+  @OptionGroup var connection: ConnectionOptions
+
+  func validate() throws {
+    let sources = arguments.dropFirst().filter { !$0.hasPrefix("+") }
+    if arguments.first?.hasPrefix("+") ?? true || sources.isEmpty {
+      throw ValidationError("give the destination, then at least one image")
+    }
+    if annotation.contains(where: { !$0.contains("=") }) { throw ValidationError("--annotation takes KEY=VALUE") }
+    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      var destinations = [String]()
+      var references = [Reference]()
+      for text in [arguments[0]] + arguments.dropFirst().filter({ $0.hasPrefix("+") }) + also {
+        if text.hasPrefix("+") {
+          let tag = String(text.dropFirst())
+          guard Reference.isValidTag(tag) else { throw ValidationError("\(text): not a valid tag") }
+          references.append(references[0].with(tag: tag))
+        } else {
+          var reference = try Reference(parsing: text)
+          guard reference.digest == nil else { throw ValidationError("\(text): push to a tag, not a digest") }
+          if reference.tag == nil { reference.tag = "latest" }
+          references.append(reference)
+        }
+        destinations.append(text.hasPrefix("+") ? references.last!.description : text)
+      }
+      let locations = try arguments.dropFirst().filter { !$0.hasPrefix("+") }.map(ImageLocation.init(parsing:))
+      let annotations = Dictionary(
+        annotation.map { item in
+          let parts = item.split(separator: "=", maxSplits: 1)
+          return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }, uniquingKeysWith: { _, last in last })
+      let reporter = display.reporter(verb: "copy")
+      defer { reporter.finish() }
+      let hosts = references.map(\.registry) + locations.compactMap(\.registryHost)
+      let stored = try await connection.withConnection(hosts: hosts) { connected in
+        let sources = try locations.map { try connected.source($0, platform: .all) }
+        let index = try await ComposedIndex.compose(sources, format: format, annotations: annotations)
+        var clients = [String: RegistryClient]()
+        let targets = try RegistryDestination.targets(
+          for: references, chunkSize: RegistryDestination.defaultChunkSize, clients: &clients
+        ) { try connected.client(for: $0.registry, endpoint: $0.endpointHost) }
+        let engine = CopyEngine(
+          options: connection.copyOptions(concurrency: concurrency), cache: connection.blobInfoCache(),
+          progress: reporter.report)
+        return try await engine.run([ImageCopy(source: { index }, targets: targets)])[0]
+      }
+      reporter.finish()
+      for text in destinations { print("\(text)@\(stored.digest)") }
+    }
+  }
+}
