@@ -74,3 +74,35 @@ extension Connection {
       reference: reference.digest?.description ?? reference.tag ?? "latest", platform: choice)
   }
 }
+
+extension Connection {
+  /// The copy target a location names: a registry repository under its tag (by digest only without one), or
+  /// a file under its name (else the name `from` gives the image).
+  func target(_ location: ImageLocation, naming from: ImageLocation, uncompressedLayers: Bool = false) throws
+    -> CopyTarget
+  {
+    switch location {
+    case .registry(let reference):
+      let client = try client(for: reference.registry, endpoint: reference.endpointHost)
+      return CopyTarget(
+        destination: RegistryDestination(
+          client: client, repository: reference.repository, chunkSize: RegistryDestination.defaultChunkSize),
+        tags: reference.tag.map { [$0] } ?? [])
+    case .file(let path, let format, let name):
+      let destination = try LayoutDestination(path: path, format: format, uncompressedLayers: uncompressedLayers)
+      return CopyTarget(destination: destination, tags: [name ?? Self.defaultName(from)])
+    }
+  }
+
+  /// The name an image gets in a file when the destination names none: its reference, the name the source
+  /// file gives it (chosen, or its only one), or `latest` when it has none.
+  static func defaultName(_ location: ImageLocation) -> String {
+    switch location {
+    case .registry(let reference): return reference.description
+    case .file(_, _, let name?): return name
+    case .file(let path, _, nil):
+      let names = (try? ArchiveSource.imageNames(path: path)) ?? []
+      return names.count == 1 ? names[0] : "latest"
+    }
+  }
+}

@@ -50,6 +50,8 @@ final class ProgressReporter: @unchecked Sendable {
 
   let mode: ProgressMode
   let verb: String
+  /// What a finished blob underwent: pushed, pulled, copied.
+  var pastTense: String { verb.hasSuffix("y") ? verb.dropLast() + "ied" : verb + "ed" }
   let totalInterval: TimeInterval
   private let lock = NSLock()
   private var blobs = [Digest: Blob]()
@@ -129,7 +131,7 @@ final class ProgressReporter: @unchecked Sendable {
       }
       let renamed = stored == digest ? "" : " as \(stored.short)"
       plainOrJSON(
-        "\(verb)ed".padded + " \(digest.short)\(renamed) (\(formatBytes(sent)))",
+        pastTense.padded + " \(digest.short)\(renamed) (\(formatBytes(sent)))",
         [
           "event": "done", "digest": digest.description, "stored": stored.description, "sent": sent,
           "size": blobs[digest]?.size ?? sent,

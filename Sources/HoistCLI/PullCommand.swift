@@ -157,35 +157,11 @@ struct CopyCommand: AsyncParsableCommand {
         if case .registry(let reference) = to, reference.digest != nil { options.keepDigests = true }
         let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
         let imageSource = try connected.source(from, platform: platforms.choice)
-        let target: CopyTarget
-        switch to {
-        case .registry(let reference):
-          let client = try connected.client(for: reference.registry, endpoint: reference.endpointHost)
-          target = CopyTarget(
-            destination: RegistryDestination(
-              client: client, repository: reference.repository, chunkSize: RegistryDestination.defaultChunkSize),
-            tags: reference.tag.map { [$0] } ?? [])
-        case .file(let path, let format, let name):
-          let fileDestination = try LayoutDestination(
-            path: path, format: format, uncompressedLayers: uncompressedLayers)
-          target = CopyTarget(destination: fileDestination, tags: [name ?? Self.defaultName(from)])
-        }
+        let target = try connected.target(to, naming: from, uncompressedLayers: uncompressedLayers)
         return try await engine.run([ImageCopy(source: { imageSource }, targets: [target])])[0]
       }
       reporter.finish()
       print("\(destination)@\(stored.digest)")
-    }
-  }
-
-  /// The name an image gets in a file when the destination names none: its reference, the name the source
-  /// file gives it (chosen, or its only one), or `latest` when it has none.
-  static func defaultName(_ location: ImageLocation) -> String {
-    switch location {
-    case .registry(let reference): return reference.description
-    case .file(_, _, let name?): return name
-    case .file(let path, _, nil):
-      let names = (try? ArchiveSource.imageNames(path: path)) ?? []
-      return names.count == 1 ? names[0] : "latest"
     }
   }
 }

@@ -63,6 +63,10 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
   case manifestDigestMismatch(destination: String, expected: Digest, actual: Digest)
   /// A destination needs a change to a manifest whose digest must be kept.
   case digestMustBeKept(destination: String, digest: Digest, reason: String)
+  /// An index has no entry of the platforms a mutation names.
+  case nothingToMutate(source: String, platforms: String)
+  /// Annotations asked for on a Docker schema 2 manifest, which has no field for them.
+  case noAnnotations(source: String, digest: Digest)
 
   public var description: String {
     switch self {
@@ -75,12 +79,17 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
       "\(destination) stored the manifest as \(actual), but hoist sent \(expected)"
     case .digestMustBeKept(let destination, let digest, let reason):
       "\(destination): \(reason), which would change the digest of manifest \(digest); refusing, since it must be kept"
+    case .nothingToMutate(let source, let platforms): "\(source) has no image for \(platforms)"
+    case .noAnnotations(let source, let digest):
+      "\(source): manifest \(digest) is Docker schema 2, which has no annotations; use --label, which both "
+        + "formats carry"
     }
   }
 
   public var category: ErrorCategory {
     switch self {
-    case .blobMismatch, .tooDeep, .unsupportedMediaType, .digestMustBeKept: .invalidInput
+    case .blobMismatch, .tooDeep, .unsupportedMediaType, .digestMustBeKept, .noAnnotations: .invalidInput
+    case .nothingToMutate: .notFound
     case .manifestDigestMismatch: .protocolViolation
     }
   }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -11,8 +12,10 @@ public struct ConnectionFailure: CategorizedError, CustomStringConvertible {
     case untrustedCertificate
     /// The TLS handshake failed otherwise (most often: the port does not speak TLS).
     case tlsHandshake
-    /// The host name does not resolve.
+    /// The host name does not exist.
     case unknownHost
+    /// The name server did not answer for now (`EAI_AGAIN`): a passing failure, unlike `unknownHost`.
+    case nameServerUnavailable
     case refused
     case connectTimeout
     /// The server closed the connection, or it broke, before the answer was whole.
@@ -45,9 +48,9 @@ public struct ConnectionFailure: CategorizedError, CustomStringConvertible {
       default: kind = .other
       }
     case let error as NIOConnectionError:
-      kind =
-        error.connectionErrors.isEmpty && (error.dnsAError != nil || error.dnsAAAAError != nil)
-        ? .unknownHost : .refused
+      let unresolved = error.connectionErrors.isEmpty && (error.dnsAError != nil || error.dnsAAAAError != nil)
+      kind = unresolved ? Self.resolution(of: error.host) : .refused
+    case SocketAddressError.unknown(let host, _): kind = Self.resolution(of: host)
     case is SocketAddressError: kind = .unknownHost
     case let error as IOError:
       kind = [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode) ? .refused : .closed
@@ -63,12 +66,21 @@ public struct ConnectionFailure: CategorizedError, CustomStringConvertible {
     }
   }
 
+  /// Why a name did not resolve: NIO says only that it did not, so the resolver is asked once more and
+  /// its answer read, as Go's resolver tells a missing name from a name server that did not answer.
+  static func resolution(of host: String) -> Kind {
+    var result: UnsafeMutablePointer<addrinfo>?
+    let status = getaddrinfo(host, nil, nil, &result)
+    if let result { freeaddrinfo(result) }
+    return status == EAI_AGAIN ? .nameServerUnavailable : .unknownHost
+  }
+
   /// Worth trying again: a connection that broke or timed out may not the next time; a certificate, a
   /// handshake or a host name will fail the same way.
   public var category: ErrorCategory {
     switch kind {
     case .untrustedCertificate, .tlsHandshake, .unknownHost: .invalidInput
-    case .refused, .connectTimeout, .closed, .readTimeout, .other: .transient
+    case .refused, .connectTimeout, .closed, .readTimeout, .nameServerUnavailable, .other: .transient
     }
   }
 
@@ -78,6 +90,7 @@ public struct ConnectionFailure: CategorizedError, CustomStringConvertible {
       "its TLS certificate is not trusted (add its CA with --ca-file, or skip verification with --insecure)"
     case .tlsHandshake: "the TLS handshake failed; if it does not speak TLS on this port, use --plain-http"
     case .unknownHost: "unknown host"
+    case .nameServerUnavailable: "the name server did not answer"
     case .refused: "connection refused"
     case .connectTimeout: "connection timed out"
     case .closed: "the connection was closed by the server"

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import OCI
+import Registry
+import Transfer
+
+/// `hoist mutate SRC DST`: the image with its config or annotations changed, layers untouched.
+struct MutateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mutate",
+    abstract: "Change an image's labels, environment, entrypoint and other settings without rebuilding it.",
+    discussion: """
+      SRC and DST are any places copy takes (registry references, oci:, docker-archive:, dir:, paths). The
+      config is rewritten, and the manifest names the new config; layers are not touched, so a destination
+      that has them (or can mount them from SRC's repository) receives none. On an index, every platform is
+      changed (or those --platform names) and a new index written. On success, stdout has DST@sha256:<digest>.
+      Lists (--entrypoint, --cmd) are JSON arrays or comma-separated words.
+
+      Example:
+        hoist mutate registry.example.com/app:1.4 registry.example.com/app:1.4-patched \\
+          --label org.opencontainers.image.revision=$GITHUB_SHA --env TZ=UTC --user 1000 --workdir /app
+      """
+  )
+
+  @Argument(help: "Where the image is.") var source: String
+  @Argument(help: "Where the changed image goes.") var destination: String
+
+  @Option(name: .long, help: "A label, KEY=VALUE (repeatable).") var label: [String] = []
+  @Option(name: .long, help: "An environment variable, NAME=VALUE (repeatable; replaces one set).")
+  var env: [String] = []
+  @Option(name: .long, help: "The entrypoint: a JSON array, or comma-separated words.") var entrypoint: String?
+  @Option(name: .long, help: "The command: a JSON array, or comma-separated words.") var cmd: String?
+  @Option(name: .long, help: "The user (name or UID[:GID]).") var user: String?
+  @Option(name: .long, help: "The working directory.") var workdir: String?
+  @Option(name: .long, help: "A port to expose, PORT[/tcp|/udp] (repeatable).") var expose: [String] = []
+  @Option(name: .long, help: "An annotation of the manifest (and index), KEY=VALUE (repeatable; OCI only).")
+  var annotation: [String] = []
+  @Option(name: .long, help: "The creation time of the image and its history, RFC 3339 (e.g. 2024-01-01T00:00:00Z).")
+  var created: String?
+  @Option(name: .long, help: "In an index, change only this platform, os/arch[/variant] (repeatable).")
+  var platform: [String] = []
+
+  @OptionGroup var display: OutputOptions
+  @OptionGroup var connection: ConnectionOptions
+
+  func validate() throws {
+    for (option, items) in [("--label", label), ("--env", env), ("--annotation", annotation)]
+    where items.contains(where: { !$0.contains("=") || $0.hasPrefix("=") }) {
+      throw ValidationError("\(option) takes KEY=VALUE")
+    }
+    if let created, ISO8601DateFormatter().date(from: created) == nil {
+      throw ValidationError("--created \(created): not an RFC 3339 time such as 2024-01-01T00:00:00Z")
+    }
+    if expose.contains(where: { Self.port($0) == nil }) { throw ValidationError("--expose takes PORT[/tcp|/udp]") }
+  }
+
+  /// `80`, `80/tcp` or `53/udp`, written as configs hold it.
+  static func port(_ text: String) -> String? {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard let number = Int(parts[0]), (1...65535).contains(number), parts.count <= 2 else { return nil }
+    let proto = parts.count == 2 ? String(parts[1]) : "tcp"
+    return ["tcp", "udp", "sctp"].contains(proto) ? "\(number)/\(proto)" : nil
+  }
+
+  /// A JSON array of strings, or comma-separated words.
+  static func list(_ text: String) throws -> [String] {
+    if text.hasPrefix("[") {
+      guard let items = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+        throw ValidationError("\(text): not a JSON array of strings")
+      }
+      return items
+    }
+    return text.split(separator: ",").map(String.init)
+  }
+
+  static func pairs(_ items: [String]) -> [String: String] {
+    Dictionary(
+      items.map { item in
+        let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+      }, uniquingKeysWith: { _, last in last })
+  }
+
+  func run() async throws {
+    try await reportingErrors {
+      var edit = ConfigEdit()
+      edit.labels = Self.pairs(label)
+      edit.environment = env
+      edit.entrypoint = try entrypoint.map(Self.list)
+      edit.command = try cmd.map(Self.list)
+      edit.user = user
+      edit.workingDirectory = workdir
+      edit.exposedPorts = expose.compactMap(Self.port)
+      edit.created = created
+      let platforms = try platform.map { try Platform(parsing: $0) }
+      let from = try ImageLocation(parsing: source)
+      let to = try ImageLocation(parsing: destination)
+      let reporter = display.reporter(verb: "copy")
+      defer { reporter.finish() }
+      let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
+      let stored = try await connection.withConnection(hosts: hosts) { connected in
+        let base = try connected.source(from, platform: .all)
+        let image = try await MutatedImage.make(
+          base, edit: edit, annotations: Self.pairs(annotation), platforms: platforms)
+        let target = try connected.target(to, naming: from)
+        let engine = CopyEngine(
+          options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(),
+          progress: reporter.report)
+        return try await engine.run([ImageCopy(source: { image }, targets: [target])])[0]
+      }
+      reporter.finish()
+      print("\(destination)@\(stored.digest)")
+    }
+  }
+}
