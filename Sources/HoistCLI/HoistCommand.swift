@@ -16,7 +16,8 @@ public struct HoistCommand: AsyncParsableCommand {
       """,
     version: "hoist \(hoistVersion) (commit \(String(cString: hoist_commit())))",
     subcommands: [
-      PushCommand.self, PullCommand.self, CopyCommand.self, MutateCommand.self, IndexCommand.self, LoginCommand.self,
+      PushCommand.self, PullCommand.self, CopyCommand.self, MutateCommand.self, AppendCommand.self, IndexCommand.self,
+      LoginCommand.self,
       LogoutCommand.self,
       ECRCommand.self,
       RepoCommand.self,

@@ -14,6 +14,20 @@ public struct ConfigEdit: Sendable, Equatable {
   public var exposedPorts: [String] = []
   /// The creation time of the image and of every history entry (RFC 3339), for reproducible images.
   public var created: String?
+  /// Layers added on top, by diffID, each with the history entry's `created_by`.
+  public var appendedLayers: [AppendedLayer] = []
+
+  /// A layer added on top of the image's (`hoist append`), with its history entry's time and command.
+  public struct AppendedLayer: Sendable, Equatable {
+    public var diffID: Digest
+    public var created: String
+    public var createdBy: String
+    public init(diffID: Digest, created: String, createdBy: String) {
+      self.diffID = diffID
+      self.created = created
+      self.createdBy = createdBy
+    }
+  }
 
   public init() {}
 
@@ -53,6 +67,15 @@ public struct ConfigEdit: Sendable, Equatable {
       runtime["ExposedPorts"] = ports
     }
     object["config"] = runtime
+    if !appendedLayers.isEmpty {
+      var rootfs = object["rootfs"] as? [String: Any] ?? ["type": "layers"]
+      rootfs["diff_ids"] = (rootfs["diff_ids"] as? [String] ?? []) + appendedLayers.map(\.diffID.description)
+      object["rootfs"] = rootfs
+      let history = appendedLayers.map { layer -> [String: Any] in
+        ["created": layer.created, "created_by": layer.createdBy, "comment": "hoist append"]
+      }
+      object["history"] = (object["history"] as? [[String: Any]] ?? []) + history
+    }
     if let created {
       object["created"] = created
       if let history = object["history"] as? [[String: Any]] {

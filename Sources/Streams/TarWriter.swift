@@ -64,6 +64,64 @@ public final class TarWriter {
     }
   }
 
+  /// What a member of a layer is, with the metadata a deterministic layer keeps.
+  public struct Member: Sendable {
+    public enum Kind: Sendable, Equatable {
+      case file(size: Int64)
+      case directory
+      case symlink(target: String)
+    }
+    public var name: String
+    public var kind: Kind
+    public var mode: UInt32
+    public var mtime: Int
+    public var uid: Int
+    public var gid: Int
+
+    public init(name: String, kind: Kind, mode: UInt32, mtime: Int, uid: Int = 0, gid: Int = 0) {
+      self.name = name
+      self.kind = kind
+      self.mode = mode
+      self.mtime = mtime
+      self.uid = uid
+      self.gid = gid
+    }
+  }
+
+  /// Adds a member with its own mode, time and owner; a file's bytes come from `reader`.
+  public func add(_ member: Member, from reader: (any ByteReader)? = nil) throws(StreamError) {
+    let entry = archive_entry_new()
+    defer { archive_entry_free(entry) }
+    archive_entry_set_pathname(entry, member.name)
+    archive_entry_set_perm(entry, mode_t(member.mode & 0o7777))
+    archive_entry_set_mtime(entry, time_t(member.mtime), 0)
+    archive_entry_set_uid(entry, la_int64_t(member.uid))
+    archive_entry_set_gid(entry, la_int64_t(member.gid))
+    switch member.kind {
+    case .file(let size):
+      archive_entry_set_filetype(entry, 0o100000)
+      archive_entry_set_size(entry, size)
+    case .directory:
+      archive_entry_set_filetype(entry, 0o040000)
+    case .symlink(let target):
+      archive_entry_set_filetype(entry, 0o120000)
+      archive_entry_set_symlink(entry, target)
+    }
+    guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+      throw .badArchive(path: path, reason: "cannot write \(member.name): \(message)")
+    }
+    guard case .file(let size) = member.kind, let reader else { return }
+    var written: Int64 = 0
+    while written < size {
+      let chunk = try reader.read(maxLength: Int(min(1 << 20, size - written)))
+      guard !chunk.isEmpty else {
+        throw .badArchive(path: path, reason: "\(member.name) ended before its \(size) bytes")
+      }
+      try write(chunk, member: member.name)
+      written += Int64(chunk.count)
+    }
+  }
+
   /// Finishes the archive (end-of-archive blocks) and closes the file.
   public func close() throws(StreamError) {
     closed = true

@@ -2,21 +2,35 @@ import Foundation
 import OCI
 import Streams
 
-/// An image, or the platforms of an index, with its config edited and annotations added (`hoist mutate`),
-/// as a source the engine copies like any other. Only configs, manifests and the index are new; layers are
-/// read from the image as it was, so a destination that has them (or can mount them) receives none.
+/// An image, or the platforms of an index, with its config edited, annotations added and layers appended
+/// (`hoist mutate`, `hoist append`), as a source the engine copies like any other. Only configs, manifests,
+/// the index and appended layers are new; the other layers are read from the image as it was, so a
+/// destination that has them (or can mount them) receives none of them.
 public struct MutatedImage: ImageSource {
+  /// A layer to put on top of each image: its blob (gzip) and how to read it.
+  public struct NewLayer: Sendable {
+    public var descriptor: Descriptor
+    public var open: @Sendable (Int64) async throws -> any BlobReader
+    public init(descriptor: Descriptor, open: @escaping @Sendable (Int64) async throws -> any BlobReader) {
+      self.descriptor = descriptor
+      self.open = open
+    }
+  }
+
   let base: any ImageSource
   /// The new documents, by digest.
   let documents: [Digest: Data]
+  let layers: [NewLayer]
   let rootDocument: RootDocument
 
   public var description: String { base.description }
 
-  /// Edits `base`: each manifest's config by `edit`, and `annotations` into each manifest and the index;
-  /// in an index, only the entries for `platforms` (all when empty). Docker schema 2 has no annotations.
+  /// Edits `base`: each manifest's config by `edit`, `annotations` into each manifest and the index, and
+  /// `layers` on top (whose diffIDs `edit.appendedLayers` adds to the config); in an index, only the entries
+  /// for `platforms` (all when empty). Docker schema 2 has no annotations.
   public static func make(
-    _ base: any ImageSource, edit: ConfigEdit, annotations: [String: String] = [:], platforms: [Platform] = []
+    _ base: any ImageSource, edit: ConfigEdit, annotations: [String: String] = [:], layers: [NewLayer] = [],
+    platforms: [Platform] = []
   ) async throws -> MutatedImage {
     var documents = [Digest: Data]()
     let root = try await base.root()
@@ -27,10 +41,12 @@ public struct MutatedImage: ImageSource {
     if declared.isIndex {
       var index = try Index.decode(root.bytes, what: "\(base): index \(root.descriptor.digest)")
       var changed = 0
-      for (position, entry) in index.manifests.enumerated() where Self.wanted(entry.platform, platforms) {
+      // Attestation entries (BuildKit's, platform unknown/unknown) describe an image; they are no image to change.
+      for (position, entry) in index.manifests.enumerated()
+      where entry.platform?.os != "unknown" && Self.wanted(entry.platform, platforms) {
         let bytes = try await base.document(entry)
         guard DeclaredType(document: bytes)?.isIndex == false else { continue }
-        let new = try await mutate(entry, bytes, base, edit, annotations, &documents)
+        let new = try await mutate(entry, bytes, base, edit, annotations, layers, &documents)
         index.manifests[position] = new.descriptor
         changed += 1
       }
@@ -43,20 +59,26 @@ public struct MutatedImage: ImageSource {
       mutated = (describe(bytes, root.descriptor), bytes)
       documents[mutated.descriptor.digest] = bytes
     } else {
-      mutated = try await mutate(root.descriptor, root.bytes, base, edit, annotations, &documents)
+      mutated = try await mutate(root.descriptor, root.bytes, base, edit, annotations, layers, &documents)
     }
     let rootDocument = RootDocument(
       descriptor: mutated.descriptor, bytes: mutated.bytes, notices: root.notices, isBuilt: root.isBuilt)
-    return MutatedImage(base: base, documents: documents, rootDocument: rootDocument)
+    return MutatedImage(base: base, documents: documents, layers: layers, rootDocument: rootDocument)
   }
 
-  /// One manifest with its config edited and its annotations added; the new config and manifest are kept in
-  /// `documents`.
+  /// One manifest with its config edited, its annotations added and the new layers on top; the new config
+  /// and manifest are kept in `documents`.
   private static func mutate(
     _ entry: Descriptor, _ bytes: Data, _ base: any ImageSource, _ edit: ConfigEdit, _ annotations: [String: String],
-    _ documents: inout [Digest: Data]
+    _ layers: [NewLayer], _ documents: inout [Digest: Data]
   ) async throws -> (descriptor: Descriptor, bytes: Data) {
     var manifest = try Manifest.decode(bytes, what: "\(base): manifest \(entry.digest)")
+    let docker = manifest.mediaType == MediaType.dockerManifest
+    manifest.layers += layers.map { layer in
+      var descriptor = layer.descriptor
+      descriptor.mediaType = docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip
+      return descriptor
+    }
     if !annotations.isEmpty {
       guard manifest.mediaType != MediaType.dockerManifest else {
         throw TransferError.noAnnotations(source: base.description, digest: entry.digest)
@@ -101,16 +123,20 @@ public struct MutatedImage: ImageSource {
   }
 
   public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
-    try await base.openBlob(descriptor)
+    try await openBlob(descriptor, from: 0)
   }
 
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
-    try await base.openBlob(descriptor, from: offset)
+    if let layer = layers.first(where: { $0.descriptor.digest == descriptor.digest }) {
+      return try await layer.open(offset)
+    }
+    return try await base.openBlob(descriptor, from: offset)
   }
 
   public var mountOrigin: MountOrigin? { base.mountOrigin }
 
   public func mountOrigin(of descriptor: Descriptor) -> MountOrigin? {
-    documents[descriptor.digest] == nil ? base.mountOrigin(of: descriptor) : nil
+    let new = documents[descriptor.digest] != nil || layers.contains { $0.descriptor.digest == descriptor.digest }
+    return new ? nil : base.mountOrigin(of: descriptor)
   }
 }
