@@ -8,7 +8,8 @@ let package = Package(
     .executable(name: "hoist", targets: ["hoist"]),
     .executable(name: "docker-credential-hoist", targets: ["docker-credential-hoist"]),
     .library(
-      name: "HoistKit", targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer", "ECR"]),
+      name: "HoistKit",
+      targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer", "ECR", "Mirror"]),
   ],
   dependencies: [
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -16,6 +17,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
   ],
   targets: [
     // Floor 0: system libraries.
@@ -64,18 +66,20 @@ let package = Package(
       ]),
     .target(name: "Transfer", dependencies: ["OCI", "Streams"]),
     .target(name: "ECR", dependencies: ["OCI", "AWS", "Registry"]),
+    .target(name: "Mirror", dependencies: ["OCI", .product(name: "Yams", package: "Yams")]),
 
     // Floor 4: the command line.
     .target(
       name: "HoistCLI",
       dependencies: [
-        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "CProcess",
+        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "Mirror", "CProcess",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),
     .executableTarget(name: "docker-credential-hoist", dependencies: ["HoistCLI"]),
 
     .testTarget(name: "OCITests", dependencies: ["OCI"]),
+    .testTarget(name: "MirrorTests", dependencies: ["Mirror"]),
     .testTarget(name: "StreamsTests", dependencies: ["Streams", "CZstd"]),
     .testTarget(name: "ArchivesTests", dependencies: ["Archives", "OCI", "Streams"]),
     .testTarget(

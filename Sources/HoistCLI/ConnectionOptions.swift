@@ -58,8 +58,11 @@ struct ConnectionOptions: ParsableArguments {
 
   /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
   /// transport afterwards, whether `body` succeeds or fails. Credentials given with `--username` and
-  /// `--password-stdin` apply to every host.
-  func withConnection<T>(hosts: [String], _ body: (Connection) async throws -> T) async throws -> T {
+  /// `--password-stdin` apply to every host, `perHost` to its own; `alsoPlain` hosts speak plain HTTP.
+  func withConnection<T>(
+    hosts: [String], plainHTTP alsoPlain: Set<String> = [], credentials perHost: [String: RegistryCredentials] = [:],
+    _ body: (Connection) async throws -> T
+  ) async throws -> T {
     let explicit = login.read()
     let environment = ProcessInfo.processInfo.environment
     var options = TransportOptions()
@@ -68,10 +71,11 @@ struct ConnectionOptions: ParsableArguments {
     options.insecure = insecure
     options.retryPolicy = retryPolicy
     options.proxies = ProxySettings(environment: environment)
-    if plainHTTP { options.plainHTTPHosts = Set(hosts) }
+    options.plainHTTPHosts = (plainHTTP ? Set(hosts) : []).union(alsoPlain)
     if debug { options.trace = { line in printError("debug: \(line)") } }
     var given = [String: RegistryCredentials]()
     if let explicit { for host in hosts { given[host] = explicit } }
+    given.merge(perHost) { _, own in own }
     let transport = try HTTPTransport(options: options)
     let aws = AWSSession(
       environment: AWSEnvironment(variables: environment, explicitProfile: profile, explicitRegion: region),

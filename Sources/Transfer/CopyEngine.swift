@@ -22,8 +22,20 @@ public struct CopyEngine: Sendable {
   /// commits every destination after the last, and when a copy fails, abandons them all and throws the
   /// failure as a destination explains it (or as it is). Returns the root descriptor of each copy as stored.
   public func run(_ copies: [ImageCopy]) async throws -> [Descriptor] {
+    try await perform(copies, keepGoing: false).map { try $0.get() }
+  }
+
+  /// Runs every copy even when some fail (a mirror of many images): each failure is kept as its result, as
+  /// a destination explains it; destinations that took at least one image are committed, the others
+  /// abandoned. Only an interruption, or a failure to prepare or commit, is thrown.
+  public func runEach(_ copies: [ImageCopy]) async throws -> [Result<Descriptor, any Error>] {
+    try await perform(copies, keepGoing: true)
+  }
+
+  private func perform(_ copies: [ImageCopy], keepGoing: Bool) async throws -> [Result<Descriptor, any Error>] {
     var destinations = [any ImageDestination]()
-    var results = [Descriptor]()
+    var used = Set<String>()
+    var results = [Result<Descriptor, any Error>]()
     do {
       for copy in copies {
         for target in copy.targets
@@ -31,17 +43,36 @@ public struct CopyEngine: Sendable {
           try await target.destination.prepare()
           destinations.append(target.destination)
         }
-        let source = try await copy.source()
-        results.append(try await self.copy(from: source, to: copy.targets))
+        do {
+          let source = try await copy.source()
+          results.append(.success(try await self.copy(from: source, to: copy.targets)))
+          for target in copy.targets { used.insert(target.destination.description) }
+        } catch {
+          guard keepGoing, !Task.isCancelled else { throw error }
+          results.append(.failure(await explained(error, by: copy.targets.map(\.destination))))
+        }
       }
-      for destination in destinations { try await destination.commit() }
+      for destination in destinations {
+        if used.contains(destination.description) {
+          try await destination.commit()
+        } else {
+          await destination.abandon()
+        }
+      }
       return results
     } catch {
-      var explained: (any Error)?
-      for destination in destinations where explained == nil { explained = await destination.explain(error) }
+      let failure = await explained(error, by: destinations)
       for destination in destinations { await destination.abandon() }
-      throw explained ?? error
+      throw failure
     }
+  }
+
+  /// A failure as the first destination that has something to add explains it, else as it is.
+  private func explained(_ error: any Error, by destinations: [any ImageDestination]) async -> any Error {
+    for destination in destinations {
+      if let explained = await destination.explain(error) { return explained }
+    }
+    return error
   }
 
   /// Copies the source's root image or index, and no more: no destination is prepared, committed or
