@@ -301,3 +301,31 @@ def test_instance_metadata_v2(ecr, env):
     tokens = [{k.lower(): v for k, v in h.items()}.get("x-aws-ec2-metadata-token") for m, p, h in imds.seen
               if m == "GET"]
     assert tokens == ["imds-session-token", "imds-session-token"]
+
+
+def test_index_mutate_append_and_sync_on_ecr(ecr, services, env, tmp_path):
+    """One CI-style case of each one-liner against ECR's host names, logged in from the AWS chain."""
+    environment = ecr.env(env, ecr.ci)
+    for name in ("oneliners/app", "mirror/oneliners/tool"):
+        ecr.create_repository(name)
+    app = f"{ecr.name}/oneliners/app"
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{app}:1.4-amd64", "-q"], environment)
+    index = hoist(["index", "create", f"{app}:1.4", f"{app}:1.4-amd64", "+latest", "-q"], environment).stdout
+    assert index.startswith(f"{app}:1.4@sha256:") and f"{app}:latest@sha256:" in index
+    patched = hoist(["mutate", f"{app}:1.4-amd64", f"{app}:1.4-patched", "--label", "org.opencontainers.image.revision=abc",
+                     "-q"], environment).stdout
+    assert patched.startswith(f"{app}:1.4-patched@sha256:")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "run").write_text("run\n")
+    appended = hoist(["append", f"{app}:1.4-amd64", f"{app}:1.4-app", "--layer", f"{dist}:/app", "-q"],
+                     environment).stdout
+    assert appended.startswith(f"{app}:1.4-app@sha256:")
+    pulled = pull_from_front(ecr, f"{app}:1.4-app", str(tmp_path / "pulled"))
+    assert pulled["diff_ids"] == pulled["config_diff_ids"] and len(pulled["diff_ids"]) >= 2
+    source = f"{services.plain.host}/oneliners/tool"
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{source}:1", "--plain-http", "-q"], env)
+    listing = tmp_path / "images.yaml"
+    listing.write_text(f"{services.plain.host}:\n  tls-verify: false\n  images:\n    oneliners/tool: [\"1\"]\n")
+    synced = hoist(["sync", str(listing), "--registry", f"{ecr.name}/mirror", "-q"], environment).stdout
+    assert synced.startswith(f"{ecr.name}/mirror/oneliners/tool:1@sha256:")
