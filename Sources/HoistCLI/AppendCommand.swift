@@ -41,9 +41,7 @@ struct AppendCommand: AsyncParsableCommand {
 
   func validate() throws {
     if layer.isEmpty { throw ValidationError("give at least one --layer") }
-    if let created, ISO8601DateFormatter().date(from: created) == nil {
-      throw ValidationError("--created \(created): not an RFC 3339 time such as 2024-01-01T00:00:00Z")
-    }
+    try validateTime(created)
     if let owner, Self.owner(owner) == nil { throw ValidationError("--owner takes UID:GID, e.g. 1000:1000") }
   }
 

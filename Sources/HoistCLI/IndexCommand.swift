@@ -59,27 +59,10 @@ struct IndexCreateCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      var destinations = [String]()
-      var references = [Reference]()
-      for text in [arguments[0]] + arguments.dropFirst().filter({ $0.hasPrefix("+") }) + also {
-        if text.hasPrefix("+") {
-          let tag = String(text.dropFirst())
-          guard Reference.isValidTag(tag) else { throw ValidationError("\(text): not a valid tag") }
-          references.append(references[0].with(tag: tag))
-        } else {
-          var reference = try Reference(parsing: text)
-          guard reference.digest == nil else { throw ValidationError("\(text): push to a tag, not a digest") }
-          if reference.tag == nil { reference.tag = "latest" }
-          references.append(reference)
-        }
-        destinations.append(text.hasPrefix("+") ? references.last!.description : text)
-      }
+      let parsed = try parsedDestinations([arguments[0]] + arguments.dropFirst().filter { $0.hasPrefix("+") } + also)
+      let (destinations, references) = (parsed.map(\.text), parsed.map(\.reference))
       let locations = try arguments.dropFirst().filter { !$0.hasPrefix("+") }.map(ImageLocation.init(parsing:))
-      let annotations = Dictionary(
-        annotation.map { item in
-          let parts = item.split(separator: "=", maxSplits: 1)
-          return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        }, uniquingKeysWith: { _, last in last })
+      let annotations = keyValuePairs(annotation)
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
       let hosts = references.map(\.registry) + locations.compactMap(\.registryHost)

@@ -48,9 +48,7 @@ struct MutateCommand: AsyncParsableCommand {
     where items.contains(where: { !$0.contains("=") || $0.hasPrefix("=") }) {
       throw ValidationError("\(option) takes KEY=VALUE")
     }
-    if let created, ISO8601DateFormatter().date(from: created) == nil {
-      throw ValidationError("--created \(created): not an RFC 3339 time such as 2024-01-01T00:00:00Z")
-    }
+    try validateTime(created)
     if expose.contains(where: { Self.port($0) == nil }) { throw ValidationError("--expose takes PORT[/tcp|/udp]") }
   }
 
@@ -73,18 +71,10 @@ struct MutateCommand: AsyncParsableCommand {
     return text.split(separator: ",").map(String.init)
   }
 
-  static func pairs(_ items: [String]) -> [String: String] {
-    Dictionary(
-      items.map { item in
-        let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-      }, uniquingKeysWith: { _, last in last })
-  }
-
   func run() async throws {
     try await reportingErrors {
       var edit = ConfigEdit()
-      edit.labels = Self.pairs(label)
+      edit.labels = keyValuePairs(label)
       edit.environment = env
       edit.entrypoint = try entrypoint.map(Self.list)
       edit.command = try cmd.map(Self.list)
@@ -101,7 +91,7 @@ struct MutateCommand: AsyncParsableCommand {
       let stored = try await connection.withConnection(hosts: hosts) { connected in
         let base = try connected.source(from, platform: .all)
         let image = try await MutatedImage.make(
-          base, edit: edit, annotations: Self.pairs(annotation), platforms: platforms)
+          base, edit: edit, annotations: keyValuePairs(annotation), platforms: platforms)
         let target = try connected.target(to, naming: from)
         let engine = CopyEngine(
           options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(),

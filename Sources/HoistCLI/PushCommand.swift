@@ -129,24 +129,8 @@ struct PushCommand: AsyncParsableCommand {
   /// image of the archive at `path` (or the one `--image` names) to the registry under its own name.
   func plan(path: String) throws -> [Job] {
     guard let registry = registry ?? (destinations.isEmpty ? Self.defaultRegistry : nil) else {
-      var texts = [String]()
-      var references = [Reference]()
-      for text in destinations {
-        if text.hasPrefix("+") {
-          let tag = String(text.dropFirst())
-          guard let previous = references.last, Reference.isValidTag(tag) else {
-            throw ValidationError("\(text): +TAG must follow a destination and name a valid tag")
-          }
-          references.append(previous.with(tag: tag))
-        } else {
-          var reference = try Reference(parsing: text)
-          guard reference.digest == nil else { throw ValidationError("\(text): push to a tag, not a digest") }
-          if reference.tag == nil { reference.tag = "latest" }
-          references.append(reference)
-        }
-        texts.append(text.hasPrefix("+") ? references.last!.description : text)
-      }
-      return [Job(image: image, texts: texts, references: references)]
+      let parsed = try parsedDestinations(destinations)
+      return [Job(image: image, texts: parsed.map(\.text), references: parsed.map(\.reference))]
     }
     let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: path)
     guard !names.isEmpty else {

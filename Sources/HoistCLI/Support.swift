@@ -95,3 +95,28 @@ func formatBytes(_ bytes: Int64) -> String {
   }
   return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
 }
+
+/// Push destinations as written (`REF`, `+TAG`), or a usage error naming the one at fault.
+func parsedDestinations(_ texts: [String]) throws -> [(text: String, reference: Reference)] {
+  do {
+    return try Reference.destinations(texts)
+  } catch {
+    throw ValidationError(error.description)
+  }
+}
+
+/// `KEY=VALUE` options as a dictionary (the last of a key wins).
+func keyValuePairs(_ items: [String]) -> [String: String] {
+  Dictionary(
+    items.map { item in
+      let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+    }, uniquingKeysWith: { _, last in last })
+}
+
+/// Refuses a `--created` that is not an RFC 3339 time.
+func validateTime(_ created: String?) throws {
+  if let created, ISO8601DateFormatter().date(from: created) == nil {
+    throw ValidationError("--created \(created): not an RFC 3339 time such as 2024-01-01T00:00:00Z")
+  }
+}

@@ -145,3 +145,28 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     return true
   }
 }
+
+extension Reference {
+  /// Destinations as a command line writes them: references to tags (`latest` where none is given), each
+  /// `+TAG` adding a tag in the repository of the one before it; each with the text it stands for (a `+TAG`
+  /// stands for its whole reference).
+  public static func destinations(_ texts: [String]) throws(OCIError) -> [(text: String, reference: Reference)] {
+    var out = [(text: String, reference: Reference)]()
+    for text in texts {
+      if text.hasPrefix("+") {
+        let tag = String(text.dropFirst())
+        guard let previous = out.last?.reference, isValidTag(tag) else {
+          throw .invalidReference(text, reason: "+TAG must follow a destination and name a valid tag")
+        }
+        let reference = previous.with(tag: tag)
+        out.append((reference.description, reference))
+      } else {
+        var reference = try Reference(parsing: text)
+        guard reference.digest == nil else { throw .invalidReference(text, reason: "push to a tag, not a digest") }
+        if reference.tag == nil { reference.tag = "latest" }
+        out.append((text, reference))
+      }
+    }
+    return out
+  }
+}

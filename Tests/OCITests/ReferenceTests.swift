@@ -67,3 +67,15 @@ import Testing
     #expect(throws: OCIError.self) { try Reference.placing("app:1", under: "") }
   }
 }
+
+@Suite struct DestinationListTests {
+  @Test func plusTagsJoinTheReferenceBefore() throws {
+    let parsed = try Reference.destinations(["reg.example/app:1.4", "+latest", "other.example/app"])
+    #expect(parsed.map(\.text) == ["reg.example/app:1.4", "reg.example/app:latest", "other.example/app"])
+    #expect(parsed.map { $0.reference.tag } == ["1.4", "latest", "latest"])
+    #expect(throws: OCIError.self) { try Reference.destinations(["+latest"]) }
+    #expect(throws: OCIError.self) {
+      try Reference.destinations(["reg.example/app@sha256:" + String(repeating: "0", count: 64)])
+    }
+  }
+}
