@@ -74,22 +74,9 @@ struct AppendCommand: AsyncParsableCommand {
         layers.append(.init(descriptor: built.descriptor) { offset in try built.open(from: offset) })
       }
       let platforms = try platform.map { try Platform(parsing: $0) }
-      let from = try ImageLocation(parsing: base)
-      let to = try ImageLocation(parsing: destination)
-      let reporter = display.reporter(verb: "copy")
-      defer { reporter.finish() }
-      let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
-      let stored = try await connection.withConnection(hosts: hosts) { connected in
-        let image = try await MutatedImage.make(
-          try connected.source(from, platform: .all), edit: edit, layers: layers, platforms: platforms)
-        let target = try connected.target(to, naming: from)
-        let engine = CopyEngine(
-          options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(),
-          progress: reporter.report)
-        return try await engine.run([ImageCopy(source: { image }, targets: [target])])[0]
+      try await copyChanged(from: base, to: destination, connection: connection, display: display) {
+        try await MutatedImage.make($0, edit: edit, layers: layers, platforms: platforms)
       }
-      reporter.finish()
-      print("\(destination)@\(stored.digest)")
     }
   }
 

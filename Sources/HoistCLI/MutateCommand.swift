@@ -83,23 +83,31 @@ struct MutateCommand: AsyncParsableCommand {
       edit.exposedPorts = expose.compactMap(Self.port)
       edit.created = created
       let platforms = try platform.map { try Platform(parsing: $0) }
-      let from = try ImageLocation(parsing: source)
-      let to = try ImageLocation(parsing: destination)
-      let reporter = display.reporter(verb: "copy")
-      defer { reporter.finish() }
-      let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
-      let stored = try await connection.withConnection(hosts: hosts) { connected in
-        let base = try connected.source(from, platform: .all)
-        let image = try await MutatedImage.make(
-          base, edit: edit, annotations: keyValuePairs(annotation), platforms: platforms)
-        let target = try connected.target(to, naming: from)
-        let engine = CopyEngine(
-          options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(),
-          progress: reporter.report)
-        return try await engine.run([ImageCopy(source: { image }, targets: [target])])[0]
+      let annotations = keyValuePairs(annotation)
+      try await copyChanged(from: source, to: destination, connection: connection, display: display) {
+        try await MutatedImage.make($0, edit: edit, annotations: annotations, platforms: platforms)
       }
-      reporter.finish()
-      print("\(destination)@\(stored.digest)")
     }
   }
+}
+
+/// Copies the image at `source`, as `change` makes it of the image as it is, to `destination`, and prints
+/// `DESTINATION@sha256:…` (`mutate`, `append`).
+func copyChanged(
+  from source: String, to destination: String, connection: ConnectionOptions, display: OutputOptions,
+  _ change: (any ImageSource) async throws -> MutatedImage
+) async throws {
+  let from = try ImageLocation(parsing: source)
+  let to = try ImageLocation(parsing: destination)
+  let reporter = display.reporter(verb: "copy")
+  defer { reporter.finish() }
+  let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
+  let stored = try await connection.withConnection(hosts: hosts) { connected in
+    let image = try await change(try connected.source(from, platform: .all))
+    let engine = CopyEngine(
+      options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(), progress: reporter.report)
+    return try await engine.run([ImageCopy(source: { image }, targets: [try connected.target(to, naming: from)])])[0]
+  }
+  reporter.finish()
+  print("\(destination)@\(stored.digest)")
 }
