@@ -10,20 +10,26 @@ public struct ComposedIndex: ImageSource {
   let sources: [any ImageSource]
   /// Which source serves each digest the index names, directly or through its manifests.
   let owners: [Digest: Int]
+  /// The manifests and configs read to compose the index, so that the copy does not read them again.
+  let documents: [Digest: Data]
   let rootDocument: RootDocument
 
   public var description: String { "the index of \(sources.map(\.description).joined(separator: ", "))" }
 
   /// Reads each source's root (an index's entries are merged) and builds the index: OCI unless `format`
   /// says Docker (which every entry must then be). Two entries for one platform are an error naming both.
+  /// A manifest hoist builds from a `docker save` makes the index built too, so its layers are compressed.
   public static func compose(
     _ sources: [any ImageSource], format: ManifestFormat = .oci, annotations: [String: String] = [:]
   ) async throws -> ComposedIndex {
     var owners = [Digest: Int]()
+    var documents = [Digest: Data]()
+    var built = false
     var entries = [Descriptor]()
     var from = [String: String]()
     for (position, source) in sources.enumerated() {
       let root = try await source.root()
+      built = built || root.isBuilt
       var found = [Descriptor]()
       if DeclaredType(document: root.bytes)?.isIndex == true {
         found = try Index.decode(root.bytes, what: "\(source): index \(root.descriptor.digest)").manifests
@@ -34,12 +40,14 @@ public struct ComposedIndex: ImageSource {
       for var entry in found {
         let bytes = entry.digest == root.descriptor.digest ? root.bytes : try await source.document(entry)
         owners[entry.digest] = position
+        documents[entry.digest] = bytes
         if let declared = DeclaredType(document: bytes), !declared.isIndex {
           let manifest = try Manifest.decode(bytes, what: "\(source): manifest \(entry.digest)")
           for blob in [manifest.config] + manifest.layers { owners[blob.digest] = position }
           entry.mediaType = declared.mediaType
           if entry.platform == nil {
             let config = try await source.document(manifest.config)
+            documents[manifest.config.digest] = config
             entry.platform = try ImageConfig.decode(config, what: "\(source): config \(manifest.config.digest)")
               .platform
           }
@@ -61,7 +69,8 @@ public struct ComposedIndex: ImageSource {
     let descriptor = Descriptor(
       mediaType: format.indexType, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)), size: Int64(bytes.count))
     return ComposedIndex(
-      sources: sources, owners: owners, rootDocument: RootDocument(descriptor: descriptor, bytes: bytes))
+      sources: sources, owners: owners, documents: documents,
+      rootDocument: RootDocument(descriptor: descriptor, bytes: bytes, isBuilt: built))
   }
 
   /// An entry fits the index: it names its platform, and a Docker manifest list holds Docker manifests only.
@@ -77,7 +86,8 @@ public struct ComposedIndex: ImageSource {
   public func root() async throws -> RootDocument { rootDocument }
 
   public func document(_ descriptor: Descriptor) async throws -> Data {
-    try await owner(of: descriptor).document(descriptor)
+    if let read = documents[descriptor.digest] { return read }
+    return try await owner(of: descriptor).document(descriptor)
   }
 
   public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {

@@ -79,3 +79,15 @@ def test_a_docker_manifest_list_holds_docker_manifests_only(services, env, tmp_p
     assert listed["manifests"][0]["platform"]["os"] == "linux"
     pulled = skopeo_pull(f"{base}:list", str(tmp_path / "list"))
     assert pulled["diff_ids"] == pulled["config_diff_ids"]
+
+
+def test_an_image_from_a_docker_save_gets_its_layers_compressed_as_push_does(services, env):
+    registry = services.plain
+    legacy = os.path.join(TESTDATA, "docker-legacy.tar")
+    pushed = hoist(["push", legacy, f"{registry.host}/index/saved:pushed", "--plain-http", "-q"],
+                   env).stdout.split("@")[1].strip()
+    hoist(["index", "create", f"{registry.host}/index/saved:1", f"docker-archive:{legacy}", "--plain-http", "-q"], env)
+    entry = raw(f"{registry.host}/index/saved:1")["manifests"][0]
+    assert entry["digest"] == pushed
+    layers = raw(f"{registry.host}/index/saved@{pushed}")["layers"]
+    assert all(layer["mediaType"].endswith("tar.gzip") for layer in layers)
