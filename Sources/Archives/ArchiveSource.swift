@@ -14,11 +14,12 @@ public enum ArchiveSource {
     }
   }
 
-  /// The names the images in `path` go by (docker's RepoTags, else the OCI ref-name annotation), in order.
+  /// The names the images in `path` go by (docker's RepoTags, else the OCI ref-name annotation), in order;
+  /// the tags referrers live under are not images.
   public static func imageNames(path: String) throws -> [String] {
     switch try kind(of: path) {
     case .layout(let files):
-      try OCILayoutSource(files: files, image: nil).index().manifests.compactMap(\.refName)
+      try OCILayoutSource(files: files, image: nil).images().compactMap(\.refName)
     case .dockerArchive(let archive):
       try DockerArchiveResolver(files: TarFiles(archive: archive), selector: nil).names()
     case .dir: []

@@ -11,11 +11,18 @@ import Streams
 public struct DockerArchiveSource: ImageSource {
   let files: TarFiles
   let resolved: DockerArchiveResolver.Resolved
+  /// The referrers a docker archive that is also an OCI layout lists in `index.json` (as hoist writes them).
+  let catalog: LayoutReferrers
 
   /// Reads `manifest.json` and the chosen image's config up front; layers are read only when opened.
   init(archive: TarArchive, image selector: String?) throws {
     self.files = TarFiles(archive: archive)
     self.resolved = try DockerArchiveResolver(files: files, selector: selector).resolve()
+    self.catalog = LayoutReferrers(files: files)
+  }
+
+  public func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer] {
+    try catalog.referrers(of: subject)
   }
 
   public var description: String { files.path }

@@ -94,12 +94,21 @@ public actor LayoutDestination: ImageDestination {
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     try write(bytes, to: blobPath(digest))
     manifests.insert(digest)
-    if case .tag(let name) = reference {
+    switch reference {
+    case .tag(let name):
       entries.removeAll { $0.refName == name }
       entries.append(
         Descriptor(
           mediaType: mediaType, digest: digest, size: Int64(bytes.count),
           annotations: [Annotation.refName: name]))
+    case .digest:
+      // A referrer is listed, unnamed and with its artifact type, so that OCI tools (oras) find it.
+      guard let listed = Referrer.listed(bytes, mediaType: mediaType, digest: digest),
+        !entries.contains(where: { $0.digest == digest && $0.refName == nil })
+      else { break }
+      var entry = Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
+      entry.artifactType = listed.descriptor.artifactType
+      entries.append(entry)
     }
     return digest
   }
@@ -113,7 +122,10 @@ public actor LayoutDestination: ImageDestination {
       let old = try? Index.decode(existing, what: "index.json")
     {
       let names = Set(entries.compactMap(\.refName))
-      index.manifests = old.manifests.filter { entry in entry.refName.map { !names.contains($0) } ?? true }
+      let unnamed = Set(entries.filter { $0.refName == nil }.map(\.digest))
+      index.manifests = old.manifests.filter { entry in
+        entry.refName.map { !names.contains($0) } ?? !unnamed.contains(entry.digest)
+      }
     }
     index.manifests += entries
     try write(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: staging + "/oci-layout")
@@ -170,7 +182,8 @@ public actor LayoutDestination: ImageDestination {
     var loadEntries = [[String: Any]]()
     var repositories = [String: [String: String]]()
     for (position, entry) in index.manifests.enumerated() {
-      guard let name = entry.refName else { continue }
+      // Referrers and cosign's tags stay in the layout part, which docker load does not read.
+      guard let name = entry.refName, !Referrer.isReferrerTag(LayoutReferrers.tag(of: name)) else { continue }
       guard MediaType.isManifest(entry.mediaType) else {
         throw ArchiveError.invalid(
           path: path, reason: "a docker archive holds one platform per image; write all platforms with --format oci")

@@ -5,10 +5,12 @@ import OCI
 public struct OCILayoutSource: ImageSource {
   let files: any LayoutFiles
   let selector: String?
+  let catalog: LayoutReferrers
 
   init(files: any LayoutFiles, image selector: String?) {
     self.files = files
     self.selector = selector
+    self.catalog = LayoutReferrers(files: files)
   }
 
   public var description: String { files.path }
@@ -26,8 +28,13 @@ public struct OCILayoutSource: ImageSource {
     return try Index.decode(files.read("index.json", limit: maximumDocumentSize), what: "\(files.path): index.json")
   }
 
+  /// The entries of `index.json` that are images, not referrers stored beside them.
+  func images() throws -> [Descriptor] {
+    try index().manifests.filter { !(try catalog.isReferrer($0)) }
+  }
+
   public func root() async throws -> RootDocument {
-    let entries = try index().manifests
+    let entries = try images()
     let chosen: Descriptor
     if let selector {
       let matching = entries.filter { ImageSelector(text: selector).matches(Self.names(of: $0)) }
@@ -64,6 +71,10 @@ public struct OCILayoutSource: ImageSource {
 
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
     try files.openBlob(LayoutPath.blob(descriptor.digest), as: descriptor, from: offset)
+  }
+
+  public func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer] {
+    try catalog.referrers(of: subject)
   }
 
   /// The names an index entry goes by.

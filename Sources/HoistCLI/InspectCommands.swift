@@ -100,7 +100,8 @@ struct TagCommand: AsyncParsableCommand {
         var stored: Digest?
         for tag in tags {
           stored = try await client.putManifest(
-            repository: parsed.repository, reference: tag, bytes: bytes, mediaType: mediaType)
+            repository: parsed.repository, reference: tag, bytes: bytes, mediaType: mediaType
+          ).digest
         }
         return stored!
       }

@@ -136,6 +136,13 @@ final class ProgressReporter: @unchecked Sendable {
           "event": "done", "digest": digest.description, "stored": stored.description, "sent": sent,
           "size": blobs[digest]?.size ?? sent,
         ])
+    case .referrerFound(let digest, let subject, let artifactType, let tag):
+      var object: [String: Any] = ["event": "referrer", "digest": digest.description, "subject": subject.description]
+      if let artifactType { object["artifactType"] = artifactType }
+      if let tag { object["tag"] = tag }
+      plainOrJSON(
+        "referrer".padded + " \(digest.short) (\(artifactType ?? "no artifact type")) of \(subject.short)"
+          + (tag.map { " under \($0)" } ?? ""), object)
     case .manifestStored(let target, let digest):
       plainOrJSON(
         "manifest".padded + " \(target) \(digest.short)",

@@ -59,10 +59,15 @@ struct PullCommand: AsyncParsableCommand {
   var concurrency = 4
 
   @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
   func validate() throws {
+    try carried.refuse(with: uncompressedLayers ? "--uncompressed-layers" : nil)
+    if carried.selection != nil && format == .dir {
+      throw ValidationError("a dir: folder holds one image and no referrers; pull to an OCI layout or archive")
+    }
     if output == nil && arguments.count != 2 { throw ValidationError("give one image and a destination, or --output") }
     if output != nil && arguments.isEmpty { throw ValidationError("name at least one image") }
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
@@ -85,7 +90,7 @@ struct PullCommand: AsyncParsableCommand {
       let reporter = display.reporter(verb: "pull")
       defer { reporter.finish() }
       let stored = try await connection.withConnection(hosts: references.map(\.registry)) { connected in
-        let options = connection.copyOptions(concurrency: concurrency)
+        let options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
         let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
         let platform = platforms.choice
         return try await engine.run(
@@ -138,8 +143,16 @@ struct CopyCommand: AsyncParsableCommand {
   var uncompressedLayers = false
 
   @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
+
+  func validate() throws {
+    try carried.refuse(with: uncompressedLayers ? "--uncompressed-layers" : nil)
+    if carried.selection != nil, case .file(_, .dir, _) = try ImageLocation(parsing: destination) {
+      throw ValidationError("a dir: folder holds one image and no referrers; copy to an OCI layout or archive")
+    }
+  }
 
   func run() async throws {
     try await reportingErrors {
@@ -149,7 +162,7 @@ struct CopyCommand: AsyncParsableCommand {
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
       let stored = try await connection.withConnection(hosts: hosts) { connected in
-        var options = connection.copyOptions(concurrency: concurrency)
+        var options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
         if case .file(_, let format, _) = to, format != .dockerArchive {
           // A manifest hoist builds (from a docker save) goes into an OCI layout in OCI terms.
           options.builtFormat = .oci

@@ -63,10 +63,12 @@ struct PushCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")
   var createRepository = false
 
+  @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
   func validate() throws {
+    try carried.refuse(with: format.map { "--format \($0.rawValue)" })
     if destinations.isEmpty && (registry ?? Self.defaultRegistry) == nil {
       throw ValidationError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
     }
@@ -91,7 +93,7 @@ struct PushCommand: AsyncParsableCommand {
       defer { reporter.finish() }
       let hosts = jobs.flatMap { $0.references.map(\.registry) }
       let results = try await connection.withConnection(hosts: hosts) { connected in
-        var options = connection.copyOptions(concurrency: concurrency)
+        var options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
         options.format = format
         options.compression = BlockGzip(level: compressionLevel, blockSize: options.compression.blockSize)
         let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)

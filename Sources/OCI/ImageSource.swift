@@ -54,6 +54,9 @@ public protocol ImageSource: Sendable, CustomStringConvertible {
   var mountOrigin: MountOrigin? { get }
   /// The registry repository one blob lives in (a source made of several has several).
   func mountOrigin(of descriptor: Descriptor) -> MountOrigin?
+  /// The manifests that refer to the manifest or index `subject`: those naming it as their `subject`, and
+  /// cosign's tags beside it. `artifactType` lets a source that can filter do so; the caller filters anyway.
+  func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer]
 }
 
 /// A repository blobs can be mounted from.
@@ -73,6 +76,9 @@ extension ImageSource {
 
   /// Every blob of most sources lives in the same place.
   public func mountOrigin(of descriptor: Descriptor) -> MountOrigin? { mountOrigin }
+
+  /// Sources that cannot hold referrers (a `docker save` of Docker 24, skopeo's `dir:`) have none.
+  public func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer] { [] }
 
   /// Opens the blob and skips `offset` bytes; sources that can seek do better.
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {

@@ -109,6 +109,17 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     Reference(registry: registry, repository: repository, tag: tag)
   }
 
+  /// The name of a tag beside the image named `name` (a cosign tag beside its image): a reference's tag
+  /// replaced (or added), e.g. `reg/app:1.4` → `reg/app:TAG`; a bare name (`latest`) gives the tag alone.
+  public static func sibling(of name: String, tag: String) -> String {
+    let base = name.split(separator: "@", maxSplits: 1).first.map(String.init) ?? name
+    let slash = base.lastIndex(of: "/")
+    if let colon = base.lastIndex(of: ":"), slash.map({ colon > $0 }) ?? true {
+      return base[..<colon] + ":" + tag
+    }
+    return slash == nil ? tag : base + ":" + tag
+  }
+
   /// Whether `text` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
   public static func isValidTag(_ text: String) -> Bool {
     let bytes = Array(text.utf8)

@@ -25,9 +25,11 @@ extension RegistryClient {
     return (body, mediaType)
   }
 
-  /// Stores a manifest under a tag or digest; returns the digest the registry reports.
-  public func putManifest(repository: String, reference: String, bytes: Data, mediaType: String) async throws -> Digest
-  {
+  /// Stores a manifest under a tag or digest; returns the digest the registry reports and, when it
+  /// indexed the manifest's `subject` for its referrers API, that subject (`OCI-Subject`).
+  public func putManifest(
+    repository: String, reference: String, bytes: Data, mediaType: String
+  ) async throws -> StoredManifest {
     let operation = "put manifest \(host)/\(repository):\(reference)"
     let (response, _) = try await call(
       operation: operation, scope: Self.pushScope(repository), expect: [200, 201, 202], repeatable: true
@@ -39,15 +41,26 @@ extension RegistryClient {
       request.body = .bytes(ByteBuffer(bytes: bytes))
       return request
     }
+    let subject = response.headers.first(name: "OCI-Subject").flatMap { try? Digest($0) }
     let computed = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
-    guard let header = response.headers.first(name: "Docker-Content-Digest") else { return computed }
+    guard let header = response.headers.first(name: "Docker-Content-Digest") else {
+      return StoredManifest(digest: computed, indexedSubject: subject)
+    }
     guard let reported = try? Digest(header) else {
       throw RegistryError(
         operation: operation, registry: host,
         reason: .protocolViolation("Docker-Content-Digest \(header.prefix(80)) is not a digest"))
     }
-    return reported
+    return StoredManifest(digest: reported, indexedSubject: subject)
   }
+}
+
+/// What a registry says of a manifest it stored.
+public struct StoredManifest: Sendable {
+  /// The digest it stored the manifest under.
+  public var digest: Digest
+  /// The subject it indexed for its referrers API (`OCI-Subject`); nil when it did not.
+  public var indexedSubject: Digest?
 }
 
 extension RegistryClient {
@@ -86,20 +99,24 @@ extension RegistryClient {
     struct Catalog: Decodable { var repositories: [String]? }
     return try await pages(
       from: url("_catalog?n=1000"), operation: "list repositories in \(host)", scope: "registry:catalog:*"
-    ) { (try? JSONDecoder().decode(Catalog.self, from: $0))?.repositories ?? [] }
+    ) { (try? JSONDecoder().decode(Catalog.self, from: $0))?.repositories ?? [] } ?? []
   }
 
-  /// The items of a listing that the registry splits into pages chained by `Link: <…>; rel="next"`.
-  private func pages(
-    from first: String, operation: String, scope: String, items: (Data) -> [String]
-  ) async throws -> [String] {
-    var all = [String]()
+  /// The items of a listing that the registry splits into pages chained by `Link: <…>; rel="next"`, up to
+  /// a little over `limit`; nil when the first page answers 404 and `absentIf404` is set.
+  func pages<Item>(
+    from first: String, operation: String, scope: String, limit: Int = 1_000_000, absentIf404: Bool = false,
+    items: (Data) throws -> [Item]
+  ) async throws -> [Item]? {
+    var all = [Item]()
     var next: String? = first
-    while let page = next, all.count < 1_000_000 {
-      let (response, body) = try await call(operation: operation, scope: scope, expect: [200]) {
+    while let page = next, all.count <= limit {
+      let expected: Set<UInt> = absentIf404 && page == first ? [200, 404] : [200]
+      let (response, body) = try await call(operation: operation, scope: scope, expect: expected) {
         HTTPClientRequest(url: page)
       }
-      all += items(body)
+      if response.status.code == 404 { return nil }
+      all += try items(body)
       next = response.headers.first(name: "Link").flatMap(Self.nextLink).map { resolve(location: $0) }
     }
     return all
@@ -121,6 +138,6 @@ extension RegistryClient {
     return try await pages(
       from: url("\(repository)/tags/list?n=1000"), operation: "list tags of \(host)/\(repository)",
       scope: Self.pullScope(repository)
-    ) { (try? JSONDecoder().decode(TagList.self, from: $0))?.tags ?? [] }
+    ) { (try? JSONDecoder().decode(TagList.self, from: $0))?.tags ?? [] } ?? []
   }
 }

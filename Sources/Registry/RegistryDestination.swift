@@ -77,9 +77,18 @@ public struct RegistryDestination: ImageDestination {
       client: client, repository: repository, chunkSize: chunkSize, size: expected?.size, reopen: reopen)
   }
 
+  /// Stores a manifest; one with a `subject` that the registry did not index (no referrers API) is added
+  /// to the subject's referrers tag index, so that it can be found either way.
   public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
-    try await client.putManifest(
+    let stored = try await client.putManifest(
       repository: repository, reference: reference.description, bytes: bytes, mediaType: mediaType)
+    if stored.indexedSubject == nil,
+      let listed = Referrer.listed(bytes, mediaType: mediaType, digest: stored.digest)
+    {
+      try await client.addToReferrersTag(
+        repository: repository, subject: listed.subject.digest, referrer: listed.descriptor)
+    }
+    return stored.digest
   }
 
   public func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? {

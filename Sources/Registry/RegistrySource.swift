@@ -106,6 +106,22 @@ public struct RegistrySource: ImageSource {
     try await client.openBlob(repository: repository, digest: descriptor.digest, offset: offset)
   }
 
+  /// The referrers API's list (else the referrers tag schema's index), then cosign's tags beside the
+  /// subject (`sha256-<hex>.sig`, `.att`, `.sbom`).
+  public func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer] {
+    var listed = try await client.referrers(repository: repository, subject: subject, artifactType: artifactType)
+    if listed == nil { listed = try await client.referrersTag(repository: repository, subject: subject) }
+    var found = (listed ?? []).map { Referrer(descriptor: $0) }
+    for suffix in Referrer.cosignSuffixes {
+      let tag = Referrer.fallbackTag(of: subject) + suffix
+      guard let (bytes, served) = try await client.manifest(repository: repository, reference: tag) else { continue }
+      let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
+      found.append(
+        Referrer.tagged(bytes, mediaType: Self.mediaType(served: served, bytes: bytes), digest: digest, tag: tag))
+    }
+    return found
+  }
+
   /// The media type of served manifest bytes: the document's own field, else the `Content-Type`.
   public static func mediaType(served: String, bytes: Data) -> String {
     struct Probe: Decodable { var mediaType: String? }

@@ -82,7 +82,8 @@ public struct CopyEngine: Sendable {
     for notice in root.notices { progress(.notice(notice)) }
     let job = CopyJob(engine: self, source: source, targets: targets, built: root.isBuilt)
     do {
-      let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, tags: true, depth: 0)
+      _ = await job.carried.insert(root.descriptor.digest)
+      let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, naming: .targetTags, depth: 0, level: 0)
       if root.isBuilt {
         progress(.notice("\(source) has no registry manifest to keep: hoist built one, \(stored.digest)"))
       }
@@ -120,6 +121,9 @@ final class CopyJob: Sendable {
 
   /// Whether the root manifest is hoist's own (see `RootDocument.isBuilt`).
   let built: Bool
+  /// The manifests this copy has taken or is taking, so that a referrer listed twice (or a list that names
+  /// the image itself) is copied once.
+  let carried = DigestSet()
 
   init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget], built: Bool) {
     self.engine = engine
@@ -150,10 +154,33 @@ final class CopyJob: Sendable {
   /// How deep indexes may nest before the source is taken as hostile (real images nest at most twice).
   static let maximumIndexDepth = 8
 
-  /// Copies a manifest or index and what it names; returns its descriptor as stored. The document goes
-  /// byte for byte unless a layer changed (compressed), the user asked for another format, or a destination
-  /// refuses it as it is; each of those is said in a notice.
-  func copyNode(_ descriptor: Descriptor, bytes: Data, tags: Bool, depth: Int) async throws -> Descriptor {
+  /// What a manifest is stored under in each target.
+  enum Naming {
+    /// The target's tags (by digest where it has none): the image the user named.
+    case targetTags
+    /// Its digest only: an index's child, a referrer.
+    case digest
+    /// A tag beside the image (a cosign tag), in each target's terms (`Reference.sibling`).
+    case sibling(String)
+
+    func references(in target: CopyTarget, digest: Digest) -> [ManifestReference] {
+      switch self {
+      case .targetTags: target.tags.isEmpty ? [.digest(digest)] : target.tags.map(ManifestReference.tag)
+      case .digest: [.digest(digest)]
+      case .sibling(let tag):
+        target.tags.isEmpty
+          ? [.tag(tag)] : Array(Set(target.tags.map { Reference.sibling(of: $0, tag: tag) })).sorted().map { .tag($0) }
+      }
+    }
+  }
+
+  /// Copies a manifest or index and what it names, then (when asked) its referrers; returns its descriptor
+  /// as stored. The document goes byte for byte unless a layer changed (compressed), the user asked for
+  /// another format, or a destination refuses it as it is; each of those is said in a notice. `depth`
+  /// counts nested indexes, `level` referrers of referrers (0: the image itself).
+  func copyNode(
+    _ descriptor: Descriptor, bytes: Data, naming: Naming, depth: Int, level: Int
+  ) async throws -> Descriptor {
     guard depth <= Self.maximumIndexDepth else {
       throw TransferError.tooDeep(source: source.description, digest: descriptor.digest)
     }
@@ -164,7 +191,7 @@ final class CopyJob: Sendable {
     let format = options.format ?? (built ? options.builtFormat : nil) ?? own
     let rewrite =
       declared.isIndex
-      ? try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth)
+      ? try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth, level: level)
       : try await copyImage(descriptor, bytes: bytes, format: format)
     let mediaType = rewrite?.mediaType ?? declared.mediaType
     var data = rewrite?.data ?? bytes
@@ -189,20 +216,21 @@ final class CopyJob: Sendable {
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
     if let notice { engine.progress(.notice(notice(digest))) }
     for target in targets {
-      let references = tags && !target.tags.isEmpty ? target.tags.map(ManifestReference.tag) : [.digest(digest)]
-      for reference in references {
+      for reference in naming.references(in: target, digest: digest) {
         let stored = try await target.destination.putManifest(data, mediaType: mediaType, reference: reference)
         guard stored == digest else {
           throw TransferError.manifestDigestMismatch(
             destination: target.destination.description, expected: digest, actual: stored)
         }
-        engine.progress(.manifestStored("\(target.destination):\(reference)", digest: digest))
+        let separator = if case .digest = reference { "@" } else { ":" }
+        engine.progress(.manifestStored("\(target.destination)\(separator)\(reference)", digest: digest))
       }
     }
     var result = descriptor
     result.mediaType = mediaType
     result.digest = digest
     result.size = Int64(data.count)
+    try await copyReferrers(of: descriptor.digest, level: level + 1)
     return result
   }
 
@@ -223,14 +251,14 @@ final class CopyJob: Sendable {
   /// Copies an index's children; returns the index rewritten where a child changed or a conversion was asked
   /// for, nil when its bytes go as they are.
   private func copyIndex(
-    _ descriptor: Descriptor, bytes: Data, format: ManifestFormat, depth: Int
+    _ descriptor: Descriptor, bytes: Data, format: ManifestFormat, depth: Int, level: Int
   ) async throws -> Rewrite? {
     let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
     var (out, dropped) = (index, [String]())
     if ManifestFormat(mediaType: index.mediaType) != format { (out, dropped) = index.converted(to: format) }
     for (i, child) in index.manifests.enumerated() {
       let childBytes = try await source.document(child)
-      let stored = try await copyNode(child, bytes: childBytes, tags: false, depth: depth + 1)
+      let stored = try await copyNode(child, bytes: childBytes, naming: .digest, depth: depth + 1, level: level)
       guard stored.digest != child.digest else { continue }
       out.manifests[i].mediaType = stored.mediaType
       out.manifests[i].digest = stored.digest

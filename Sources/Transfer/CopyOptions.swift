@@ -22,6 +22,9 @@ public struct CopyOptions: Sendable {
   public var retryPolicy = RetryPolicy()
   /// How many bytes each read from a source asks for.
   public var readSize = 1 << 20
+  /// Which referrers (signatures, SBOMs, attestations) travel with each image and index; nil carries none.
+  /// Carrying them requires every digest to be kept, since they name their subjects by digest.
+  public var referrers: ReferrerSelection?
 
   public init() {}
 
@@ -49,6 +52,8 @@ public enum ProgressEvent: Sendable {
   case blobDone(Digest, stored: Digest, sent: Int64)
   /// A manifest was stored.
   case manifestStored(String, digest: Digest)
+  /// A referrer of `subject` is about to be copied (`tag`: the cosign tag it lives under, if any).
+  case referrerFound(Digest, subject: Digest, artifactType: String?, tag: String?)
 }
 
 /// What went wrong in the copy itself, as opposed to at a source or destination.
@@ -67,6 +72,8 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
   case nothingToMutate(source: String, platforms: String)
   /// Annotations asked for on a Docker schema 2 manifest, which has no field for them.
   case noAnnotations(source: String, digest: Digest)
+  /// A source lists more referrers of one subject than any real image has.
+  case tooManyReferrers(source: String, subject: Digest)
 
   public var description: String {
     switch self {
@@ -83,6 +90,9 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
     case .noAnnotations(let source, let digest):
       "\(source): manifest \(digest) is Docker schema 2, which has no annotations; use --label, which both "
         + "formats carry"
+    case .tooManyReferrers(let source, let subject):
+      "\(source) lists more than \(Referrer.maximumPerSubject) referrers of \(subject); refusing them "
+        + "(--referrers-type keeps some artifact types only)"
     }
   }
 
@@ -90,7 +100,7 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
     switch self {
     case .blobMismatch, .tooDeep, .unsupportedMediaType, .digestMustBeKept, .noAnnotations: .invalidInput
     case .nothingToMutate: .notFound
-    case .manifestDigestMismatch: .protocolViolation
+    case .manifestDigestMismatch, .tooManyReferrers: .protocolViolation
     }
   }
 }

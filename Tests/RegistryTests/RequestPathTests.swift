@@ -258,3 +258,33 @@ func push(
     #expect(fake.log.last?.headers.first(name: "X-Amz-Target")?.hasSuffix("DescribeRepositories") == true)
   }
 }
+
+@Suite struct ReferrersTagSchemaTests {
+  @Test func aReferrerIsAddedToTheSubjectsTagIndexOnceKeepingOthersEntries() async throws {
+    let fake = FakeRegistry()
+    let client = makeClient(fake)
+    let destination = RegistryDestination(client: client, repository: "repo", chunkSize: 64 << 10)
+    let subject = Descriptor(
+      mediaType: MediaType.ociManifest, digest: try Digest("sha256:" + String(repeating: "1", count: 64)), size: 5)
+    let theirs = Descriptor(
+      mediaType: MediaType.ociManifest, digest: try Digest("sha256:" + String(repeating: "2", count: 64)), size: 7)
+    try await client.addToReferrersTag(repository: "repo", subject: subject.digest, referrer: theirs)
+    var artifact = Manifest(
+      mediaType: MediaType.ociManifest,
+      config: Descriptor(mediaType: "application/vnd.oci.empty.v1+json", digest: subject.digest, size: 2), layers: [])
+    artifact.artifactType = "application/spdx+json"
+    artifact.subject = subject
+    let bytes = artifact.encoded()
+    for _ in 0..<2 {
+      _ = try await destination.putManifest(bytes, mediaType: MediaType.ociManifest, reference: .digest(subject.digest))
+    }
+    #expect(try await client.referrers(repository: "repo", subject: subject.digest, artifactType: nil) == nil)
+    let listed = try await client.referrersTag(repository: "repo", subject: subject.digest)
+    #expect(listed.map(\.digest) == [theirs.digest, Digest(sha256Bytes: SHA256Hasher.hash(bytes))])
+    #expect(listed[1].artifactType == "application/spdx+json")
+    let source = RegistrySource(client: client, repository: "repo", reference: "1", platform: .all)
+    #expect(
+      try await source.referrers(of: subject.digest, artifactType: nil).map(\.descriptor.digest) == listed.map(\.digest)
+    )
+  }
+}

@@ -5,7 +5,8 @@ must exist (asked of moto, the AWS API stand-in), a missing one answers NAME_UNK
 connection, PATCH answers 201 with a Range stuck at the first chunk, chunks under 5 MiB but the last are
 refused, immutable tags cannot be overwritten, manifests without a top-level mediaType are refused
 (containers/image#584), and on demand: 429 throttling (with or without
-Retry-After) and a token that expires in the middle of a push."""
+Retry-After) and a token that expires in the middle of a push. It serves the referrers API, as ECR does
+since 2024 (`referrers_api.py`)."""
 import http.client
 import json
 import re
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 
 from fronts import read_body
+from referrers_api import ReferrersIndex
 
 MIN_PART = 5 << 20
 MANIFEST_TYPES = ", ".join([
@@ -43,6 +45,7 @@ class ECRFront:
         self.last_part = {}
         self.patches = 0
         self.counted = 0
+        self.referrers = ReferrersIndex()
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,7 +91,7 @@ class ECRFront:
             headers = {"Retry-After": str(throttled[1])} if throttled[1] is not None else {}
             return self.reply(request, 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"Rate exceeded"}]}',
                               headers)
-        match = re.match(r"^/v2/(.+?)/(blobs|manifests|tags)/", path)
+        match = re.match(r"^/v2/(.+?)/(blobs|manifests|tags|referrers)/", path)
         name = match.group(1) if match else None
         if name is not None:
             repository = self.repository(name)
@@ -102,6 +105,10 @@ class ECRFront:
                            f"'{self.account}'")
                 return self.reply(request, 404, ('{"errors":[{"code":"NAME_UNKNOWN","message":"%s"}]}'
                                                  % message).encode())
+        listing = self.referrers.listing(method, path)
+        if listing:
+            status, headers, payload = listing
+            return self.reply(request, status, payload, headers)
         if method == "PATCH":
             with self.lock:
                 self.patches += 1
@@ -137,7 +144,7 @@ class ECRFront:
         status, headers, payload = self.forward(method, path, request.headers, body)
         if method == "PUT" and match and match.group(2) == "manifests" and status == 201:
             self.mirror_image(name, path.split("/manifests/")[1].split("?")[0], body, request.headers)
-        out = {}
+        out = self.referrers.note(method, path, status, body, request.headers.get("Content-Type", ""))
         for key, value in headers:
             lower = key.lower()
             if lower in ("content-length", "connection", "transfer-encoding", "date"):

@@ -285,3 +285,25 @@ class LyingFront(Front):
             reply(request, status, headers, payload)
 
         super().__init__(front)
+
+
+class ReferrersFront(Front):
+    """Forwards to a distribution registry and adds the OCI 1.1 referrers API over it (`referrers_api.py`)."""
+
+    def __init__(self, upstream_port, page_size=2):
+        from referrers_api import ReferrersIndex
+        self.referrers = ReferrersIndex(page_size)
+
+        def front(request):
+            body = read_body(request)
+            listing = self.referrers.listing(request.command, request.path)
+            if listing:
+                status, headers, payload = listing
+                return reply(request, status, list(headers.items()), payload)
+            status, headers, payload = forward(upstream_port, request, body)
+            headers = own_location(headers, upstream_port, self.port)
+            added = self.referrers.note(request.command, request.path, status, body,
+                                        request.headers.get("Content-Type", ""))
+            reply(request, status, headers + list(added.items()), payload)
+
+        super().__init__(front)

@@ -329,3 +329,33 @@ def test_index_mutate_append_and_sync_on_ecr(ecr, services, env, tmp_path):
     listing.write_text(f"{services.plain.host}:\n  tls-verify: false\n  images:\n    oneliners/tool: [\"1\"]\n")
     synced = hoist(["sync", str(listing), "--registry", f"{ecr.name}/mirror", "-q"], environment).stdout
     assert synced.startswith(f"{ecr.name}/mirror/oneliners/tool:1@sha256:")
+
+
+def test_referrers_travel_to_ecr_and_are_attached_and_listed_there(ecr, services, env, tmp_path):
+    """ECR serves the referrers API (the look-alike too): an image carried with --referrers from a registry
+    without it (through a layout, as into an air gap) lands its SBOM where ECR indexes it, and hoist attach,
+    copy and referrers work with the ECR login."""
+    environment = ecr.env(env, ecr.ci)
+    ecr.create_repository("signed/app")
+    source = f"{services.plain.host}/signed/app"
+    digest = hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{source}:1", "--plain-http", "-q"],
+                   env).stdout.strip().split("@")[1]
+    sbom = tmp_path / "sbom.spdx.json"
+    sbom.write_text('{"spdxVersion":"SPDX-2.3"}')
+    on_plain = hoist(["attach", f"{source}:1", str(sbom), "--artifact-type", "application/spdx+json",
+                      "--plain-http", "-q"], env).stdout.strip().split("@")[1]
+    app = f"{ecr.name}/signed/app"
+    hoist(["pull", f"{source}:1", str(tmp_path / "layout"), "--referrers", "--plain-http", "-q"], env)
+    hoist(["push", str(tmp_path / "layout"), f"{app}:1", "--referrers", "-q"], environment)
+    assert [d["digest"] for d in ecr.front.referrers.listed("signed/app", digest)] == [on_plain]
+    signature = tmp_path / "app.sig"
+    signature.write_text("signature")
+    attached = hoist(["attach", f"{app}:1", str(signature), "--artifact-type", "application/vnd.example.sig",
+                      "--annotation", "signer=ci", "-q"], environment).stdout.strip()
+    assert attached.startswith(f"{app}@sha256:")
+    tree = json.loads(hoist(["referrers", f"{app}:1", "--json"], environment).stdout)
+    assert {n["digest"] for n in tree["referrers"]} == {on_plain, attached.split("@")[1]}
+    assert {n.get("annotations", {}).get("signer") for n in tree["referrers"]} == {None, "ci"}
+    ecr.create_repository("signed/copy")
+    hoist(["copy", f"{app}:1", f"{ecr.name}/signed/copy:1", "--referrers", "-q"], environment)
+    assert len(ecr.front.referrers.listed("signed/copy", digest)) == 2

@@ -1,0 +1,49 @@
+import AsyncHTTPClient
+import Foundation
+import OCI
+
+extension RegistryClient {
+  /// The manifests the referrers API (`GET /v2/<name>/referrers/<digest>`) lists for `subject`, every
+  /// page followed, keeping `artifactType` only when given; nil when the registry has no referrers API
+  /// (it answers 404, as distribution 2.8 does).
+  public func referrers(repository: String, subject: Digest, artifactType: String?) async throws -> [Descriptor]? {
+    var address = url("\(repository)/referrers/\(subject)")
+    if let artifactType, let query = artifactType.addingPercentEncoding(withAllowedCharacters: .alphanumerics) {
+      address += "?artifactType=" + query
+    }
+    let listed = try await pages(
+      from: address, operation: "list referrers of \(host)/\(repository)@\(subject)",
+      scope: Self.pullScope(repository), limit: Referrer.maximumPerSubject, absentIf404: true
+    ) { try Index.decode($0, what: "referrers of \(host)/\(repository)@\(subject)").manifests }
+    return listed.map { all in all.filter { artifactType == nil || $0.artifactType == artifactType } }
+  }
+
+  /// The entries of the referrers tag schema's index for `subject` (the tag `sha256-<hex>`), where a
+  /// registry without the referrers API keeps them; empty when there is no such tag.
+  public func referrersTag(repository: String, subject: Digest, forPush: Bool = false) async throws -> [Descriptor] {
+    let tag = Referrer.fallbackTag(of: subject)
+    guard let (bytes, _) = try await manifest(repository: repository, reference: tag, forPush: forPush) else {
+      return []
+    }
+    guard DeclaredType(document: bytes)?.isIndex == true else {
+      throw RegistryError(
+        operation: "read referrers of \(host)/\(repository)@\(subject)", registry: host,
+        reason: .protocolViolation("the tag \(tag) holds a manifest, not the referrers index the tag schema puts there")
+      )
+    }
+    return try Index.decode(bytes, what: "\(host)/\(repository):\(tag)").manifests
+  }
+
+  /// Lists `referrer` in the referrers tag schema's index for `subject`, for a registry that did not index
+  /// it: reads the index under `sha256-<hex>`, adds the entry unless it is there, and writes it back,
+  /// keeping every entry others put there.
+  public func addToReferrersTag(repository: String, subject: Digest, referrer: Descriptor) async throws {
+    var entries = try await referrersTag(repository: repository, subject: subject, forPush: true)
+    guard !entries.contains(where: { $0.digest == referrer.digest }) else { return }
+    entries.append(referrer)
+    let index = Index(mediaType: MediaType.ociIndex, manifests: entries)
+    _ = try await putManifest(
+      repository: repository, reference: Referrer.fallbackTag(of: subject), bytes: index.encoded(),
+      mediaType: MediaType.ociIndex)
+  }
+}
