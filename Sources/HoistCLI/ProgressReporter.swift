@@ -89,7 +89,8 @@ final class ProgressReporter: @unchecked Sendable {
     case .notice(let text):
       switch mode {
       case .json: emit(["event": "notice", "message": text])
-      case .plain, .tty: line("note: \(text)")
+      case .plain: line("note: \(text)")
+      case .tty: lineAboveTable("note: \(text)")
       default: break
       }
     case .blobStarted(let digest, let size, let compressing):
@@ -140,9 +141,10 @@ final class ProgressReporter: @unchecked Sendable {
       var object: [String: Any] = ["event": "referrer", "digest": digest.description, "subject": subject.description]
       if let artifactType { object["artifactType"] = artifactType }
       if let tag { object["tag"] = tag }
-      plainOrJSON(
+      let text =
         "referrer".padded + " \(digest.short) (\(artifactType ?? "no artifact type")) of \(subject.short)"
-          + (tag.map { " under \($0)" } ?? ""), object)
+        + (tag.map { " under \($0)" } ?? "")
+      if mode == .tty { lineAboveTable(text) } else { plainOrJSON(text, object) }
     case .manifestStored(let target, let digest):
       plainOrJSON(
         "manifest".padded + " \(target) \(digest.short)",
@@ -202,6 +204,14 @@ final class ProgressReporter: @unchecked Sendable {
     return "total".padded
       + " \(finished)/\(blobs.count) blobs, \(formatBytes(done)) of \(formatBytes(size)), "
       + "\(formatBytes(Int64(Double(done) / elapsed)))/s"
+  }
+
+  /// A line that stays, written where the table is and the table drawn again below it.
+  private func lineAboveTable(_ text: String) {
+    let up = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
+    drawnLines = 0
+    FileHandle.standardError.write(Data((up + text + "\n").utf8))
+    if !blobs.isEmpty { draw(force: true) }
   }
 
   private func line(_ text: String) {

@@ -35,6 +35,7 @@ struct SyncCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Print what would be copied, and copy nothing.") var dryRun = false
   @Option(name: .long, help: "How many blobs to move at once.") var concurrency = 4
 
+  @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
@@ -125,10 +126,11 @@ struct SyncCommand: AsyncParsableCommand {
     }
   }
 
-  /// Copies the items (skipping, with --registry, those whose destination has the digest already).
+  /// Copies the items (skipping, with --registry and without --referrers, those whose destination has the
+  /// digest already).
   func copy(_ items: [Item], _ connected: Connection, _ reporter: ProgressReporter) async throws -> Summary {
     let engine = CopyEngine(
-      options: connection.copyOptions(concurrency: concurrency), cache: connection.blobInfoCache(),
+      options: carried.applied(to: connection.copyOptions(concurrency: concurrency)), cache: connection.blobInfoCache(),
       progress: reporter.report)
     let bundle = try output.map {
       try LayoutDestination(path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false)
@@ -147,7 +149,11 @@ struct SyncCommand: AsyncParsableCommand {
         let destination = RegistryDestination(
           client: try connected.client(for: reference.registry, endpoint: reference.endpointHost),
           repository: reference.repository, chunkSize: RegistryDestination.defaultChunkSize)
-        if let tag = reference.tag, let there = try? await alreadyThere(source, at: destination, tag: tag) {
+        // With referrers, an image already mirrored is copied again (blobs found, nothing sent), so that
+        // signatures added since reach the mirror.
+        if carried.selection == nil, let tag = reference.tag,
+          let there = try? await alreadyThere(source, at: destination, tag: tag)
+        {
           print("\(item.name)@\(there)")
           summary.skipped += 1
           continue

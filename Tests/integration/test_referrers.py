@@ -337,3 +337,19 @@ def test_attach_to_a_missing_image_and_referrers_with_a_conversion_are_refused(s
         out = hoist(args + ["--plain-http"], env, check=False)
         assert out.returncode != 0 and "referrers" in out.stderr, args
         assert not os.path.exists(tmp_path / "x.tar") and not os.path.exists(tmp_path / "d")
+
+
+def test_a_sync_with_referrers_brings_signatures_added_since_the_last_run(services, front, env, tmp_path):
+    plain = services.plain.host
+    subject, made = signed_image(plain, "syncref/app", api=False, env=env)
+    listing = tmp_path / "images.yaml"
+    listing.write_text(f"{plain}:\n  tls-verify: false\n  images:\n    syncref/app: [\"1\"]\n")
+    mirror = ["sync", str(listing), "--registry", f"{front.host}/mirror", "--referrers", "--plain-http", "-q"]
+    hoist(mirror, env)
+    assert_carried(front.host, "mirror/syncref/app", subject, made, api=True)
+    later = tmp_path / "later.json"
+    later.write_text("{}")
+    added = hoist(["attach", f"{plain}/syncref/app:1", str(later), "--artifact-type", "application/vnd.example.later",
+                   "--plain-http", "-q"], env).stdout.strip().split("@")[1]
+    hoist(mirror, env)
+    assert added in {d["digest"] for d in front.referrers.listed("mirror/syncref/app", subject["digest"])}
