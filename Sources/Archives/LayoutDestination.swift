@@ -39,6 +39,9 @@ public actor LayoutDestination: ImageDestination {
   private var manifests = Set<Digest>()
   /// Blobs the output no longer names (compressed layers and manifests replaced by uncompressed ones).
   private var superseded = Set<Digest>()
+  /// Uncompressed layers, by diffID: the compressed blob they come from and their size. They are checked
+  /// first and inflated again straight into the tar, so they touch the disk once.
+  private var inflated = [Digest: (compressed: String, layer: Descriptor, size: Int64)]()
   private var reused = 0
   private var resumedBytes: Int64 = 0
 
@@ -136,7 +139,7 @@ public actor LayoutDestination: ImageDestination {
     case .oci, .dir:
       if !inPlace { try rename(staging, to: path) }
     case .ociArchive, .dockerArchive:
-      try writeTar()
+      try await writeTar()
       try FileManager.default.removeItem(atPath: staging)
     }
   }
@@ -217,8 +220,8 @@ public actor LayoutDestination: ImageDestination {
       to: staging + "/repositories")
   }
 
-  /// Writes each compressed layer's plain tar beside it, checked against the config's diffIDs; layers
-  /// decompress in parallel, one per core.
+  /// Checks each compressed layer's plain tar against the config's diffIDs and notes its size, for `writeTar`
+  /// to inflate it again into the archive; layers decompress in parallel, one per core.
   private func decompressLayers(of manifest: Manifest, name: String) async throws -> Manifest {
     let config = try ImageConfig.decode(
       Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
@@ -236,87 +239,138 @@ public actor LayoutDestination: ImageDestination {
         let diffID = config.rootfs.diffIDs[i]
         let compressed = staging + "/blobs/sha256/" + layer.digest.hex
         group.addTask {
-          let size = try Self.decompress(compressed, to: diffID, in: staging, archive: path, layer: layer)
+          let size = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
           return (i, Descriptor(mediaType: plainType, digest: diffID, size: size))
         }
       }
       for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
       while let (i, plain) = try await group.next() {
         out.layers[i] = plain
+        let layer = manifest.layers[i]
+        inflated[plain.digest] = (staging + "/blobs/sha256/" + layer.digest.hex, layer, plain.size)
         startNext()
       }
     }
     return out
   }
 
-  /// Decompresses one layer (gzip or zstd, as its first bytes say) into the staging layout under its diffID;
-  /// returns its size.
-  private static func decompress(
-    _ compressed: String, to diffID: Digest, in staging: String, archive: String, layer: Descriptor
+  /// Decompresses one layer (gzip or zstd, as its first bytes say), handing the plain bytes to `sink` in
+  /// order; when `diffID` is given, checks them against it. Returns the plain size.
+  private static func inflate(
+    _ compressed: String, archive: String, layer: Descriptor, expecting diffID: Digest?,
+    into sink: ([UInt8]) throws -> Void
   ) throws -> Int64 {
     let reader = try FileRangeReader(path: compressed)
-    var chunk = try reader.read(maxLength: 1 << 20)
+    var chunk = try reader.read(maxLength: IOSize.preferred)
     guard let decompressor = Compression(magic: Array(chunk.prefix(4))).decompressor() else {
       throw ArchiveError.invalid(
         path: archive,
         reason: "layer \(layer.digest) is \(layer.mediaType), which hoist cannot decompress; pull without "
           + "--uncompressed-layers to keep it as it is")
     }
-    let upload = try FileUpload(folder: staging + "/.hoist-uploads", blobs: staging + "/blobs/sha256", expected: nil)
-    let hasher = SHA256Hasher()
+    let hasher = diffID.map { _ in SHA256Hasher() }
     var size: Int64 = 0
     func take(_ plain: [UInt8]) throws {
-      hasher.update(plain)
+      hasher?.update(plain)
       size += Int64(plain.count)
-      try upload.append(plain)
+      try sink(plain)
     }
     do {
       while !chunk.isEmpty {
         try chunk.withUnsafeBytes { try decompressor.decompress($0, into: take) }
-        chunk = try reader.read(maxLength: 1 << 20)
+        chunk = try reader.read(maxLength: IOSize.preferred)
       }
       try decompressor.finish(into: take)
     } catch let error as StreamError {
-      upload.discard()
       throw ArchiveError.invalid(path: archive, reason: "layer \(layer.digest): \(error)")
     }
-    let actual = Digest(sha256Bytes: hasher.finalize())
-    guard actual == diffID else {
-      upload.discard()
-      throw ArchiveError.blobMismatch(
-        path: archive, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
+    if let diffID, let hasher {
+      let actual = Digest(sha256Bytes: hasher.finalize())
+      guard actual == diffID else {
+        throw ArchiveError.blobMismatch(
+          path: archive, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
+      }
     }
-    try upload.store(as: actual, size: size)
     return size
   }
 
-  /// Writes the staging layout as a tar beside the output, then renames it into place.
-  private func writeTar() throws {
+  /// Writes the staging layout as a tar beside the output, then renames it into place. The tar is laid out
+  /// first (`PlannedTar`); then the blobs are copied and the uncompressed layers inflated into it, one per core.
+  private func writeTar() async throws {
     let temporary = path + ".hoist-tmp"
-    let writer = try TarWriter(path: temporary)
     do {
-      try writer.add(
-        name: "oci-layout", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/oci-layout"))))
-      try writer.add(
-        name: "index.json", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/index.json"))))
-      for extra in ["manifest.json", "repositories"] where FileManager.default.fileExists(atPath: staging + "/" + extra)
-      {
-        try writer.add(name: extra, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + extra))))
+      let tar = try PlannedTar(path: temporary)
+      for name in ["oci-layout", "index.json", "manifest.json", "repositories"]
+      where FileManager.default.fileExists(atPath: staging + "/" + name) {
+        try tar.add(name: name, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + name))))
       }
-      try writer.addDirectory(name: "blobs/")
-      try writer.addDirectory(name: "blobs/sha256/")
-      let names = try FileManager.default.contentsOfDirectory(atPath: staging + "/blobs/sha256")
+      try tar.addDirectory(name: "blobs/")
+      try tar.addDirectory(name: "blobs/sha256/")
+      let folder = staging + "/blobs/sha256/"
       let skipped = Set(superseded.map(\.hex))
-      for name in names.sorted() where !skipped.contains(name) {
-        let file = staging + "/blobs/sha256/" + name
-        let reader = try FileRangeReader(path: file)
-        try writer.add(name: "blobs/sha256/" + name, size: reader.remaining, from: reader)
+      var sources = [String: Member]()
+      for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !skipped.contains(name) {
+        sources[name] = .file(folder + name)
       }
-      try writer.close()
+      for (diffID, plain) in inflated {
+        sources[diffID.hex] = .inflated(plain.compressed, layer: plain.layer, size: plain.size)
+      }
+      var work = [(Member, Int64)]()
+      for name in sources.keys.sorted() {
+        let member = sources[name]!
+        work.append((member, try tar.addFile(name: "blobs/sha256/" + name, size: try member.size())))
+      }
+      try tar.finish()
+      let archive = path
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        var pending = work[...]
+        func startNext() {
+          guard let (member, offset) = pending.popFirst() else { return }
+          group.addTask { try member.write(into: tar, at: offset, archive: archive) }
+        }
+        for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
+        while try await group.next() != nil { startNext() }
+      }
       try rename(temporary, to: path)
     } catch {
       try? FileManager.default.removeItem(atPath: temporary)
       throw error
+    }
+  }
+
+  /// Where a blob in the tar comes from: a file of the staging layout, or a compressed layer to inflate.
+  private enum Member: Sendable {
+    case file(String)
+    case inflated(String, layer: Descriptor, size: Int64)
+
+    func size() throws -> Int64 {
+      switch self {
+      case .file(let file):
+        (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+      case .inflated(_, _, let size): size
+      }
+    }
+
+    func write(into tar: PlannedTar, at offset: Int64, archive: String) throws {
+      switch self {
+      case .file(let file):
+        let reader = try FileRangeReader(path: file)
+        var at = offset
+        while case let chunk = try reader.read(maxLength: IOSize.preferred), !chunk.isEmpty {
+          try tar.write(chunk, at: at)
+          at += Int64(chunk.count)
+        }
+      case .inflated(let compressed, let layer, let size):
+        var at = offset
+        let written = try LayoutDestination.inflate(compressed, archive: archive, layer: layer, expecting: nil) {
+          try tar.write($0, at: at)
+          at += Int64($0.count)
+        }
+        guard written == size else {
+          throw ArchiveError.invalid(
+            path: archive, reason: "layer \(layer.digest) inflated to \(size) bytes, then to \(written)")
+        }
+      }
     }
   }
 

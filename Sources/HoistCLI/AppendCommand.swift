@@ -62,7 +62,7 @@ struct AppendCommand: AsyncParsableCommand {
       try FileManager.default.createDirectory(
         atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       defer { try? FileManager.default.removeItem(atPath: folder) }
-      var builder = LayerBuilder(clamp: clamp, compression: CopyOptions().compression)
+      var builder = LayerBuilder(clamp: clamp, compression: .fastest)
       if let owner { builder.owner = Self.owner(owner) ?? (0, 0) }
       let time = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(clamp)))
       var edit = ConfigEdit()

@@ -57,8 +57,15 @@ struct PushCommand: AsyncParsableCommand {
   @Option(name: .long, help: "How many blobs to upload at once.")
   var concurrency = 4
 
-  @Option(name: .long, help: "gzip level for layers hoist compresses: 1 fastest (default) … 12 smallest.")
-  var compressionLevel: Int32 = CopyOptions().compression.level
+  @Option(
+    name: .long,
+    help: "How to compress the layers hoist compresses (a docker save's): gzip (default) or zstd (OCI manifests).")
+  var compression: CompressionKind = .gzip
+
+  @Option(
+    name: .long,
+    help: "The compression level: gzip 1 fastest (default) … 12 smallest; zstd 1 … 19 (default 3).")
+  var compressionLevel: Int32?
 
   @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")
   var createRepository = false
@@ -80,7 +87,15 @@ struct PushCommand: AsyncParsableCommand {
     }
     if chunkSize.bytes < 5 << 20 { throw ValidationError("--chunk-size must be at least 5MiB") }
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
-    if !(1...12).contains(compressionLevel) { throw ValidationError("--compression-level must be between 1 and 12") }
+    if let compressionLevel, !compression.levels.contains(compressionLevel) {
+      throw ValidationError(
+        "--compression-level for \(compression.rawValue) must be between \(compression.levels.lowerBound) and "
+          + "\(compression.levels.upperBound)")
+    }
+    if compression == .zstd && format == .docker {
+      throw ValidationError(
+        "Docker schema 2 has no zstd layers; push zstd layers with OCI manifests (no --format docker)")
+    }
   }
 
   func run() async throws {
@@ -95,7 +110,9 @@ struct PushCommand: AsyncParsableCommand {
       let results = try await connection.withConnection(hosts: hosts) { connected in
         var options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
         options.format = format
-        options.compression = BlockGzip(level: compressionLevel, blockSize: options.compression.blockSize)
+        options.compression = compression.settings(level: compressionLevel)
+        // A manifest hoist builds for zstd layers is an OCI one: Docker schema 2 has no zstd type.
+        if compression == .zstd { options.builtFormat = .oci }
         let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
         var clients = [String: RegistryClient]()
         let copies = try jobs.map { job in
@@ -146,3 +163,23 @@ struct PushCommand: AsyncParsableCommand {
 }
 
 extension ManifestFormat: ExpressibleByArgument {}
+
+/// `--compression`: which codec compresses the layers hoist compresses.
+enum CompressionKind: String, ExpressibleByArgument, CaseIterable {
+  case gzip
+  case zstd
+
+  /// The levels the codec takes.
+  var levels: ClosedRange<Int32> { self == .gzip ? 1...12 : 1...19 }
+
+  /// The codec at `level` (its default when nil), in the block size measured best for it.
+  func settings(level: Int32?) -> LayerCompression {
+    switch self {
+    case .gzip: .gzip(BlockGzip(level: level ?? BlockGzip.fastest.level, blockSize: BlockGzip.fastest.blockSize))
+    case .zstd:
+      .zstd(
+        BlockZstd(
+          level: level ?? LayerCompression.zstdDefaults.level, blockSize: LayerCompression.zstdDefaults.blockSize))
+    }
+  }
+}

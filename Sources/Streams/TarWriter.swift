@@ -19,9 +19,9 @@ public final class TarWriter {
     self.archive = archive
     self.path = path
     archive_write_set_format_pax_restricted(archive)
-    // Written a megabyte at a time (libarchive writes in block-sized calls), padded at the end to the
+    // Written `IOSize.preferred` at a time (libarchive writes in block-sized calls), padded at the end to the
     // customary 10240 bytes as before.
-    archive_write_set_bytes_per_block(archive, 1 << 20)
+    archive_write_set_bytes_per_block(archive, Int32(IOSize.preferred))
     archive_write_set_bytes_in_last_block(archive, 10240)
     guard archive_write_open_filename(archive, path) == ARCHIVE_OK else {
       throw .io(path: path, operation: "create", errno: errno)
@@ -38,7 +38,7 @@ public final class TarWriter {
     try header(name: name, size: size)
     var written: Int64 = 0
     while written < size {
-      let chunk = try reader.read(maxLength: Int(min(1 << 20, size - written)))
+      let chunk = try reader.read(maxLength: Int(min(Int64(IOSize.preferred), size - written)))
       guard !chunk.isEmpty else { throw .badArchive(path: path, reason: "\(name) ended before its \(size) bytes") }
       try write(chunk, member: name)
       written += Int64(chunk.count)
@@ -113,7 +113,7 @@ public final class TarWriter {
     guard case .file(let size) = member.kind, let reader else { return }
     var written: Int64 = 0
     while written < size {
-      let chunk = try reader.read(maxLength: Int(min(1 << 20, size - written)))
+      let chunk = try reader.read(maxLength: Int(min(Int64(IOSize.preferred), size - written)))
       guard !chunk.isEmpty else {
         throw .badArchive(path: path, reason: "\(member.name) ended before its \(size) bytes")
       }

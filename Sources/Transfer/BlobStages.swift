@@ -64,7 +64,7 @@ struct VerifiedRead {
 /// the slower side as when compression is: back-pressure from the upload to the compressors. A blob that
 /// finds no slot free gives back its own oldest blocks first, so that no blob waits for slots it holds.
 struct OrderedCompression {
-  let codec: BlockGzip
+  let codec: LayerCompression
   let slots: Slots
   /// Blocks compressing at once for this blob before the oldest is waited for.
   let depth: Int
@@ -72,7 +72,7 @@ struct OrderedCompression {
   private var inFlight = [Task<[UInt8], Never>]()
   private var blocks = 0
 
-  init(codec: BlockGzip, slots: Slots, depth: Int) {
+  init(codec: LayerCompression, slots: Slots, depth: Int) {
     self.codec = codec
     self.slots = slots
     self.depth = max(1, depth)

@@ -334,7 +334,7 @@ final class CopyJob: Sendable {
   private func copyLayer(_ layer: Descriptor, format: ManifestFormat) async throws -> Descriptor {
     let compress = built && MediaType.isUncompressedLayer(layer.mediaType)
     var result = layer
-    if compress { result.mediaType = format.gzipLayerType }
+    if compress { result.mediaType = options.compression.isZstd ? MediaType.ociLayerZstd : format.gzipLayerType }
 
     // What the blob may already be stored as: itself, or for a layer to compress, what the blob-info cache
     // remembers and then (asked only if needed) what the destination tags' current manifests hold.
@@ -342,7 +342,11 @@ final class CopyJob: Sendable {
     if compress {
       let (cache, hints, key) = (engine.cache, hints, options.compressionKey)
       candidates = [
-        { await cache.lookup(layer.digest, compression: key) }, { await hints.compressed(for: layer.digest) },
+        { await cache.lookup(layer.digest, compression: key) },
+        // A twin in the destination's current manifest counts only if it is compressed the way asked.
+        { [zstd = options.compression.isZstd] in
+          await hints.compressed(for: layer.digest).flatMap { $0.mediaType.hasSuffix("+zstd") == zstd ? $0 : nil }
+        },
       ]
     }
     var missing = targets

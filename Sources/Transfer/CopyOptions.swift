@@ -13,15 +13,15 @@ public struct CopyOptions: Sendable {
   public var builtFormat: ManifestFormat?
   /// Refuse to change any manifest digest the destination would force (the user named the digest).
   public var keepDigests = false
-  /// How layers that need compressing are compressed: libdeflate level 1 in 1 MiB gzip members (measured
-  /// against zlib and other levels in the README); part of the blob-info cache key.
-  public var compression = BlockGzip(level: 1, blockSize: 1 << 20)
+  /// How layers that need compressing are compressed (by default libdeflate level 1 in 1 MiB gzip members,
+  /// measured against zlib and other levels in the README); part of the blob-info cache key.
+  public var compression = LayerCompression.defaultGzip
   /// How many blocks compress at once, across every layer of a copy.
   public var compressionThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
   /// How often a blob's transfer may be tried in all (requests, chunks and sessions together).
   public var retryPolicy = RetryPolicy()
   /// How many bytes each read from a source asks for.
-  public var readSize = 1 << 20
+  public var readSize = IOSize.preferred
   /// Which referrers (signatures, SBOMs, attestations) travel with each image and index; nil carries none.
   /// Carrying them requires every digest to be kept, since they name their subjects by digest.
   public var referrers: ReferrerSelection?

@@ -93,6 +93,45 @@ import Testing
     }
   }
 
+  @Test func blockZstdFramesReadAsOneStreamAndDependOnlyOnTheInput() throws {
+    let input = (0..<300_000).map { UInt8(truncatingIfNeeded: ($0 / 7) &* 31) }
+    let zstd = BlockZstd(level: 3, blockSize: 64 << 10)
+    func compressed() -> [UInt8] {
+      stride(from: 0, to: input.count, by: zstd.blockSize).flatMap {
+        zstd.compress(Array(input[$0..<min($0 + zstd.blockSize, input.count)]))
+      }
+    }
+    let frames = compressed()
+    #expect(frames.count < input.count / 4)
+    #expect(Compression(magic: Array(frames.prefix(4))) == .zstd)
+    #expect(try frames.withUnsafeBytes { try ZstdDecompressor().decompress($0) } == input)
+    #expect(compressed() == frames)
+    #expect(LayerCompression.zstd(zstd).key != LayerCompression.defaultGzip.key)
+  }
+
+  @Test func aPlannedTarTakesItsDataInAnyOrderAndReadsAsATar() throws {
+    let folder = try temporaryFolder()
+    let tar = try PlannedTar(path: folder + "/p.tar")
+    try tar.add(name: "index.json", bytes: Array("{}".utf8))
+    try tar.addDirectory(name: "blobs/")
+    let first = try tar.addFile(name: "blobs/a", size: 1000)
+    let second = try tar.addFile(name: "blobs/b", size: 3)
+    // Beyond ustar's octal size field: written in base 256, the data left a hole.
+    _ = try tar.addFile(name: "blobs/huge", size: 9 << 30)
+    try tar.finish()
+    try tar.write(Array("xyz".utf8), at: second)
+    try tar.write([UInt8](repeating: 7, count: 600), at: first + 400)
+    try tar.write([UInt8](repeating: 5, count: 400), at: first)
+    let archive = try TarArchive(path: folder + "/p.tar")
+    #expect(try archive.read("index.json", limit: 10) == Array("{}".utf8))
+    #expect(
+      try archive.read("blobs/a", limit: 2000) == [UInt8](repeating: 5, count: 400) + [UInt8](repeating: 7, count: 600))
+    #expect(try archive.read("blobs/b", limit: 10) == Array("xyz".utf8))
+    #expect(try archive.resolve("blobs/huge")?.size == 9 << 30)
+    let listing = try String(decoding: runTar(["-tvf", folder + "/p.tar"]), as: UTF8.self)
+    #expect(listing.contains("blobs/huge") && listing.contains("9663676416"))
+  }
+
   @Test func decompressesZstdFramesFedInAnyPieces() throws {
     var generator = SystemRandomNumberGenerator()
     let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]
@@ -168,4 +207,17 @@ func makeTar(at path: String, members: [(String, Data?)], symlink: (String, Stri
   try process.run()
   process.waitUntilExit()
   #expect(process.terminationStatus == 0)
+}
+
+/// GNU tar's output for `arguments`, as an independent reader of what hoist writes.
+func runTar(_ arguments: [String]) throws -> Data {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+  process.arguments = arguments
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  try process.run()
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return data
 }

@@ -50,7 +50,7 @@ actor RecordingUpload: BlobUpload {
 
   @Test(arguments: [1, 2, 8])
   func compressedBlocksComeBackInOrder(depth: Int) async throws {
-    let codec = BlockGzip(level: 1, blockSize: 64 << 10)
+    let codec = LayerCompression.gzip(BlockGzip(level: 1, blockSize: 64 << 10))
     let input = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 7 / 3) }
     var stage = OrderedCompression(codec: codec, slots: Slots(count: 4), depth: depth)
     var out = [UInt8]()
@@ -68,7 +68,7 @@ actor RecordingUpload: BlobUpload {
   }
 
   @Test func anEmptyBlobStillCompressesToOneMember() async throws {
-    let codec = BlockGzip(level: 1, blockSize: 1 << 20)
+    let codec = LayerCompression.defaultGzip
     var stage = OrderedCompression(codec: codec, slots: Slots(count: 1), depth: 1)
     #expect(await stage.finish() == [codec.compress([])])
   }

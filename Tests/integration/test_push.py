@@ -1,9 +1,11 @@
 """hoist push against real distribution registries, judged by skopeo."""
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from conftest import (PASSWORD, TESTDATA, USER, fixture_image, hoist, registry_manifest, skopeo_pull)
@@ -260,3 +262,33 @@ def test_no_cache_mounts_nothing_it_did_not_see_in_this_run(services, env):
     before = uploads(registry)
     hoist(["push", source, f"{registry.host}/mounts/nc-b:1", "--plain-http", "--no-cache"], env)
     assert uploads(registry) > before
+
+
+def test_zstd_layers_push_as_an_oci_image_that_skopeo_and_podman_read(services, env, tmp_path):
+    registry = services.plain
+    source = os.path.join(TESTDATA, "docker-legacy.tar")
+    out = hoist(["push", source, f"{registry.host}/zstd/app:1", "--compression", "zstd", "--plain-http"], env)
+    again = hoist(["push", source, f"{registry.host}/zstd/app:2", "--compression", "zstd", "--plain-http", "-q"], env)
+    assert out.stdout.split("@")[1] == again.stdout.split("@")[1]  # deterministic, and found in the cache
+    gzip = hoist(["push", source, f"{registry.host}/zstd/app:gzip", "--plain-http", "-q"], env)
+    assert gzip.stdout.split("@")[1] != out.stdout.split("@")[1]  # the cache keys on the compression
+    pulled = skopeo_pull(f"{registry.host}/zstd/app:1", str(tmp_path / "pulled"))
+    manifest = pulled["manifest"]
+    assert manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar+zstd"}
+    for layer in manifest["layers"]:
+        with open(tmp_path / "pulled" / layer["digest"].split(":")[1], "rb") as f:
+            data = f.read()
+        plain = subprocess.run(["zstd", "-dc"], input=data, capture_output=True, check=True).stdout
+        assert "sha256:" + hashlib.sha256(plain).hexdigest() in pulled["config_diff_ids"]
+    storage = tempfile.mkdtemp(prefix="hz-", dir="/tmp")
+    try:
+        podman = subprocess.run(["podman", "--root", storage + "/r", "--runroot", storage + "/rr", "--storage-driver",
+                                 "vfs", "pull", "--tls-verify=false", f"{registry.host}/zstd/app:1"],
+                                capture_output=True, text=True)
+        assert podman.returncode == 0, podman.stderr
+    finally:
+        subprocess.run(["rm", "-rf", storage])
+    refused = hoist(["push", source, f"{registry.host}/zstd/app:3", "--compression", "zstd", "--format", "docker",
+                     "--plain-http"], env, check=False)
+    assert refused.returncode != 0 and "Docker schema 2 has no zstd layers" in refused.stderr
