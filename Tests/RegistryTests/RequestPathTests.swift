@@ -193,6 +193,18 @@ func push(
     #expect(Date().timeIntervalSince(started) < quickPolicy(3).longestBackoff + 2)
   }
 
+  @Test func aSmallBlobGoesInTheFinalPutAndALargerOneStreams() async throws {
+    let fake = FakeRegistry()
+    let small = TinyImage(layerSize: 100 << 10)
+    try await push(small, to: makeClient(fake))
+    #expect(fake.blob(small.layer.digest) == Array(small.blobs[small.layer.digest]!))
+    #expect(fake.count(.PATCH, "/blobs/uploads/") == 0)
+    let large = TinyImage(layerSize: 300 << 10)
+    try await push(large, to: makeClient(fake))
+    #expect(fake.blob(large.layer.digest) == Array(large.blobs[large.layer.digest]!))
+    #expect(fake.count(.PATCH, "/blobs/uploads/") == 5)  // 64 KiB chunks
+  }
+
   @Test func theDefaultBoundIsDocumented() {
     #expect(abs(RetryPolicy().longestBackoff - 18.6) < 0.01)
   }
@@ -201,14 +213,14 @@ func push(
     let fake = FakeRegistry(faults: [
       .init(method: .PATCH, path: "/blobs/uploads/", failure: .cut(keeping: 1000), skip: 1)
     ])
-    let image = TinyImage(layerSize: 200 << 10)
+    let image = TinyImage(layerSize: 400 << 10)
     try await push(image, to: makeClient(fake))
     #expect(fake.blob(image.layer.digest) == Array(image.blobs[image.layer.digest]!))
     // The same session, asked how far it got, then sent only the rest.
     #expect(fake.count(.POST, "/blobs/uploads/") == 2)  // the layer's session and the config's
     #expect(fake.count(.GET, "/blobs/uploads/") == 1)
     let sent = fake.log.filter { $0.method == .PATCH }.map(\.bodySize).reduce(0, +)
-    #expect(sent == (200 << 10) + (64 << 10) - 1000)
+    #expect(sent == (400 << 10) + (64 << 10) - 1000)
   }
 
   @Test func onECRAFailedChunkStartsANewSessionSinceItsRangeIsNotTrusted() async throws {
@@ -226,7 +238,7 @@ func push(
   }
 
   @Test func aChunkAccepted201IsAnErrorUnlessTheProfileSaysSo() async throws {
-    let image = TinyImage(layerSize: 100 << 10)
+    let image = TinyImage(layerSize: 300 << 10)
     await #expect {
       try await push(image, to: makeClient(FakeRegistry(ecr: true)))
     } throws: { error in
