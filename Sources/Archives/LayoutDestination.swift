@@ -362,14 +362,16 @@ public actor LayoutDestination: ImageDestination {
         }
       case .inflated(let compressed, let layer, let size):
         var at = offset
+        let mismatch = ArchiveError.invalid(
+          path: archive,
+          reason: "layer \(layer.digest) inflated to \(size) bytes when checked, and to another size when written")
         let written = try LayoutDestination.inflate(compressed, archive: archive, layer: layer, expecting: nil) {
+          // Never past the member: the next one's header follows.
+          guard at + Int64($0.count) <= offset + size else { throw mismatch }
           try tar.write($0, at: at)
           at += Int64($0.count)
         }
-        guard written == size else {
-          throw ArchiveError.invalid(
-            path: archive, reason: "layer \(layer.digest) inflated to \(size) bytes, then to \(written)")
-        }
+        guard written == size else { throw mismatch }
       }
     }
   }
