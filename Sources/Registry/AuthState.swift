@@ -27,6 +27,7 @@ actor AuthState {
   private var cached: RegistryCredentials??
   private(set) var challenge: Challenge?
   private var pinged = false
+  private var pinging: Task<Void, any Error>?
   private var tokens = [String: (token: String, expires: Date)]()
 
   init(provider: any CredentialProvider) {
@@ -55,7 +56,17 @@ actor AuthState {
   }
 
   func markPinged() { pinged = true }
-  var needsPing: Bool { !pinged }
+
+  /// Runs `ping` unless it has succeeded: the first caller's ping serves every caller that comes while it
+  /// is out (a push asks for four blobs at once); one that failed is tried again by the next caller.
+  func pingOnce(_ ping: @escaping @Sendable () async throws -> Void) async throws {
+    if pinged { return }
+    if let pinging { return try await pinging.value }
+    let task = Task { try await ping() }
+    pinging = task
+    defer { pinging = nil }
+    try await task.value
+  }
 
   func forget(scope: String?) { tokens[scope ?? ""] = nil }
 

@@ -51,10 +51,14 @@ extension RegistryClient {
     }
   }
 
-  /// Asks `/v2/` the first time how the registry wants to be authenticated. The ping goes down the request
-  /// path like any request, so a 5xx or 429 on it is tried again.
+  /// Asks `/v2/` the first time how the registry wants to be authenticated, once for all the requests that
+  /// start together. The ping goes down the request path like any request, so a 5xx or 429 on it is tried
+  /// again.
   func pingOnce() async throws {
-    guard await auth.needsPing else { return }
+    try await auth.pingOnce { try await self.ping() }
+  }
+
+  private func ping() async throws {
     let operation = "ask \(host) how to authenticate (GET /v2/)"
     let response: HTTPClientResponse
     do {

@@ -193,6 +193,17 @@ func push(
     #expect(Date().timeIntervalSince(started) < quickPolicy(3).longestBackoff + 2)
   }
 
+  @Test func requestsThatStartTogetherShareOnePing() async throws {
+    let fake = FakeRegistry()
+    let client = makeClient(fake)
+    let digests = (1...4).map { TinyImage(layerSize: $0).layer.digest }
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+      for digest in digests { group.addTask { try await client.blobExists(repository: "repo", digest: digest) } }
+      while try await group.next() != nil {}
+    }
+    #expect(fake.log.filter { $0.method == .GET && $0.url.hasSuffix("/v2/") }.count == 1)
+  }
+
   @Test func aSmallBlobGoesInTheFinalPutAndALargerOneStreams() async throws {
     let fake = FakeRegistry()
     let small = TinyImage(layerSize: 100 << 10)
