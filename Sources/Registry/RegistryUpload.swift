@@ -18,8 +18,8 @@ import Synchronization
 /// the upload goes on. Otherwise the error goes up and the engine starts the blob in a new session.
 ///
 /// A blob that ends within its first `heldLimit` bytes is held and sent in the final PUT (POST, PUT: two
-/// requests instead of three, as containerd sends blobs): an image of 100 small layers pushes in half the
-/// requests.
+/// requests instead of three, as containerd sends blobs): an image of 100 small layers pushes in two thirds
+/// of the requests.
 public actor RegistryUpload: BlobUpload {
   let client: RegistryClient
   let repository: String
