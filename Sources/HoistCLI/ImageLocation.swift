@@ -2,6 +2,7 @@ import Archives
 import Foundation
 import OCI
 import Registry
+import Transfer
 
 /// Where an image is, as `copy` and `pull` name it: a registry reference, or `oci:PATH[:NAME]`,
 /// `oci-archive:PATH[:NAME]`, `docker-archive:PATH[:NAME]`, `dir:PATH`, or a path starting with `/`, `./` or
@@ -62,7 +63,10 @@ extension Connection {
         client: client, repository: reference.repository,
         reference: reference.digest?.description ?? reference.tag ?? "latest", platform: platform)
     case .file(let path, _, let name):
-      return try ArchiveSource.open(path: path, image: name)
+      // A file's index is taken whole unless a platform was named (as `push` takes it).
+      let source = try ArchiveSource.open(path: path, image: name)
+      guard case .only(let wanted) = platform else { return source }
+      return ChosenPlatform(source, platform: wanted)
     }
   }
 

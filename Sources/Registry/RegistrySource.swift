@@ -2,34 +2,6 @@ import Foundation
 import OCI
 import Streams
 
-/// Which platform of a multi-platform image to take.
-public enum PlatformChoice: Sendable, Equatable {
-  /// The platform hoist runs on.
-  case host
-  /// One given platform.
-  case only(Platform)
-  /// The whole index, digests unchanged.
-  case all
-
-  /// The platform of this machine, as image indexes name it.
-  public static var hostPlatform: Platform {
-    #if arch(arm64)
-      Platform(os: "linux", architecture: "arm64", variant: "v8")
-    #elseif arch(arm)
-      Platform(os: "linux", architecture: "arm", variant: "v7")
-    #else
-      Platform(os: "linux", architecture: "amd64")
-    #endif
-  }
-
-  /// Whether an index entry's platform is the wanted one (a missing wanted variant matches any).
-  static func matches(_ candidate: Platform?, _ wanted: Platform) -> Bool {
-    guard let candidate, candidate.os == wanted.os, candidate.architecture == wanted.architecture else { return false }
-    guard let variant = wanted.variant else { return true }
-    return candidate.variant == variant || (candidate.variant == nil && variant == "v8")
-  }
-}
-
 /// A repository in a registry, as the source of a copy: the manifest under a tag or digest, resolved
 /// to one platform unless the whole index is wanted.
 public struct RegistrySource: ImageSource {
@@ -61,14 +33,9 @@ public struct RegistrySource: ImageSource {
     let mediaType = Self.mediaType(served: servedType, bytes: bytes)
     let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
     guard MediaType.isIndex(mediaType) else { return RootDocument(descriptor: descriptor, bytes: bytes) }
-    let wanted: Platform
-    switch platform {
-    case .all: return RootDocument(descriptor: descriptor, bytes: bytes)
-    case .host: wanted = PlatformChoice.hostPlatform
-    case .only(let given): wanted = given
-    }
+    guard let wanted = platform.wanted else { return RootDocument(descriptor: descriptor, bytes: bytes) }
     let index = try Index.decode(bytes, what: "index \(description)")
-    guard let child = index.manifests.first(where: { PlatformChoice.matches($0.platform, wanted) }) else {
+    guard let child = wanted.entry(in: index) else {
       throw SourceError.noPlatform(
         description, wanted: wanted.description, available: index.manifests.compactMap { $0.platform?.description })
     }

@@ -1,6 +1,7 @@
 """hoist pull and copy: registries to OCI layouts, OCI tars and docker archives and back, judged by skopeo
 and umoci; multi-platform indexes; redirects to storage hosts; corrupted blobs."""
 import filecmp
+import hashlib
 import json
 import os
 import subprocess
@@ -110,6 +111,30 @@ def test_multi_platform(pushed, env, tmp_path):
     assert missing.returncode != 0
     assert "linux/amd64" in missing.stderr and "linux/arm64/v8" in missing.stderr
     assert not os.path.exists(tmp_path / "none") and not os.path.exists(str(tmp_path / "none") + ".hoist-partial")
+
+
+def test_copy_platform_from_a_layout_skopeo_wrote(pushed, env, tmp_path):
+    """copy --platform takes one image from a file's index too (as from a registry's); without it the whole
+    index goes, digests unchanged."""
+    layout = tmp_path / "skopeo-layout"
+    subprocess.run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", f"docker://{pushed}/pull/multi:1",
+                    f"oci:{layout}:multi"], check=True, capture_output=True)
+    with open(layout / "index.json") as f:
+        index_digest = json.load(f)["manifests"][0]["digest"]
+    with open(layout / "blobs" / "sha256" / index_digest.split(":")[1]) as f:
+        arm = next(m for m in json.load(f)["manifests"] if m["platform"]["architecture"] == "arm64")
+    out = hoist(["copy", f"oci:{layout}:multi", f"{pushed}/pull/chosen:arm", "--platform", "linux/arm64",
+                 "--plain-http", "-q"], env).stdout
+    assert out.strip().endswith("@" + arm["digest"])
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{pushed}/pull/chosen:arm"],
+                         check=True, capture_output=True).stdout
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == arm["digest"]
+    whole = hoist(["copy", f"oci:{layout}:multi", f"{pushed}/pull/chosen:all", "--plain-http", "-q"], env).stdout
+    assert whole.strip().endswith("@" + index_digest)
+    missing = hoist(["copy", f"oci:{layout}:multi", f"oci:{tmp_path / 'none'}", "--platform", "linux/s390x"], env,
+                    check=False)
+    assert missing.returncode != 0 and "has no linux/s390x image" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1 and not os.path.exists(tmp_path / "none")
 
 
 def registry_manifest_index(host, repository, tag):

@@ -1,0 +1,49 @@
+import Foundation
+import OCI
+
+/// One platform's image of a source whose root is an index (a multi-platform OCI layout or archive), as
+/// `copy --platform` takes it; a source whose root is a single image is given as it is.
+public struct ChosenPlatform: ImageSource {
+  let base: any ImageSource
+  let wanted: Platform
+
+  public init(_ base: any ImageSource, platform: Platform) {
+    self.base = base
+    self.wanted = platform
+  }
+
+  public var description: String { base.description }
+
+  public func root() async throws -> RootDocument {
+    let root = try await base.root()
+    guard DeclaredType(document: root.bytes)?.isIndex == true else { return root }
+    let index = try Index.decode(root.bytes, what: "\(base): index \(root.descriptor.digest)")
+    guard let child = wanted.entry(in: index) else {
+      throw TransferError.noPlatform(
+        source: base.description, wanted: wanted.description,
+        available: index.manifests.compactMap { $0.platform?.description })
+    }
+    let descriptor = Descriptor(mediaType: child.mediaType, digest: child.digest, size: child.size)
+    return RootDocument(
+      descriptor: descriptor, bytes: try await base.document(child),
+      notices: root.notices + ["chose \(wanted) from the index"])
+  }
+
+  public func document(_ descriptor: Descriptor) async throws -> Data { try await base.document(descriptor) }
+
+  public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
+    try await base.openBlob(descriptor)
+  }
+
+  public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
+    try await base.openBlob(descriptor, from: offset)
+  }
+
+  public var mountOrigin: MountOrigin? { base.mountOrigin }
+
+  public func mountOrigin(of descriptor: Descriptor) -> MountOrigin? { base.mountOrigin(of: descriptor) }
+
+  public func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer] {
+    try await base.referrers(of: subject, artifactType: artifactType)
+  }
+}
