@@ -63,16 +63,8 @@ public struct ArtifactSource: ImageSource {
     guard !isDirectory.boolValue else {
       throw ArchiveError.invalid(path: path, reason: "is a folder; attach files (tar a folder first)")
     }
-    let reader = try FileRangeReader(path: path)
-    let hasher = SHA256Hasher()
-    var size: Int64 = 0
-    while true {
-      let chunk = try reader.read(maxLength: 1 << 20)
-      if chunk.isEmpty { break }
-      hasher.update(chunk)
-      size += Int64(chunk.count)
-    }
-    return (Digest(sha256Bytes: hasher.finalize()), size)
+    let (hash, size) = try SHA256Hasher.hash(FileRangeReader(path: path))
+    return (Digest(sha256Bytes: hash), size)
   }
 
   public func root() async throws -> RootDocument { rootDocument }

@@ -174,14 +174,7 @@ struct DockerArchiveResolver {
   }
 
   private func hash(_ member: TarEntry) throws -> Digest {
-    let reader = try files.archive.open(member)
-    let hasher = SHA256Hasher()
-    while true {
-      let chunk = try reader.read(maxLength: 1 << 20)
-      if chunk.isEmpty { break }
-      hasher.update(chunk)
-    }
-    return Digest(sha256Bytes: hasher.finalize())
+    Digest(sha256Bytes: try SHA256Hasher.hash(files.archive.open(member)).hash)
   }
 
   /// The digest a member's name claims: only `blobs/sha256/<hex>` (Docker 25+, OCI) is a claim; the

@@ -186,7 +186,9 @@ public actor LayoutDestination: ImageDestination {
     var repositories = [String: [String: String]]()
     for (position, entry) in index.manifests.enumerated() {
       // Referrers and cosign's tags stay in the layout part, which docker load does not read.
-      guard let name = entry.refName, !Referrer.isReferrerTag(LayoutReferrers.tag(of: name)) else { continue }
+      guard let name = entry.refName, !(Reference.tag(ofName: name).map(Referrer.isReferrerTag) ?? false) else {
+        continue
+      }
       guard MediaType.isManifest(entry.mediaType) else {
         throw ArchiveError.invalid(
           path: path, reason: "a docker archive holds one platform per image; write all platforms with --format oci")
@@ -364,7 +366,8 @@ public actor LayoutDestination: ImageDestination {
         var at = offset
         let mismatch = ArchiveError.invalid(
           path: archive,
-          reason: "layer \(layer.digest) inflated to \(size) bytes when checked, and to another size when written")
+          reason: "layer \(layer.digest) inflated to \(size) bytes when checked and to another size when written: "
+            + "its staged copy changed meanwhile; pull again")
         let written = try LayoutDestination.inflate(compressed, archive: archive, layer: layer, expecting: nil) {
           // Never past the member: the next one's header follows.
           guard at + Int64($0.count) <= offset + size else { throw mismatch }

@@ -40,9 +40,7 @@ struct AttachCommand: AsyncParsableCommand {
   func validate() throws {
     if files.isEmpty { throw ValidationError("name at least one file to attach") }
     if !artifactType.contains("/") { throw ValidationError("--artifact-type \(artifactType): not a media type") }
-    for item in annotation where !item.contains("=") {
-      throw ValidationError("--annotation \(item): give KEY=VALUE")
-    }
+    try validateKeyValues(annotation, option: "--annotation")
   }
 
   /// A file argument split into its path and media type.

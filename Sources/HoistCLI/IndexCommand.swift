@@ -53,7 +53,7 @@ struct IndexCreateCommand: AsyncParsableCommand {
     if arguments.first?.hasPrefix("+") ?? true || sources.isEmpty {
       throw ValidationError("give the destination, then at least one image")
     }
-    if annotation.contains(where: { !$0.contains("=") }) { throw ValidationError("--annotation takes KEY=VALUE") }
+    try validateKeyValues(annotation, option: "--annotation")
     if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
   }
 

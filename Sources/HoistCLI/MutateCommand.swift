@@ -44,9 +44,8 @@ struct MutateCommand: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func validate() throws {
-    for (option, items) in [("--label", label), ("--env", env), ("--annotation", annotation)]
-    where items.contains(where: { !$0.contains("=") || $0.hasPrefix("=") }) {
-      throw ValidationError("\(option) takes KEY=VALUE")
+    for (option, items) in [("--label", label), ("--env", env), ("--annotation", annotation)] {
+      try validateKeyValues(items, option: option)
     }
     try validateTime(created)
     if expose.contains(where: { Self.port($0) == nil }) { throw ValidationError("--expose takes PORT[/tcp|/udp]") }

@@ -114,6 +114,13 @@ func keyValuePairs(_ items: [String]) -> [String: String] {
     }, uniquingKeysWith: { _, last in last })
 }
 
+/// Refuses `KEY=VALUE` options that have no `=` or no key, naming the option and the item.
+func validateKeyValues(_ items: [String], option: String) throws {
+  if let bad = items.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) {
+    throw ValidationError("\(option) \(bad): give KEY=VALUE")
+  }
+}
+
 /// Refuses a `--created` that is not an RFC 3339 time.
 func validateTime(_ created: String?) throws {
   if let created, ISO8601DateFormatter().date(from: created) == nil {

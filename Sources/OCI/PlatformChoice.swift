@@ -41,3 +41,34 @@ extension Platform {
   /// The first entry of `index` for this platform.
   public func entry(in index: Index) -> Descriptor? { index.manifests.first { matches($0.platform) } }
 }
+
+/// An index has no image of the platform asked for.
+public struct MissingPlatform: CategorizedError, CustomStringConvertible {
+  public var source: String
+  public var wanted: String
+  public var available: [String]
+
+  public var description: String {
+    "\(source) has no \(wanted) image; it has: \(available.isEmpty ? "no platforms listed" : available.joined(separator: ", "))"
+  }
+
+  public var category: ErrorCategory { .notFound }
+}
+
+extension ImageSource {
+  /// `root` as it is when it is a single image or no platform is wanted; else its index's entry for
+  /// `wanted`, read from this source, with a notice saying which was chosen.
+  public func choosing(_ wanted: Platform?, from root: RootDocument) async throws -> RootDocument {
+    guard let wanted, DeclaredType(document: root.bytes)?.isIndex == true else { return root }
+    let index = try Index.decode(root.bytes, what: "\(self): index \(root.descriptor.digest)")
+    guard let child = wanted.entry(in: index) else {
+      throw MissingPlatform(
+        source: description, wanted: wanted.description,
+        available: index.manifests.compactMap { $0.platform?.description })
+    }
+    let descriptor = Descriptor(mediaType: child.mediaType, digest: child.digest, size: child.size)
+    return RootDocument(
+      descriptor: descriptor, bytes: try await document(child),
+      notices: root.notices + ["chose \(wanted) from the index"])
+  }
+}

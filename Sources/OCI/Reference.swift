@@ -112,12 +112,22 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
   /// The name of a tag beside the image named `name` (a cosign tag beside its image): a reference's tag
   /// replaced (or added), e.g. `reg/app:1.4` → `reg/app:TAG`; a bare name (`latest`) gives the tag alone.
   public static func sibling(of name: String, tag: String) -> String {
-    let base = name.split(separator: "@", maxSplits: 1).first.map(String.init) ?? name
+    nameParts(name).repository.map { "\($0):\(tag)" } ?? tag
+  }
+
+  /// The tag of an image name as files keep them (`reg/app:1.4` → `1.4`; a bare `latest` is a tag); nil
+  /// for a name without one (`reg/app`).
+  public static func tag(ofName name: String) -> String? { nameParts(name).tag.map(String.init) }
+
+  /// A name's repository and tag, its digest dropped: `reg:5000/app:1.4` → (`reg:5000/app`, `1.4`),
+  /// `reg/app` → (`reg/app`, nil), `latest` → (nil, `latest`).
+  private static func nameParts(_ name: String) -> (repository: Substring?, tag: Substring?) {
+    let base = name.split(separator: "@", maxSplits: 1).first ?? Substring(name)
     let slash = base.lastIndex(of: "/")
     if let colon = base.lastIndex(of: ":"), slash.map({ colon > $0 }) ?? true {
-      return base[..<colon] + ":" + tag
+      return (colon == base.startIndex ? nil : base[..<colon], base[base.index(after: colon)...])
     }
-    return slash == nil ? tag : base + ":" + tag
+    return slash == nil ? (nil, base) : (base, nil)
   }
 
   /// Whether `text` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.

@@ -29,11 +29,14 @@ public struct Referrer: Sendable, Hashable {
 
   /// Whether a tag is one of the tags referrers live under (the fallback index, a cosign tag): such tags
   /// travel with their images rather than as images.
-  public static func isReferrerTag(_ tag: String) -> Bool {
-    var base = Substring(tag)
-    if let suffix = cosignSuffixes.first(where: { tag.hasSuffix($0) }) { base = base.dropLast(suffix.count) }
-    guard base.hasPrefix("sha256-"), base.count == 7 + 64 else { return false }
-    return base.dropFirst(7).allSatisfy { $0.isHexDigit && !$0.isUppercase }
+  public static func isReferrerTag(_ tag: String) -> Bool { parseTag(tag) != nil }
+
+  /// The subject a referrer tag names and, for a cosign tag, its suffix; nil for any other tag.
+  public static func parseTag(_ tag: String) -> (subject: Digest, cosignSuffix: String?)? {
+    let suffix = cosignSuffixes.first { tag.hasSuffix($0) }
+    let base = tag.dropLast(suffix?.count ?? 0)
+    guard base.hasPrefix("sha256-"), let subject = try? Digest(sha256Hex: String(base.dropFirst(7))) else { return nil }
+    return (subject, suffix)
   }
 
   /// The descriptor the manifest or index `bytes` (whose digest is `digest`) gets in a referrers list: its

@@ -28,8 +28,9 @@ extension RegistryClient {
     guard DeclaredType(document: bytes)?.isIndex == true else {
       throw RegistryError(
         operation: "read referrers of \(host)/\(repository)@\(subject)", registry: host,
-        reason: .protocolViolation("the tag \(tag) holds a manifest, not the referrers index the tag schema puts there")
-      )
+        reason: .protocolViolation(
+          "the tag \(tag) holds a manifest, not the referrers index the tag schema puts there; move that tag "
+            + "elsewhere so that referrers can be listed under it"))
     }
     return try Index.decode(bytes, what: "\(host)/\(repository):\(tag)").manifests
   }

@@ -32,16 +32,7 @@ public struct RegistrySource: ImageSource {
     }
     let mediaType = Self.mediaType(served: servedType, bytes: bytes)
     let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
-    guard MediaType.isIndex(mediaType) else { return RootDocument(descriptor: descriptor, bytes: bytes) }
-    guard let wanted = platform.wanted else { return RootDocument(descriptor: descriptor, bytes: bytes) }
-    let index = try Index.decode(bytes, what: "index \(description)")
-    guard let child = wanted.entry(in: index) else {
-      throw SourceError.noPlatform(
-        description, wanted: wanted.description, available: index.manifests.compactMap { $0.platform?.description })
-    }
-    let childBytes = try await document(child)
-    let chosen = Descriptor(mediaType: child.mediaType, digest: child.digest, size: child.size)
-    return RootDocument(descriptor: chosen, bytes: childBytes, notices: ["chose \(wanted) from the index"])
+    return try await choosing(platform.wanted, from: RootDocument(descriptor: descriptor, bytes: bytes))
   }
 
   public func document(_ descriptor: Descriptor) async throws -> Data {
@@ -100,22 +91,19 @@ public struct RegistrySource: ImageSource {
 public enum SourceError: CategorizedError, CustomStringConvertible {
   case notFound(String)
   case digestMismatch(String, actual: Digest)
-  case noPlatform(String, wanted: String, available: [String])
   case tooLarge(String, digest: Digest, size: Int64)
 
   public var description: String {
     switch self {
     case .notFound(let what): "\(what): no such image"
     case .digestMismatch(let what, let actual): "\(what): the registry served content that hashes to \(actual)"
-    case .noPlatform(let what, let wanted, let available):
-      "\(what) has no \(wanted) image; it has: \(available.isEmpty ? "no platforms listed" : available.joined(separator: ", "))"
     case .tooLarge(let what, let digest, let size): "\(what): \(digest) claims \(size) bytes, over the 4 MiB limit"
     }
   }
 
   public var category: ErrorCategory {
     switch self {
-    case .notFound, .noPlatform: .notFound
+    case .notFound: .notFound
     case .digestMismatch, .tooLarge: .protocolViolation
     }
   }

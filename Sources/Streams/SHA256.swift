@@ -33,6 +33,17 @@ public final class SHA256Hasher {
     return out
   }
 
+  /// The SHA-256 hash of everything `reader` gives, and how many bytes that was.
+  public static func hash(_ reader: any ByteReader) throws(StreamError) -> (hash: [UInt8], size: Int64) {
+    let hasher = SHA256Hasher()
+    var size: Int64 = 0
+    while case let chunk = try reader.read(maxLength: IOSize.preferred), !chunk.isEmpty {
+      hasher.update(chunk)
+      size += Int64(chunk.count)
+    }
+    return (hasher.finalize(), size)
+  }
+
   /// The SHA-256 hash of a whole buffer (an array, a slice, `Data`), read in place.
   public static func hash(_ bytes: some ContiguousBytes) -> [UInt8] {
     let hasher = SHA256Hasher()

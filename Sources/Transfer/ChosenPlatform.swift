@@ -14,20 +14,7 @@ public struct ChosenPlatform: ImageSource {
 
   public var description: String { base.description }
 
-  public func root() async throws -> RootDocument {
-    let root = try await base.root()
-    guard DeclaredType(document: root.bytes)?.isIndex == true else { return root }
-    let index = try Index.decode(root.bytes, what: "\(base): index \(root.descriptor.digest)")
-    guard let child = wanted.entry(in: index) else {
-      throw TransferError.noPlatform(
-        source: base.description, wanted: wanted.description,
-        available: index.manifests.compactMap { $0.platform?.description })
-    }
-    let descriptor = Descriptor(mediaType: child.mediaType, digest: child.digest, size: child.size)
-    return RootDocument(
-      descriptor: descriptor, bytes: try await base.document(child),
-      notices: root.notices + ["chose \(wanted) from the index"])
-  }
+  public func root() async throws -> RootDocument { try await choosing(wanted, from: base.root()) }
 
   public func document(_ descriptor: Descriptor) async throws -> Data { try await base.document(descriptor) }
 

@@ -74,8 +74,6 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
   case noAnnotations(source: String, digest: Digest)
   /// A source lists more referrers of one subject than any real image has.
   case tooManyReferrers(source: String, subject: Digest)
-  /// An index has no image of the platform asked for.
-  case noPlatform(source: String, wanted: String, available: [String])
 
   public var description: String {
     switch self {
@@ -92,8 +90,6 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
     case .noAnnotations(let source, let digest):
       "\(source): manifest \(digest) is Docker schema 2, which has no annotations; use --label, which both "
         + "formats carry"
-    case .noPlatform(let source, let wanted, let available):
-      "\(source) has no \(wanted) image; it has: \(available.isEmpty ? "no platforms listed" : available.joined(separator: ", "))"
     case .tooManyReferrers(let source, let subject):
       "\(source) lists more than \(Referrer.maximumPerSubject) referrers of \(subject); refusing them "
         + "(--referrers-type keeps some artifact types only)"
@@ -103,7 +99,7 @@ public enum TransferError: CategorizedError, CustomStringConvertible {
   public var category: ErrorCategory {
     switch self {
     case .blobMismatch, .tooDeep, .unsupportedMediaType, .digestMustBeKept, .noAnnotations: .invalidInput
-    case .nothingToMutate, .noPlatform: .notFound
+    case .nothingToMutate: .notFound
     case .manifestDigestMismatch, .tooManyReferrers: .protocolViolation
     }
   }
