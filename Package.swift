@@ -78,6 +78,16 @@ let package = Package(
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),
     .executableTarget(name: "docker-credential-hoist", dependencies: ["HoistCLI"]),
 
+    // The registry in memory that the unit tests above the HTTP seam talk to.
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        "OCI", "Streams", "Transport",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Tests/TestSupport"),
     .testTarget(name: "OCITests", dependencies: ["OCI"]),
     .testTarget(name: "MirrorTests", dependencies: ["Mirror"]),
     .testTarget(name: "StreamsTests", dependencies: ["Streams", "CZstd"]),
@@ -85,7 +95,7 @@ let package = Package(
     .testTarget(
       name: "RegistryTests",
       dependencies: [
-        "Registry", "OCI", "Streams", "Transport", "Transfer", "ECR", "AWS",
+        "Registry", "OCI", "Streams", "Transport", "Transfer", "ECR", "AWS", "Archives", "TestSupport",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

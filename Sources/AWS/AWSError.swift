@@ -39,9 +39,7 @@ public enum AWSError: CategorizedError, CustomStringConvertible {
       if code.hasSuffix("NotFoundException") { return .notFound }
       if status == 401 || Self.credentialCodes.contains(code) { return .unauthorized }
       if status == 403 || code.hasPrefix("AccessDenied") { return .denied }
-      if status == 429 || status >= 500 || code.hasPrefix("Throttl") || code == "RequestLimitExceeded" {
-        return .transient
-      }
+      if PassingFailure.status(UInt(status)) || PassingFailure.throttlingCodes.contains(code) { return .transient }
       return .rejected
     case .noCredentials, .credentialSource: return .unauthorized
     case .noRegion: return .invalidInput

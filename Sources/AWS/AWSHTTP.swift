@@ -10,10 +10,12 @@ import Transport
 /// (when given a signer) and turns error answers into `AWSError`s.
 public struct AWSHTTP: Sendable {
   let path: any HTTPSender
+  let retryPolicy: RetryPolicy
 
   /// Requests go through `RequestPath.over(base, options:)`.
   public init(over base: any HTTPSender, options: TransportOptions) {
     path = RequestPath.over(base, options: options)
+    retryPolicy = options.retryPolicy
   }
 
   /// One HTTP exchange; `signer` nil sends it unsigned (STS web identity, IMDS, SSO portal). `retried`
@@ -45,7 +47,7 @@ public struct AWSHTTP: Sendable {
       request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
     }
     do {
-      let response = try await path.send(request, timeout: timeout, repeatable: retried)
+      let response = try await path.send(request, timeout: timeout, resend: retried ? .asIs : .never)
       let data = try await response.body.collect(upTo: 8 << 20)
       return (Int(response.status.code), Data(buffer: data))
     } catch let failure as ConnectionFailure {
@@ -66,11 +68,17 @@ public struct AWSHTTP: Sendable {
     endpoint: URL, target: String, body: [String: Any], signer: SigV4Signer, operation: String
   ) async throws -> [String: Any] {
     let payload = try JSONSerialization.data(withJSONObject: body)
-    let (status, data) = try await send(
-      method: .POST, url: endpoint,
-      headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
-      body: Array(payload), signer: signer, operation: operation)
-    guard status == 200 else { throw Self.error(status: status, body: data, operation: operation) }
+    let budget = RetryBudget.current ?? RetryBudget(policy: retryPolicy)
+    let (status, data) = try await RetryBudget.$current.withValue(budget) {
+      try await send(
+        method: .POST, url: endpoint,
+        headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+        body: Array(payload), signer: signer, operation: operation)
+    }
+    guard status == 200 else {
+      let tried = budget.attempts > 1 ? " (tried \(budget.attempts) times)" : ""
+      throw Self.error(status: status, body: data, operation: operation + tried)
+    }
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
       throw AWSError.transport(operation: operation, reason: "the answer is not JSON")
     }
@@ -79,17 +87,14 @@ public struct AWSHTTP: Sendable {
 
   /// An error answer in JSON (`__type`, `message`) or XML (`<Code>`, `<Message>`) form.
   static func error(status: Int, body: Data, operation: String) -> AWSError {
-    if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-      let type = (object["__type"] as? String) ?? (object["code"] as? String) ?? "UnknownError"
-      let code = String(type.split(separator: "#").last ?? Substring(type))
-      let message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
-      return .service(operation: operation, code: code, message: message, status: status)
-    }
     let text = String(decoding: body, as: UTF8.self)
-    if let code = xmlValue("Code", in: text) {
-      return .service(operation: operation, code: code, message: xmlValue("Message", in: text) ?? "", status: status)
+    guard let code = PassingFailure.awsCode(in: body) else {
+      return .service(operation: operation, code: "HTTP\(status)", message: String(text.prefix(200)), status: status)
     }
-    return .service(operation: operation, code: "HTTP\(status)", message: String(text.prefix(200)), status: status)
+    let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+    let message = object.map { ($0["message"] as? String) ?? ($0["Message"] as? String) ?? "" }
+    return .service(
+      operation: operation, code: code, message: message ?? xmlValue("Message", in: text) ?? "", status: status)
   }
 }
 

@@ -93,17 +93,7 @@ struct TagCommand: AsyncParsableCommand {
       let digest = try await connection.withConnection(hosts: [parsed.registry]) { connected in
         let client = try connected.client(for: parsed.registry, endpoint: parsed.endpointHost)
         let name = parsed.digest?.description ?? parsed.tag ?? "latest"
-        guard let (bytes, served) = try await client.manifest(repository: parsed.repository, reference: name) else {
-          throw SourceError.notFound(parsed.description)
-        }
-        let mediaType = RegistrySource.mediaType(served: served, bytes: bytes)
-        var stored: Digest?
-        for tag in tags {
-          stored = try await client.putManifest(
-            repository: parsed.repository, reference: tag, bytes: bytes, mediaType: mediaType
-          ).digest
-        }
-        return stored!
+        return try await client.tag(repository: parsed.repository, reference: name, as: tags)
       }
       for tag in tags { print("\(parsed.with(tag: tag))@\(digest)") }
     }

@@ -9,8 +9,9 @@ extension RegistryClient {
   /// The authentication layer of the request path: pings `/v2/` the first time, attaches credentials or a
   /// token for `scope`, and after a refusal that fresh credentials may cure (a 401 with a challenge, a 403
   /// when the credentials can be renewed) renews them and sends the request again, once, if `resendable`.
+  /// `resend` (by default: by the request's method) and `answerLimit` go to the `Retries` layer.
   func authenticated(
-    scope: String?, timeout: TimeAmount, repeatable: Bool?, resendable: Bool = true,
+    scope: String?, timeout: TimeAmount, resend: Resend?, answerLimit: Int?, resendable: Bool = true,
     _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
     try await pingOnce()
@@ -20,7 +21,9 @@ extension RegistryClient {
       if let authorization = try await authorization(scope: scope) {
         request.headers.replaceOrAdd(name: "Authorization", value: authorization)
       }
-      let response = try await path.send(request, timeout: timeout, repeatable: repeatable ?? request.isIdempotent)
+      var rule = resend ?? .byMethod(of: request)
+      if let answerLimit { rule.wholeAnswer = answerLimit }
+      let response = try await path.send(request, timeout: timeout, resend: rule)
       if resendable, !renewed, try await renewCredentials(refusedBy: response, scope: scope) {
         renewed = true
         continue
@@ -62,7 +65,8 @@ extension RegistryClient {
     let operation = "ask \(host) how to authenticate (GET /v2/)"
     let response: HTTPClientResponse
     do {
-      response = try await path.send(HTTPClientRequest(url: url("")), timeout: .seconds(60), repeatable: true)
+      response = try await path.send(
+        HTTPClientRequest(url: url("")), timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 16))
     } catch {
       throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
     }
@@ -151,13 +155,13 @@ extension RegistryClient {
       }
     }
     let outgoing = request
-    let (response, body) = try await wholeBody(operation: operation, limit: 1 << 20, repeatable: true) {
-      do {
-        return try await path.send(outgoing, timeout: .seconds(60), repeatable: true)
-      } catch {
-        throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
-      }
+    let response: HTTPClientResponse
+    do {
+      response = try await path.send(outgoing, timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 20))
+    } catch {
+      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
     }
+    let body = Data(buffer: try await response.body.collect(upTo: 1 << 20))
     switch response.status.code {
     case 200: break
     case 401, 403:

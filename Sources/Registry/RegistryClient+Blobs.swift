@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import OCI
 import Transport
 
@@ -13,6 +14,11 @@ extension RegistryClient {
 
   /// Whether the repository has the blob (HEAD).
   public func blobExists(repository: String, digest: Digest) async throws -> Bool {
+    try await blobSize(repository: repository, digest: digest) != nil
+  }
+
+  /// The size of the blob as the repository holds it (HEAD), nil when it holds none.
+  func blobSize(repository: String, digest: Digest) async throws -> Int64? {
     let operation = "check blob \(digest) in \(host)/\(repository)"
     return try await budgeted { _ in
       let response = try await send(operation: operation, scope: Self.pushScope(repository)) {
@@ -21,17 +27,30 @@ extension RegistryClient {
         return request
       }
       switch response.status.code {
-      case 200: return true
-      case 404: return false
+      case 200: return response.headers.first(name: "Content-Length").flatMap(Int64.init) ?? -1
+      case 404: return nil
       default: throw await error(for: response, operation: operation)
       }
+    }
+  }
+
+  /// The look for a request that stores a blob (finishing an upload, a mount): after a lost answer, the blob
+  /// there with `size` bytes (any, when nil) means the request did its work, and stands in for the answer.
+  func storedBlobLook(repository: String, digest: Digest, size: Int64?) -> Resend.Look {
+    { [self] in
+      guard let stored = try await blobSize(repository: repository, digest: digest),
+        size == nil || stored == size || stored < 0
+      else { return nil }
+      var headers = HTTPHeaders()
+      headers.add(name: "Docker-Content-Digest", value: digest.description)
+      return HTTPClientResponse(status: .created, headers: headers)
     }
   }
 
   /// Opens an upload session (POST); returns its location and the smallest chunk the registry takes.
   func startUpload(repository: String, operation: String) async throws -> (location: String, minimumChunk: Int) {
     let (response, _) = try await call(
-      operation: operation, scope: Self.pushScope(repository), expect: [202], repeatable: true
+      operation: operation, scope: Self.pushScope(repository), expect: [202], resend: .asIs
     ) {
       var request = HTTPClientRequest(url: url("\(repository)/blobs/uploads/"))
       request.method = .POST
@@ -48,10 +67,14 @@ extension RegistryClient {
 
   /// Asks the registry to link a blob from another of its repositories (201); when it answers with an
   /// upload session instead (202: mounting is off, or the blob is not there), the session is cancelled.
+  /// A lost answer is settled by looking for the blob in the repository.
   public func mountBlob(repository: String, digest: Digest, from origin: String) async throws -> Bool {
     let operation = "mount blob \(digest) from \(host)/\(origin) into \(repository)"
     let scope = Self.pushScope(repository) + " " + Self.pullScope(origin)
-    let (response, _) = try await call(operation: operation, scope: scope, expect: [201, 202]) {
+    let look = storedBlobLook(repository: repository, digest: digest, size: nil)
+    let (response, _) = try await call(
+      operation: operation, scope: scope, expect: [201, 202], resend: .lookingFirst(look)
+    ) {
       var request = HTTPClientRequest(url: url("\(repository)/blobs/uploads/?mount=\(digest)&from=\(origin)"))
       request.method = .POST
       request.headers.add(name: "Content-Length", value: "0")
@@ -87,17 +110,42 @@ extension RegistryClient {
     location + (location.contains("?") ? "&" : "?") + "digest=\(digest)"
   }
 
-  /// Uploads a small blob whose digest is known: POST, then one PUT with the bytes.
+  /// Uploads a small blob whose digest is known: POST, then one PUT with the bytes (see `finishUpload`).
   public func putBlob(repository: String, bytes: Data, digest: Digest) async throws {
     let operation = "upload blob \(digest) to \(host)/\(repository)"
     let (location, _) = try await startUpload(repository: repository, operation: operation)
-    _ = try await call(operation: operation, scope: Self.pushScope(repository), expect: [201, 204]) {
+    try await finishUpload(
+      location: location, repository: repository, digest: digest, size: Int64(bytes.count), last: Array(bytes),
+      operation: operation)
+  }
+
+  /// Finishes an upload session with `PUT ?digest=`, sending `last`, the bytes not sent yet. The registry
+  /// refuses the same PUT once it has acted (the session is used), so after a lost answer the blob is looked
+  /// for first: there with `size` bytes, the upload is done; a session the registry no longer knows fails
+  /// as passing (`BLOB_UPLOAD_UNKNOWN`), for the caller to start a new one from the same budget.
+  func finishUpload(
+    location: String, repository: String, digest: Digest, size: Int64, last: [UInt8], operation: String
+  ) async throws {
+    let look = storedBlobLook(repository: repository, digest: digest, size: size)
+    let (response, _) = try await call(
+      operation: operation, scope: Self.pushScope(repository), expect: [201, 204, 404], resend: .lookingFirst(look)
+    ) {
       var request = HTTPClientRequest(url: Self.finishURL(location, digest: digest))
       request.method = .PUT
-      request.headers.add(name: "Content-Type", value: "application/octet-stream")
-      request.headers.add(name: "Content-Length", value: String(bytes.count))
-      request.body = .bytes(ByteBuffer(bytes: bytes))
+      request.headers.add(name: "Content-Length", value: String(last.count))
+      if !last.isEmpty {
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.body = .bytes(ByteBuffer(bytes: last))
+      }
       return request
+    }
+    if response.status.code == 404 {
+      throw RegistryError(
+        operation: operation, registry: host, reason: .uploadSessionLost, attempts: RetryBudget.current?.attempts ?? 1)
+    }
+    if let stored = response.headers.first(name: "Docker-Content-Digest"), stored != digest.description {
+      throw RegistryError(
+        operation: operation, registry: host, reason: .protocolViolation("it stored the blob as \(stored)"))
     }
   }
 }
@@ -127,32 +175,12 @@ extension RegistryClient {
   }
 
   /// Fetches a small blob (a config) whole, refusing more than `limit` bytes; a download that breaks off
-  /// starts again while the operation's budget lasts.
+  /// is sent again by the request path while the operation's budget lasts.
   public func blob(repository: String, digest: Digest, limit: Int) async throws -> Data {
-    try await budgeted { budget in
-      while true {
-        do {
-          return try await readWhole(repository: repository, digest: digest, limit: limit)
-        } catch let error as RegistryError where error.category == .transient {
-          guard await budget.retry(after: error.category) else { throw error }
-        }
-      }
-    }
-  }
-
-  private func readWhole(repository: String, digest: Digest, limit: Int) async throws -> Data {
-    let reader = try await openBlob(repository: repository, digest: digest)
-    var data = Data()
-    while true {
-      let chunk = try await reader.read(maxLength: 1 << 20)
-      if chunk.isEmpty { return data }
-      data.append(contentsOf: chunk)
-      guard data.count <= limit else {
-        throw RegistryError(
-          operation: "fetch blob \(digest) from \(host)/\(repository)", registry: host,
-          reason: .protocolViolation("the blob is larger than \(limit) bytes"))
-      }
-    }
+    let operation = "fetch blob \(digest) from \(host)/\(repository)"
+    return try await call(operation: operation, scope: Self.pullScope(repository), expect: [200], bodyLimit: limit) {
+      HTTPClientRequest(url: url("\(repository)/blobs/\(digest)"))
+    }.1
   }
 }
 

@@ -2,8 +2,10 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
 import OCI
 import Streams
+import Transport
 
 extension RegistryClient {
   /// Fetches a manifest or index by tag or digest; nil when the registry has none under that reference.
@@ -26,13 +28,23 @@ extension RegistryClient {
   }
 
   /// Stores a manifest under a tag or digest; returns the digest the registry reports and, when it
-  /// indexed the manifest's `subject` for its referrers API, that subject (`OCI-Subject`).
+  /// indexed the manifest's `subject` for its referrers API, that subject (`OCI-Subject`). A put whose
+  /// answer was lost goes again; if the repeat is refused (an immutable tag that the lost try set), the
+  /// reference holding these bytes' digest settles it.
   public func putManifest(
     repository: String, reference: String, bytes: Data, mediaType: String
   ) async throws -> StoredManifest {
     let operation = "put manifest \(host)/\(repository):\(reference)"
+    let computed = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
+    let look: Resend.Look = { [self] in
+      guard try await manifestDigest(repository: repository, reference: reference) == computed else { return nil }
+      var headers = HTTPHeaders()
+      headers.add(name: "Docker-Content-Digest", value: computed.description)
+      return HTTPClientResponse(status: .created, headers: headers)
+    }
     let (response, _) = try await call(
-      operation: operation, scope: Self.pushScope(repository), expect: [200, 201, 202], repeatable: true
+      operation: operation, scope: Self.pushScope(repository), expect: [200, 201, 202],
+      resend: .lookingWhenRefused(look)
     ) {
       var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
       request.method = .PUT
@@ -42,7 +54,6 @@ extension RegistryClient {
       return request
     }
     let subject = response.headers.first(name: "OCI-Subject").flatMap { try? Digest($0) }
-    let computed = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     guard let header = response.headers.first(name: "Docker-Content-Digest") else {
       return StoredManifest(digest: computed, indexedSubject: subject)
     }
@@ -52,6 +63,43 @@ extension RegistryClient {
         reason: .protocolViolation("Docker-Content-Digest \(header.prefix(80)) is not a digest"))
     }
     return StoredManifest(digest: reported, indexedSubject: subject)
+  }
+}
+
+extension RegistryClient {
+  /// The digest of the manifest a tag or digest names (HEAD), nil when there is none.
+  func manifestDigest(repository: String, reference: String, scope: String? = nil) async throws -> Digest? {
+    let operation = "check manifest \(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
+    let (response, _) = try await call(
+      operation: operation, scope: scope ?? Self.pushScope(repository), expect: [200, 404]
+    ) {
+      var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
+      request.method = .HEAD
+      request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
+      return request
+    }
+    guard response.status.code == 200 else { return nil }
+    guard let header = response.headers.first(name: "Docker-Content-Digest"), let found = try? Digest(header) else {
+      throw RegistryError(
+        operation: operation, registry: host, reason: .protocolViolation("no Docker-Content-Digest for the manifest"))
+    }
+    return found
+  }
+}
+
+extension RegistryClient {
+  /// Puts the manifest or index that `reference` (a tag or digest) names under each of `tags`, its bytes
+  /// and type as stored, as `hoist tag` does; returns its digest.
+  public func tag(repository: String, reference: String, as tags: [String]) async throws -> Digest {
+    guard let (bytes, served) = try await manifest(repository: repository, reference: reference, forPush: true) else {
+      throw SourceError.notFound("\(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)")
+    }
+    let mediaType = RegistrySource.mediaType(served: served, bytes: bytes)
+    var stored = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
+    for tag in tags {
+      stored = try await putManifest(repository: repository, reference: tag, bytes: bytes, mediaType: mediaType).digest
+    }
+    return stored
   }
 }
 
@@ -71,15 +119,13 @@ extension RegistryClient {
     if let given = try? Digest(reference) {
       digest = given
     } else {
-      let (response, _) = try await call(operation: operation, scope: Self.deleteScope(repository), expect: [200]) {
-        var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
-        request.method = .HEAD
-        request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
-        return request
-      }
-      guard let header = response.headers.first(name: "Docker-Content-Digest"), let found = try? Digest(header) else {
+      guard
+        let found = try await manifestDigest(
+          repository: repository, reference: reference, scope: Self.deleteScope(repository))
+      else {
         throw RegistryError(
-          operation: operation, registry: host, reason: .protocolViolation("no Docker-Content-Digest for the tag"))
+          operation: operation, registry: host,
+          reason: .status(404, codes: [(code: "MANIFEST_UNKNOWN", message: "no manifest under that tag")]))
       }
       digest = found
     }

@@ -36,15 +36,30 @@ extension RegistryClient {
   }
 
   /// Lists `referrer` in the referrers tag schema's index for `subject`, for a registry that did not index
-  /// it: reads the index under `sha256-<hex>`, adds the entry unless it is there, and writes it back,
-  /// keeping every entry others put there.
+  /// it: reads the index under `sha256-<hex>`, adds the entry unless it is there, writes it back keeping
+  /// every entry others put there, and reads it back: another writer at the same moment can have replaced
+  /// it, and then the merge is made again (up to `mergeAttempts` times).
   public func addToReferrersTag(repository: String, subject: Digest, referrer: Descriptor) async throws {
-    var entries = try await referrersTag(repository: repository, subject: subject, forPush: true)
-    guard !entries.contains(where: { $0.digest == referrer.digest }) else { return }
-    entries.append(referrer)
-    let index = Index(mediaType: MediaType.ociIndex, manifests: entries)
-    _ = try await putManifest(
-      repository: repository, reference: Referrer.fallbackTag(of: subject), bytes: index.encoded(),
-      mediaType: MediaType.ociIndex)
+    let tag = Referrer.fallbackTag(of: subject)
+    for _ in 0..<Self.mergeAttempts {
+      var entries = try await referrersTag(repository: repository, subject: subject, forPush: true)
+      guard !entries.contains(where: { $0.digest == referrer.digest }) else { return }
+      entries.append(referrer)
+      let index = Index(mediaType: MediaType.ociIndex, manifests: entries)
+      _ = try await putManifest(
+        repository: repository, reference: tag, bytes: index.encoded(), mediaType: MediaType.ociIndex)
+    }
+    guard
+      try await referrersTag(repository: repository, subject: subject, forPush: true).contains(where: {
+        $0.digest == referrer.digest
+      })
+    else {
+      throw RegistryError(
+        operation: "list \(referrer.digest) under \(host)/\(repository):\(tag)", registry: host,
+        reason: .protocolViolation("other writers replaced the index \(Self.mergeAttempts) times running"))
+    }
   }
+
+  /// How often a referrer is merged into the tag schema's index before concurrent writers are given up on.
+  static let mergeAttempts = 5
 }

@@ -48,16 +48,18 @@ public final class RegistryClient: Sendable {
     return baseURL + (location.hasPrefix("/") ? "" : "/v2/") + location
   }
 
-  /// Sends a request built by `make` (called again for each try), authenticated for `scope`. `repeatable`
-  /// (by default: an idempotent method) lets the request path try it again after a failure that may pass;
-  /// the tries come from the running operation's `RetryBudget`, or from one of this request's own.
+  /// Sends a request built by `make` (called again for each try), authenticated for `scope`. `resend` (by
+  /// default: by its method) says when the request path may send it again and how it learns whether a lost
+  /// answer's try did the work; `answerLimit` reads the answer whole, up to that many bytes, as part of the
+  /// exchange. The tries come from the running operation's `RetryBudget`, or from one of this request's own.
   func send(
-    operation: String, scope: String?, timeout: TimeAmount = .hours(12), repeatable: Bool? = nil,
-    _ make: () -> HTTPClientRequest
+    operation: String, scope: String?, timeout: TimeAmount = .hours(12), resend: Resend? = nil,
+    answerLimit: Int? = nil, _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
     try await budgeted { budget in
       do {
-        return try await authenticated(scope: scope, timeout: timeout, repeatable: repeatable, make)
+        return try await authenticated(
+          scope: scope, timeout: timeout, resend: resend, answerLimit: answerLimit, make)
       } catch {
         throw registryError(error, operation: operation, attempts: budget.attempts)
       }
@@ -97,7 +99,7 @@ public final class RegistryClient: Sendable {
   func sendOnce(operation: String, scope: String?, _ request: HTTPClientRequest) async throws -> HTTPClientResponse {
     do {
       let response = try await authenticated(
-        scope: scope, timeout: .hours(12), repeatable: false, resendable: false
+        scope: scope, timeout: .hours(12), resend: .never, answerLimit: nil, resendable: false
       ) { request }
       if try await renewCredentials(refusedBy: response, scope: scope) {
         throw RegistryError(operation: operation, registry: host, reason: .credentialsRenewed)
@@ -108,44 +110,22 @@ public final class RegistryClient: Sendable {
     }
   }
 
-  /// Sends a request and reads the whole (small) body; statuses outside `expect` become errors.
+  /// Sends a request and reads the whole (small) answer, which the request path reads as part of the
+  /// exchange (an answer cut off is tried again like a lost one); statuses outside `expect` become errors.
   func call(
-    operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, repeatable: Bool? = nil,
+    operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, resend: Resend? = nil,
     _ make: () -> HTTPClientRequest
   ) async throws -> (HTTPClientResponse, Data) {
     try await budgeted { budget in
-      let (response, body) = try await wholeBody(operation: operation, limit: bodyLimit, repeatable: repeatable ?? true)
-      {
-        try await send(operation: operation, scope: scope, repeatable: repeatable, make)
-      }
+      let response = try await send(
+        operation: operation, scope: scope, resend: resend, answerLimit: bodyLimit, make)
+      let body = Data(buffer: try await response.body.collect(upTo: bodyLimit))
       guard expect.contains(response.status.code) else {
         var error = await error(status: Int(response.status.code), body: body, operation: operation)
         error.attempts = budget.attempts
         throw error
       }
       return (response, body)
-    }
-  }
-
-  /// Runs `exchange` and reads the answer's body whole. A body that breaks off is a passing failure: the
-  /// exchange runs again while the running budget lasts, if `repeatable`. One over `limit` is refused.
-  func wholeBody(
-    operation: String, limit: Int, repeatable: Bool, _ exchange: () async throws -> HTTPClientResponse
-  ) async throws -> (HTTPClientResponse, Data) {
-    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
-    while true {
-      let response = try await exchange()
-      do {
-        return (response, Data(buffer: try await response.body.collect(upTo: limit)))
-      } catch is NIOTooManyBytesError {
-        throw RegistryError(
-          operation: operation, registry: host, reason: .protocolViolation("an answer over \(limit) bytes"))
-      } catch {
-        let failure = RegistryError(
-          operation: operation, registry: host, reason: .unreachable(ConnectionFailure(error)),
-          attempts: budget.attempts)
-        guard repeatable, await budget.retry(after: failure.category) else { throw failure }
-      }
     }
   }
 

@@ -17,6 +17,9 @@ public struct RegistryError: CategorizedError, CustomStringConvertible {
     /// The registry asked for fresh credentials in the middle of a request that cannot be sent again as it
     /// was (a streamed upload); they were renewed for the next one.
     case credentialsRenewed
+    /// The registry no longer knows an upload session (a try whose answer was lost used it, or it expired);
+    /// a new session may pass.
+    case uploadSessionLost
   }
 
   /// What hoist was doing, e.g. `upload blob sha256:… to localhost:5000/app`.
@@ -54,13 +57,14 @@ public struct RegistryError: CategorizedError, CustomStringConvertible {
     case .status(let status, let codes):
       if status == 401 { return .unauthorized }
       if status == 403 { return .denied }
+      if codes.contains(where: { $0.code == "BLOB_UPLOAD_UNKNOWN" }) { return .transient }
       if status == 404 || codes.contains(where: { Self.missingCodes.contains($0.code) }) { return .notFound }
-      return Retries.passing(UInt(status)) ? .transient : .rejected
+      return PassingFailure.status(UInt(status)) ? .transient : .rejected
     case .unreachable(let failure): return failure.category
     case .authentication: return .unauthorized
-    case .tokenService(_, let status): return Retries.passing(UInt(status)) ? .transient : .protocolViolation
+    case .tokenService(_, let status): return PassingFailure.status(UInt(status)) ? .transient : .protocolViolation
     case .protocolViolation: return .protocolViolation
-    case .credentialsRenewed: return .transient
+    case .credentialsRenewed, .uploadSessionLost: return .transient
     }
   }
 
@@ -76,6 +80,7 @@ public struct RegistryError: CategorizedError, CustomStringConvertible {
       return "\(operation): the token service \(realm) answered HTTP \(status)\(tried)"
     case .protocolViolation(let why): return "\(operation): \(registry) broke the protocol: \(why)"
     case .credentialsRenewed: return "\(operation): \(registry) asked for fresh credentials mid-request\(tried)"
+    case .uploadSessionLost: return "\(operation): \(registry) no longer knows the upload session\(tried)"
     }
   }
 }

@@ -139,27 +139,11 @@ public actor RegistryUpload: BlobUpload {
         operation: operation, registry: client.host,
         reason: .protocolViolation("sent \(offset) bytes for a \(size)-byte blob"))
     }
-    let url = RegistryClient.finishURL(location, digest: digest)
-    let finishOperation = "finish upload of blob \(digest) to \(client.host)/\(repository)"
-    let (client, repository) = (client, repository)
-    let (response, _) = try await RetryBudget.$current.withValue(budget) {
-      try await client.call(
-        operation: finishOperation, scope: RegistryClient.pushScope(repository), expect: [201, 204]
-      ) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .PUT
-        request.headers.add(name: "Content-Length", value: String(last.count))
-        if !last.isEmpty {
-          request.headers.add(name: "Content-Type", value: "application/octet-stream")
-          request.body = .bytes(ByteBuffer(bytes: last))
-        }
-        return request
-      }
-    }
-    if let stored = response.headers.first(name: "Docker-Content-Digest"), stored != digest.description {
-      throw RegistryError(
-        operation: finishOperation, registry: client.host, reason: .protocolViolation("it stored the blob as \(stored)")
-      )
+    let (client, repository, location) = (client, repository, location)
+    try await RetryBudget.$current.withValue(budget) {
+      try await client.finishUpload(
+        location: location, repository: repository, digest: digest, size: size, last: last,
+        operation: "finish upload of blob \(digest) to \(client.host)/\(repository)")
     }
     done = true
   }
@@ -173,7 +157,7 @@ public actor RegistryUpload: BlobUpload {
     // Detached, so that the DELETE goes out even when the push itself was cancelled (Ctrl-C).
     await Task.detached {
       _ = try? await client.send(
-        operation: "cancel upload", scope: RegistryClient.pushScope(repository), repeatable: false
+        operation: "cancel upload", scope: RegistryClient.pushScope(repository), resend: .never
       ) {
         var request = HTTPClientRequest(url: url)
         request.method = .DELETE

@@ -5,13 +5,12 @@ import NIOCore
 /// the seam everything that speaks HTTP sends through: `HTTPTransport` (AsyncHTTPClient) in production, the
 /// request-path layers over it, and a scripted fake in unit tests.
 public protocol HTTPSender: Sendable {
-  /// Sends `request`. `repeatable` says whether it may be sent again as it is: its body is in memory or
-  /// empty, and a second copy does no harm. Failures to connect are thrown as `ConnectionFailure`.
-  func send(_ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool) async throws -> HTTPClientResponse
+  /// Sends `request`. `resend` says whether and how the `Retries` layer may send it again; the other
+  /// layers pass it on. Failures to connect are thrown as `ConnectionFailure`.
+  func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse
 }
 
 extension HTTPClientRequest {
   /// Whether sending the request twice does no harm, by its method (GET, HEAD, PUT, DELETE).
   public var isIdempotent: Bool { [.GET, .HEAD, .PUT, .DELETE].contains(method) }
-
 }

@@ -66,7 +66,7 @@ public final class HTTPTransport: HTTPSender {
   /// Sends one request as it is (no redirects followed); a failure to connect or a broken exchange is
   /// thrown as a `ConnectionFailure`.
   public func send(
-    _ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool
+    _ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend
   ) async throws -> HTTPClientResponse {
     guard let url = URLComponents(string: request.url), let scheme = url.scheme, let host = url.host else {
       throw TransportError.badURL(request.url)
@@ -89,6 +89,8 @@ public enum TransportError: CategorizedError, CustomStringConvertible {
   case badURL(String)
   case insecureRedirect(from: String, to: String)
   case tooManyRedirects(String)
+  /// An answer read whole was longer than the request allows.
+  case answerTooLarge(limit: Int)
 
   public var description: String {
     switch self {
@@ -96,13 +98,14 @@ public enum TransportError: CategorizedError, CustomStringConvertible {
     case .badURL(let url): "not a valid URL: \(url)"
     case .insecureRedirect(let from, let to): "refused a redirect from HTTPS to plain HTTP (\(from) -> \(to))"
     case .tooManyRedirects(let url): "too many redirects, last to \(url)"
+    case .answerTooLarge(let limit): "an answer larger than \(limit) bytes"
     }
   }
 
   public var category: ErrorCategory {
     switch self {
     case .badCertificateFile, .badURL: .invalidInput
-    case .insecureRedirect, .tooManyRedirects: .protocolViolation
+    case .insecureRedirect, .tooManyRedirects, .answerTooLarge: .protocolViolation
     }
   }
 }

@@ -11,11 +11,11 @@ public struct Redirects: HTTPSender {
   public init(over next: any HTTPSender) { self.next = next }
 
   public func send(
-    _ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool
+    _ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend
   ) async throws -> HTTPClientResponse {
     var request = request
     for _ in 0..<6 {
-      let response = try await next.send(request, timeout: timeout, repeatable: repeatable)
+      let response = try await next.send(request, timeout: timeout, resend: resend)
       guard [301, 302, 303, 307, 308].contains(response.status.code),
         let location = response.headers.first(name: "Location"),
         let url = URLComponents(string: request.url),

@@ -13,11 +13,11 @@ public struct RequestTrace: HTTPSender {
   }
 
   public func send(
-    _ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool
+    _ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend
   ) async throws -> HTTPClientResponse {
     let line = "\(request.method.rawValue) \(Self.redacted(request.url))"
     do {
-      let response = try await next.send(request, timeout: timeout, repeatable: repeatable)
+      let response = try await next.send(request, timeout: timeout, resend: resend)
       trace("\(line) -> \(response.status.code)")
       return response
     } catch {

@@ -3,10 +3,15 @@ import Foundation
 import NIOCore
 import OCI
 
-/// The request-path layer that decides whether a request is tried again: after a connection failure that
-/// may pass, or an answer saying the request was not processed (408, 429) or the server failed (5xx but
-/// 501), and only when the request is repeatable. The tries come out of the operation's `RetryBudget`
-/// (its owner's, or one of this request's own), so no retry happens at this level and again above it.
+/// The request-path layer that decides whether a request is sent again: the one place to read for "when
+/// does hoist try again?".
+///
+/// A try fails for a reason that may pass (`PassingFailure`: a broken connection, 408, 429, 5xx but 501, an
+/// AWS throttling code) → the request goes again while the operation's `RetryBudget` lasts (its owner's, or
+/// one of this request's own), waiting the backoff or the server's `Retry-After`, if its `Resend` allows.
+/// When a failed try may have been acted on (the answer was lost, cut off, or a 5xx came), the registry's
+/// state decides, not the last status: the request's `look` is asked before the next try (`looksFirst`), or
+/// when a later try is refused or the tries run out, and its answer stands in for the lost one.
 public struct Retries: HTTPSender {
   let next: any HTTPSender
   let policy: RetryPolicy
@@ -16,32 +21,83 @@ public struct Retries: HTTPSender {
     self.policy = policy
   }
 
-  public func send(
-    _ request: HTTPClientRequest, timeout: TimeAmount, repeatable: Bool
-  ) async throws -> HTTPClientResponse {
+  public func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse
+  {
     let budget = RetryBudget.current ?? RetryBudget(policy: policy)
+    var lost = false
+    // What the registry says happened, asked once per lost answer.
+    func settled() async -> HTTPClientResponse? {
+      guard lost, let look = resend.look else { return nil }
+      lost = false
+      return try? await look()
+    }
     while true {
-      let response: HTTPClientResponse
+      let outcome: Outcome
       do {
-        response = try await next.send(request, timeout: timeout, repeatable: repeatable)
+        outcome = try await exchange(request, timeout: timeout, resend: resend)
+      } catch is CancellationError {
+        throw CancellationError()
+      } catch let error as TransportError {
+        throw error
       } catch {
-        if repeatable, await budget.retry(after: ErrorCategory(of: error)) { continue }
+        lost = lost || PassingFailure.mayHaveActed(error)
+        if resend.looksFirst, let answer = await settled() { return answer }
+        if resend.repeatable, await budget.retry(after: ErrorCategory(of: error)) { continue }
+        if let answer = await settled() { return answer }
         throw error
       }
-      let status = response.status.code
-      guard repeatable, Self.passing(status) else { return response }
-      // The answer is read whole, to be handed on intact if no try is left.
-      let body = (try? await response.body.collect(upTo: 1 << 16)) ?? ByteBuffer()
-      let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:))
-      if await budget.retry(after: .transient, retryAfter: retryAfter) { continue }
-      return HTTPClientResponse(
-        version: response.version, status: response.status, headers: response.headers, body: .bytes(body))
+      switch outcome {
+      case .answered(let response):
+        if !(200..<300).contains(response.status.code), let answer = await settled() { return answer }
+        return response
+      case .passing(let response, let retryAfter):
+        lost = lost || PassingFailure.mayHaveActed(status: response.status.code)
+        if resend.looksFirst, let answer = await settled() { return answer }
+        if resend.repeatable, await budget.retry(after: .transient, retryAfter: retryAfter) { continue }
+        if let answer = await settled() { return answer }
+        return response
+      }
     }
   }
 
-  /// Statuses that say the request may succeed if sent again.
-  public static func passing(_ status: UInt) -> Bool {
-    status == 408 || status == 429 || ((500...599).contains(status) && status != 501)
+  private enum Outcome {
+    /// An answer that stands: a success, or a refusal that will not pass.
+    case answered(HTTPClientResponse)
+    /// An answer saying the request may pass later, its body read.
+    case passing(HTTPClientResponse, retryAfter: Double?)
+  }
+
+  /// One try: the answer, with its body read whole when the request asks for that, and for every failure
+  /// whose body tells whether it passes (read whole so that it can be handed on intact if no try is left).
+  private func exchange(
+    _ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend
+  ) async throws -> Outcome {
+    let response = try await next.send(request, timeout: timeout, resend: resend)
+    let status = response.status.code
+    let failed = PassingFailure.status(status) || status == 400
+    guard failed || resend.wholeAnswer != nil else { return .answered(response) }
+    let limit = failed ? max(resend.wholeAnswer ?? 0, 1 << 16) : resend.wholeAnswer!
+    let body: ByteBuffer
+    do {
+      body = try await response.body.collect(upTo: limit)
+    } catch is CancellationError {
+      throw CancellationError()
+    } catch is NIOTooManyBytesError {
+      guard !failed else { return .answered(Self.with(response, body: ByteBuffer())) }
+      throw TransportError.answerTooLarge(limit: limit)
+    } catch {
+      throw ConnectionFailure(error)
+    }
+    let whole = Self.with(response, body: body)
+    guard PassingFailure.answer(status: status, body: body) else { return .answered(whole) }
+    let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:))
+    return .passing(whole, retryAfter: retryAfter)
+  }
+
+  /// The response with a body already read.
+  static func with(_ response: HTTPClientResponse, body: ByteBuffer) -> HTTPClientResponse {
+    HTTPClientResponse(
+      version: response.version, status: response.status, headers: response.headers, body: .bytes(body))
   }
 
   /// A `Retry-After` value (seconds, or an HTTP date) as seconds from now.

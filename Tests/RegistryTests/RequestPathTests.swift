@@ -7,6 +7,7 @@ import NIOHTTP1
 import OCI
 import Streams
 import Synchronization
+import TestSupport
 import Testing
 import Transfer
 import Transport
@@ -75,12 +76,13 @@ func quickPolicy(_ retries: Int) -> RetryPolicy { RetryPolicy(attempts: retries,
 
 func makeClient(
   _ fake: FakeRegistry, retries: Int = 3, credentials: any CredentialProvider = StaticCredentials(nil),
-  profile: RegistryProfile = .standard, policy: RetryPolicy? = nil
+  profile: RegistryProfile = .standard, policy: RetryPolicy? = nil, sender: (any HTTPSender)? = nil
 ) -> RegistryClient {
   var options = TransportOptions()
   options.plainHTTPHosts = ["registry.test"]
   options.retryPolicy = policy ?? quickPolicy(retries)
-  return RegistryClient(host: "registry.test", http: fake, options: options, credentials: credentials, profile: profile)
+  return RegistryClient(
+    host: "registry.test", http: sender ?? fake, options: options, credentials: credentials, profile: profile)
 }
 
 /// Pushes `image` to `repo:1` through the copy engine, as `hoist push` does.

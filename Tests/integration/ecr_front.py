@@ -46,6 +46,8 @@ class ECRFront:
         self.patches = 0
         self.counted = 0
         self.referrers = ReferrersIndex()
+        self.chaos = None  # (random.Random, rate): a seeded share of requests meets a fault (see `fault`)
+        self.injected = []
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,9 +82,27 @@ class ECRFront:
         except self.ecr.exceptions.RepositoryNotFoundException:
             return None
 
+    FAULTS = ["503", "429", "500", "lose-answer", "502-after"]
+
+    def fault(self, request):
+        """With `chaos` set, draws the fault this request meets: a 503, 429 or 500 before anything is done,
+        or, once the front has acted, its answer lost or replaced by a 502."""
+        with self.lock:
+            if not self.chaos or self.chaos[0].random() >= self.chaos[1]:
+                return None
+            fault = self.chaos[0].choice(self.FAULTS)
+            self.injected.append((fault, request.command, request.path))
+        return fault
+
     def handle(self, request):
         method, path = request.command, request.path
         body = read_body(request)
+        request.fault_after = None
+        fault = self.fault(request)
+        if fault in ("503", "429", "500"):
+            return self.reply(request, int(fault), b'{"errors":[{"code":"UNAVAILABLE","message":"fault"}]}',
+                              {"Retry-After": "0"} if fault == "429" else {})
+        request.fault_after = fault
         with self.lock:
             self.counted += 1
             number = self.counted
@@ -196,6 +216,12 @@ class ECRFront:
 
     def reply(self, request, status, payload, headers=None):
         self.record(request.command, request.path, status)
+        if getattr(request, "fault_after", None) == "lose-answer":
+            request.close_connection = True
+            request.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if getattr(request, "fault_after", None) == "502-after":
+            status, payload, headers = 502, b"<html>bad gateway</html>", {"Content-Type": "text/html"}
         request.send_response(status)
         headers = dict(headers or {})
         head_length = headers.pop("X-Head-Length", None)

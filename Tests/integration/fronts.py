@@ -2,6 +2,7 @@
 blob downloads redirected to a storage host that refuses credentials, and blobs served corrupted."""
 import base64
 import http.client
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -205,21 +206,28 @@ class DelayingFront(Front):
         super().__init__(front)
 
 
+def lose_answer(request):
+    """Drops the connection without an answer: the request may have been acted on, its answer is lost."""
+    request.close_connection = True
+    request.connection.shutdown(socket.SHUT_RDWR)
+
+
 class FaultyFront(Front):
     """Forwards to a registry and, with probability `rate` per request (a seeded generator, so a run with
     --concurrency 1 meets the same faults every time), answers 503, answers 429 with Retry-After, answers
-    500, resets the connection halfway through the request body, or cuts the response body short. With
+    500, resets the connection halfway through the request body, cuts the response body short, or lets
+    the registry act and then loses its answer (the connection dropped, or a 502 in its place). With
     `first`, the very first request (the ping) always meets a fault. With `token_port`, the registry's
     token service is reached through the front too (its challenge's realm is rewritten), faults and all.
     `always` names (method, path fragment) pairs that meet a 503 every time, and `counts` how often each
     (method, path fragment) pair of `watch` came."""
 
-    FAULTS = ["503", "429", "500", "reset-request", "truncate-response"]
+    FAULTS = ["503", "429", "500", "reset-request", "truncate-response", "lose-answer", "502-after"]
+    BEFORE = ["503", "429", "500", "reset-request"]
 
     def __init__(self, upstream_port, seed, rate, first=False, token_port=None, always=(), watch=()):
         import random
         import re
-        import socket
         import threading
         self.random = random.Random(seed)
         self.lock = threading.Lock()
@@ -232,7 +240,7 @@ class FaultyFront(Front):
                 self.requests += 1
                 fault = self.random.choice(self.FAULTS) if self.random.random() < rate else None
                 if first and self.requests == 1:
-                    fault = self.random.choice(["503", "429", "500", "reset-request"])
+                    fault = self.random.choice(self.BEFORE)
                 for method, fragment in self.counts:
                     if request.command == method and fragment in request.path:
                         self.counts[(method, fragment)] += 1
@@ -244,15 +252,19 @@ class FaultyFront(Front):
             if fault == "reset-request" and (length > 1 or streamed or request.command in ("GET", "HEAD")):
                 read_body(request, limit=max(length // 2, 1) if length or streamed else 0)
                 self.injected.append((fault, request.command, request.path))
-                request.close_connection = True
-                request.connection.shutdown(socket.SHUT_RDWR)
-                return
+                return lose_answer(request)
             body = read_body(request)
             if fault in ("503", "429", "500"):
                 self.injected.append((fault, request.command, request.path))
                 headers = [("Retry-After", "0")] if fault == "429" else []
                 return reply(request, int(fault), headers, b'{"errors":[{"code":"UNAVAILABLE","message":"fault"}]}')
             status, headers, payload = forward(upstream, request, body)
+            if fault == "lose-answer":
+                self.injected.append((fault, request.command, request.path))
+                return lose_answer(request)
+            if fault == "502-after":
+                self.injected.append((fault, request.command, request.path))
+                return reply(request, 502, [("Content-Type", "text/html")], b"<html>bad gateway</html>")
             headers = own_location(headers, upstream_port, self.port)
             if token_port:
                 headers = [(k, re.sub(r'realm="http://127\.0\.0\.1:\d+', f'realm="http://127.0.0.1:{self.port}', v)

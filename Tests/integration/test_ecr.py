@@ -53,6 +53,32 @@ def test_push_to_ecr_logs_in_by_itself_and_survives_ecr_quirks(ecr, env, tmp_pat
     assert read_oci_image(str(tmp_path / "layout"))["config"] == pulled["config"]
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_push_and_pull_through_faults_at_the_ecr_front(ecr, env, tmp_path, big_image, seed):
+    """20 % of the look-alike's requests fail, before or after it acted (answers lost, 502s in their place),
+    on top of its 201 PATCHes and untrusted Range: the chunked push and the pull still end with the digests
+    of a clean push."""
+    import random
+    ecr.create_repository(f"chaos/clean{seed}")
+    ecr.create_repository(f"chaos/app{seed}")
+    environment = ecr.env(env, ecr.ci)
+    layout = str(tmp_path / "source")
+    hoist(["copy", f"docker-archive:{big_image}", f"oci:{layout}:big", "-q"], env)
+    push = ["push", layout, "--chunk-size", "5MiB", "--concurrency", "1", "--no-cache", "-q"]
+    clean = hoist(push[:2] + [f"{ecr.name}/chaos/clean{seed}:1"] + push[2:], environment).stdout.split("@")[1].strip()
+    ecr.front.injected = []
+    ecr.front.chaos = (random.Random(seed), 0.2)
+    try:
+        pushed = hoist(push[:2] + [f"{ecr.name}/chaos/app{seed}:1"] + push[2:], environment)
+        hoist(["pull", f"{ecr.name}/chaos/app{seed}:1", str(tmp_path / "pulled"), "-q"], environment)
+    finally:
+        ecr.front.chaos = None
+    assert any(fault in ("lose-answer", "502-after") for fault, _, _ in ecr.front.injected), \
+        "an answer was lost after the front acted"
+    assert pushed.stdout.split("@")[1].strip() == clean
+    assert read_oci_image(str(tmp_path / "pulled"))["config"] == read_oci_image(layout)["config"]
+
+
 def test_missing_repository_is_named_and_can_be_created(ecr, env):
     environment = ecr.env(env, ecr.ci)
     source = os.path.join(TESTDATA, "oci-layout")

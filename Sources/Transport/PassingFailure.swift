@@ -1,0 +1,57 @@
+import Foundation
+import NIOCore
+import OCI
+
+/// The one place that says which failures may pass if the request is sent again, and which may have come
+/// after the server acted, for registry and AWS answers alike.
+public enum PassingFailure {
+  /// Statuses that say the request may succeed if sent again: 408, 429, and 5xx except 501.
+  public static func status(_ status: UInt) -> Bool {
+    status == 408 || status == 429 || ((500...599).contains(status) && status != 501)
+  }
+
+  /// The AWS error codes that mean throttling, which AWS sends with HTTP 400 as often as with 429 (the
+  /// SDKs' list, without service quotas, which do not pass).
+  public static let throttlingCodes: Set<String> = [
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+  ]
+
+  /// Whether an answer says its request may pass later: by its status, or a 400 whose body names a
+  /// throttling code.
+  public static func answer(status: UInt, body: ByteBuffer) -> Bool {
+    if Self.status(status) { return true }
+    guard status == 400, let code = awsCode(in: Data(body.readableBytesView)) else { return false }
+    return throttlingCodes.contains(code)
+  }
+
+  /// Whether the server may have done what the request asked although no answer came whole: the
+  /// connection broke or timed out after the request went out, or a 5xx came (a proxy's, perhaps, in front
+  /// of a server that did the work). A connection that was never made, a 408 or a 429 did nothing.
+  public static func mayHaveActed(status: UInt) -> Bool { (500...599).contains(status) }
+
+  /// See `mayHaveActed(status:)`.
+  public static func mayHaveActed(_ error: any Error) -> Bool {
+    guard let failure = error as? ConnectionFailure else { return !(error is CancellationError) }
+    switch failure.kind {
+    case .refused, .connectTimeout, .unknownHost, .nameServerUnavailable, .untrustedCertificate, .tlsHandshake:
+      return false
+    case .closed, .readTimeout, .other:
+      return true
+    }
+  }
+
+  /// The error code of an AWS error answer: JSON `__type` (without its namespace) or `code`, or XML `<Code>`.
+  public static func awsCode(in body: Data) -> String? {
+    if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+      guard let type = (object["__type"] as? String) ?? (object["code"] as? String) else { return nil }
+      return String(type.split(separator: "#").last ?? Substring(type))
+    }
+    let text = String(decoding: body, as: UTF8.self)
+    guard let start = text.range(of: "<Code>"),
+      let end = text.range(of: "</Code>", range: start.upperBound..<text.endIndex)
+    else { return nil }
+    return String(text[start.upperBound..<end.lowerBound])
+  }
+}
