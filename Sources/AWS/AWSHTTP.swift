@@ -68,12 +68,12 @@ public struct AWSHTTP: Sendable {
     endpoint: URL, target: String, body: [String: Any], signer: SigV4Signer, operation: String
   ) async throws -> [String: Any] {
     let payload = try JSONSerialization.data(withJSONObject: body)
-    let budget = RetryBudget.current ?? RetryBudget(policy: retryPolicy)
-    let (status, data) = try await RetryBudget.$current.withValue(budget) {
-      try await send(
+    let (status, data, budget) = try await RetryBudget.within(policy: retryPolicy) { budget in
+      let (status, data) = try await send(
         method: .POST, url: endpoint,
         headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
         body: Array(payload), signer: signer, operation: operation)
+      return (status, data, budget)
     }
     guard status == 200 else {
       let tried = budget.attempts > 1 ? " (tried \(budget.attempts) times)" : ""

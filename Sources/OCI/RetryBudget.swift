@@ -19,6 +19,16 @@ public final class RetryBudget: Sendable {
   /// Tries made so far: the first one and every retry granted.
   public var attempts: Int { used.withLock { $0 } + 1 }
 
+  /// The tries the running operation has made so far (1 outside any operation).
+  public static var attemptsSoFar: Int { current?.attempts ?? 1 }
+
+  /// Runs `body` within the running operation's budget, or, where none is bound, as an operation of its own
+  /// with a new budget of `policy`: the one place a budget is bound, besides the engine's per blob.
+  public static func within<T>(policy: RetryPolicy, _ body: (RetryBudget) async throws -> T) async rethrows -> T {
+    let budget = current ?? RetryBudget(policy: policy)
+    return try await $current.withValue(budget) { try await body(budget) }
+  }
+
   /// Grants one more try after a failure of `category` and waits the backoff before it (or `retryAfter`,
   /// what the server asked for); false when the failure will not pass, the budget is spent, or the task was
   /// cancelled.

@@ -68,7 +68,7 @@ extension RegistryClient {
       response = try await path.send(
         HTTPClientRequest(url: url("")), timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 16))
     } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
+      throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
     }
     _ = try? await response.body.collect(upTo: 1 << 16)
     switch response.status.code {
@@ -88,7 +88,7 @@ extension RegistryClient {
     default:
       throw RegistryError(
         operation: operation, registry: host, reason: .status(Int(response.status.code), codes: []),
-        attempts: RetryBudget.current?.attempts ?? 1)
+        attempts: RetryBudget.attemptsSoFar)
     }
   }
 
@@ -159,7 +159,7 @@ extension RegistryClient {
     do {
       response = try await path.send(outgoing, timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 20))
     } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
+      throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
     }
     let body = Data(buffer: try await response.body.collect(upTo: 1 << 20))
     switch response.status.code {
@@ -171,7 +171,7 @@ extension RegistryClient {
     default:
       throw RegistryError(
         operation: operation, registry: host, reason: .tokenService(realm: realm, status: Int(response.status.code)),
-        attempts: RetryBudget.current?.attempts ?? 1)
+        attempts: RetryBudget.attemptsSoFar)
     }
     struct TokenAnswer: Decodable {
       var token: String?

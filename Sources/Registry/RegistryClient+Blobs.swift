@@ -141,7 +141,7 @@ extension RegistryClient {
     }
     if response.status.code == 404 {
       throw RegistryError(
-        operation: operation, registry: host, reason: .uploadSessionLost, attempts: RetryBudget.current?.attempts ?? 1)
+        operation: operation, registry: host, reason: .uploadSessionLost, attempts: RetryBudget.attemptsSoFar)
     }
     if let stored = response.headers.first(name: "Docker-Content-Digest"), stored != digest.description {
       throw RegistryError(

@@ -70,8 +70,7 @@ public final class RegistryClient: Sendable {
   /// owner (a lone request, a manifest), so that every request of it and the error it ends with agree on
   /// the tries made.
   func budgeted<T>(_ body: (RetryBudget) async throws -> T) async throws -> T {
-    let budget = RetryBudget.current ?? RetryBudget(policy: options.retryPolicy)
-    return try await RetryBudget.$current.withValue(budget) { try await body(budget) }
+    try await RetryBudget.within(policy: options.retryPolicy, body)
   }
 
   /// A failure of the request path as a `RegistryError` about `operation`.
@@ -106,7 +105,7 @@ public final class RegistryClient: Sendable {
       }
       return response
     } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.current?.attempts ?? 1)
+      throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
     }
   }
 
@@ -133,7 +132,7 @@ public final class RegistryClient: Sendable {
   func error(for response: HTTPClientResponse, operation: String) async -> RegistryError {
     let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
     var error = await error(status: Int(response.status.code), body: body, operation: operation)
-    error.attempts = RetryBudget.current?.attempts ?? 1
+    error.attempts = RetryBudget.attemptsSoFar
     return error
   }
 

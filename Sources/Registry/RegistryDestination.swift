@@ -7,6 +7,8 @@ public struct RegistryDestination: ImageDestination {
   public let repository: String
   /// The chunk size for uploads of blobs whose size is known (the registry may ask for more).
   public let chunkSize: Int
+  /// Upload sessions that broke off, for the next try of their blob to continue.
+  let parked = ParkedUploads()
   /// 32 MiB: on distribution, pushes of the benchmark's OCI layout took 0.78 s in 8 MiB chunks, 0.72 s in
   /// 32 or 64 MiB ones and 0.68 s in one; chunks stream, so their size costs no memory.
   public static let defaultChunkSize = 32 << 20
@@ -26,6 +28,10 @@ public struct RegistryDestination: ImageDestination {
   public func prepare() async throws {
     try await client.profile.prepareRepository?(repository)
   }
+
+  public func commit() async throws { await parked.cancelAll(client: client, repository: repository) }
+
+  public func abandon() async { await parked.cancelAll(client: client, repository: repository) }
 
   public func explain(_ error: any Error) async -> (any Error)? {
     guard let error = error as? RegistryError, error.registry == client.host, let explain = client.profile.explain
@@ -73,8 +79,8 @@ public struct RegistryDestination: ImageDestination {
   }
 
   public func beginUpload(expected: Descriptor?, reopen: BlobReopener?) async throws -> any BlobUpload {
-    try await RegistryUpload(
-      client: client, repository: repository, chunkSize: chunkSize, size: expected?.size, reopen: reopen)
+    RegistryUpload(
+      client: client, repository: repository, chunkSize: chunkSize, expected: expected, reopen: reopen, parked: parked)
   }
 
   /// Stores a manifest; one with a `subject` that the registry did not index (no referrers API) is added

@@ -10,31 +10,34 @@ import Synchronization
 /// each with its `Content-Range` and `Content-Length`, from the newest `Location`. A blob whose size shows
 /// only at its end (a layer being compressed) goes as one PATCH of unknown length, as `docker push` sends
 /// it. The offset is tracked by what was sent, never by the registry's `Range`, which ECR leaves at the
-/// first chunk. The final PUT names the digest.
+/// first chunk. The final PUT names the digest (`RegistryClient.finishUpload`).
 ///
-/// When a chunk fails for a passing reason and the blob can be read again (`reopen`), the session is asked
-/// how much it holds (GET on its location); where that answer can be trusted (not on ECR) and lies between
-/// what the registry acknowledged and what was sent, the bytes from there on are read again and sent, and
-/// the upload goes on. Otherwise the error goes up and the engine starts the blob in a new session.
+/// Nothing here tries again: a failure goes up to the engine, whose next try of the blob begins a new
+/// upload. When the transfer broke off and the blob can be read again, the session is parked instead of
+/// cancelled (`ParkedUploads`), and the next upload of the same blob asks it how much it holds (GET on
+/// its location): where that answer can be trusted (not on ECR) and lies between what the registry
+/// acknowledged and what was sent, the engine hashes that much of the source again (`storedPrefix`) and
+/// sends only the rest, in the same session, as a file destination continues its partial file.
 ///
 /// A blob that ends within its first `heldLimit` bytes is held and sent in the final PUT (POST, PUT: two
 /// requests instead of three, as containerd sends blobs): an image of 100 small layers pushes in two thirds
-/// of the requests.
+/// of the requests. The session is opened (POST) when the first bytes go, or when the blob is finished.
 public actor RegistryUpload: BlobUpload {
   let client: RegistryClient
   let repository: String
-  private var location: String
-  private let chunkSize: Int64
-  /// The blob's size, when known before its bytes.
-  private let size: Int64?
-  /// Reads the blob again from an offset, to send what a failed chunk lost.
+  /// The session's newest location, once it is open.
+  private var location: String?
+  private let requestedChunkSize: Int
+  private var chunkSize: Int64 = 0
+  /// The blob, when known before its bytes: what a parked session is found by.
+  private let expected: Descriptor?
+  /// Reads the blob again from an offset: without it, a broken-off session cannot be continued.
   private let reopen: BlobReopener?
+  private let parked: ParkedUploads
   /// Bytes handed to PATCH requests so far.
   private var offset: Int64 = 0
   /// Bytes the registry has acknowledged.
   private var confirmed: Int64 = 0
-  /// The tries of the operation this upload belongs to (the engine's for the blob), continuations included.
-  private let budget: RetryBudget
   private var patch: StreamedPatch?
   /// Bytes the open PATCH still takes, when its length is known.
   private var patchRemaining: Int64?
@@ -43,19 +46,15 @@ public actor RegistryUpload: BlobUpload {
   private var held = [UInt8]()
 
   init(
-    client: RegistryClient, repository: String, chunkSize: Int, size: Int64?, reopen: BlobReopener?
-  ) async throws {
+    client: RegistryClient, repository: String, chunkSize: Int, expected: Descriptor?, reopen: BlobReopener?,
+    parked: ParkedUploads
+  ) {
     self.client = client
     self.repository = repository
+    self.requestedChunkSize = chunkSize
+    self.expected = expected
     self.reopen = reopen
-    let budget = RetryBudget.current ?? RetryBudget(policy: client.options.retryPolicy)
-    self.budget = budget
-    let (location, minimum) = try await RetryBudget.$current.withValue(budget) {
-      try await client.startUpload(repository: repository, operation: "start an upload to \(client.host)/\(repository)")
-    }
-    self.location = location
-    self.chunkSize = Int64(max(chunkSize, minimum, client.profile.minimumChunkSize))
-    self.size = size
+    self.parked = parked
   }
 
   /// The most bytes handed to the transport at once.
@@ -65,6 +64,21 @@ public actor RegistryUpload: BlobUpload {
 
   /// How many first bytes are held rather than streamed.
   static let heldLimit = 256 << 10
+
+  /// Continues the session an earlier try of this blob parked, if the registry can say how much of it it
+  /// holds: returns that much of the blob, read again from the source, for the engine to hash.
+  public func storedPrefix() async throws -> (any BlobReader)? {
+    guard let expected, let reopen, let session = await parked.take(expected.digest) else { return nil }
+    let status = try? await client.uploadStatus(location: session.location, repository: repository)
+    guard let status, (session.confirmed...session.sent).contains(status.stored) else {
+      await Self.delete(session.location, client: client, repository: repository)
+      return nil
+    }
+    try await open(at: status.location)
+    (offset, confirmed) = (status.stored, status.stored)
+    guard status.stored > 0 else { return nil }
+    return PrefixReader(try await reopen(0), length: status.stored)
+  }
 
   public func write(_ bytes: [UInt8]) async throws {
     if offset == 0 && patch == nil && held.count + bytes.count <= Self.heldLimit {
@@ -82,55 +96,20 @@ public actor RegistryUpload: BlobUpload {
   private func send(_ bytes: ArraySlice<UInt8>) async throws {
     var rest = bytes
     while !rest.isEmpty {
-      do {
-        let patch = try self.patch ?? openPatch()
-        // Small pieces: the transport holds at most one while the network is slow, never a whole block.
-        let count = min(patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count, Self.pieceSize)
-        try await patch.send(ByteBuffer(bytes: rest.prefix(count)))
-        rest = rest.dropFirst(count)
-        offset += Int64(count)
-        patchRemaining = patchRemaining.map { $0 - Int64(count) }
-        if patchRemaining == 0 { try await closePatch() }
-      } catch let error as RegistryError {
-        try await continueAfter(error)
-      }
-    }
-  }
-
-  /// After a failed chunk: finds how much the session holds and sends again from there, or rethrows.
-  private func continueAfter(_ error: RegistryError) async throws {
-    patch?.abandon()
-    patch = nil
-    patchRemaining = nil
-    guard let reopen, client.profile.reportsUploadOffsets, await budget.retry(after: error.category) else {
-      throw error
-    }
-    let (current, repository, client) = (location, repository, client)
-    let status = try? await RetryBudget.$current.withValue(budget) {
-      try await client.uploadStatus(location: current, repository: repository)
-    }
-    guard let status, (confirmed...offset).contains(status.stored) else { throw error }
-    location = status.location
-    let sent = offset
-    offset = status.stored
-    confirmed = status.stored
-    guard offset < sent else { return }
-    let reader = try await reopen(offset)
-    while offset < sent {
-      let bytes = try await reader.read(maxLength: Int(min(1 << 20, sent - offset)))
-      guard !bytes.isEmpty else { throw error }
-      try await send(bytes[...])
+      let patch: StreamedPatch
+      if let open = self.patch { patch = open } else { patch = try await openPatch() }
+      // Small pieces: the transport holds at most one while the network is slow, never a whole block.
+      let count = min(patchRemaining.map { Int(min($0, Int64(rest.count))) } ?? rest.count, Self.pieceSize)
+      try await patch.send(ByteBuffer(bytes: rest.prefix(count)))
+      rest = rest.dropFirst(count)
+      offset += Int64(count)
+      patchRemaining = patchRemaining.map { $0 - Int64(count) }
+      if patchRemaining == 0 { try await closePatch() }
     }
   }
 
   public func finish(digest: Digest, size: Int64) async throws {
-    if patch != nil {
-      do {
-        try await closePatch()
-      } catch let error as RegistryError {
-        try await continueAfter(error)
-      }
-    }
+    try await closePatch()
     let last = held
     held = []
     offset += Int64(last.count)
@@ -139,37 +118,64 @@ public actor RegistryUpload: BlobUpload {
         operation: operation, registry: client.host,
         reason: .protocolViolation("sent \(offset) bytes for a \(size)-byte blob"))
     }
-    let (client, repository, location) = (client, repository, location)
-    try await RetryBudget.$current.withValue(budget) {
+    let location = try await open()
+    do {
       try await client.finishUpload(
         location: location, repository: repository, digest: digest, size: size, last: last,
         operation: "finish upload of blob \(digest) to \(client.host)/\(repository)")
+    } catch let error as RegistryError {
+      // A session the registry no longer knows is neither continued nor cancelled.
+      if case .uploadSessionLost = error.reason { self.location = nil }
+      throw error
     }
     done = true
   }
 
+  /// Parks the session for the next try of the blob when the transfer broke off and it can be continued
+  /// there; otherwise cancels it (DELETE).
   public func cancel(keepPartial: Bool) async {
     patch?.abandon()
     patch = nil
-    guard !done else { return }
+    guard !done, let location else { return }
     done = true
-    let (url, client, repository) = (location, client, repository)
-    // Detached, so that the DELETE goes out even when the push itself was cancelled (Ctrl-C).
+    if keepPartial, let expected, reopen != nil, client.profile.reportsUploadOffsets {
+      await parked.park(expected.digest, ParkedUploads.Session(location: location, sent: offset, confirmed: confirmed))
+      return
+    }
+    await Self.delete(location, client: client, repository: repository)
+  }
+
+  /// Cancels a session (DELETE), detached so that it goes out even when the push itself was cancelled.
+  static func delete(_ location: String, client: RegistryClient, repository: String) async {
     await Task.detached {
       _ = try? await client.send(
         operation: "cancel upload", scope: RegistryClient.pushScope(repository), resend: .never
       ) {
-        var request = HTTPClientRequest(url: url)
+        var request = HTTPClientRequest(url: location)
         request.method = .DELETE
         return request
       }
     }.value
   }
 
+  /// The session's location, opening it (POST) the first time, or adopting `existing`.
+  @discardableResult
+  private func open(at existing: String? = nil) async throws -> String {
+    if let existing { location = existing }
+    if let location { return location }
+    let (opened, minimum) = try await client.startUpload(
+      repository: repository, operation: "start an upload to \(client.host)/\(repository)")
+    chunkSize = Int64(max(requestedChunkSize, minimum, client.profile.minimumChunkSize))
+    location = opened
+    return opened
+  }
+
   /// Starts the PATCH the next bytes go into: the next chunk of a blob of known size, else the whole rest.
-  private func openPatch() throws -> StreamedPatch {
-    let length = size.map { min(chunkSize, $0 - offset) }
-    var request = HTTPClientRequest(url: location)
+  private func openPatch() async throws -> StreamedPatch {
+    let url = try await open()
+    if chunkSize == 0 { chunkSize = Int64(max(requestedChunkSize, client.profile.minimumChunkSize)) }
+    let length = expected.map { min(chunkSize, $0.size - offset) }
+    var request = HTTPClientRequest(url: url)
     request.method = .PATCH
     request.headers.add(name: "Content-Type", value: "application/octet-stream")
     let body = AsyncChannel<ByteBuffer>()
@@ -177,7 +183,7 @@ public actor RegistryUpload: BlobUpload {
       guard length > 0 else {
         throw RegistryError(
           operation: operation, registry: client.host,
-          reason: .protocolViolation("more bytes than the \(size ?? 0)-byte blob has"))
+          reason: .protocolViolation("more bytes than the \(expected?.size ?? 0)-byte blob has"))
       }
       request.headers.add(name: "Content-Range", value: "\(offset)-\(offset + length - 1)")
       request.body = .stream(body, length: .known(length))
@@ -191,13 +197,57 @@ public actor RegistryUpload: BlobUpload {
     return patch
   }
 
-  /// Ends the open PATCH's body and takes the registry's answer, with the next `Location`.
+  /// Ends the open PATCH's body, if any, and takes the registry's answer, with the next `Location`.
   private func closePatch() async throws {
     guard let patch else { return }
     self.patch = nil
     let response = try await patch.finish()
     if let next = response.headers.first(name: "Location") { location = client.resolve(location: next) }
     confirmed = offset
+  }
+}
+
+/// Upload sessions that broke off, by blob, for the next try of the same blob to continue; those left at
+/// the end of a run are cancelled.
+public actor ParkedUploads {
+  struct Session {
+    var location: String
+    /// Bytes handed to the registry, and bytes it acknowledged.
+    var sent: Int64
+    var confirmed: Int64
+  }
+
+  private var sessions = [Digest: Session]()
+
+  public init() {}
+
+  func park(_ digest: Digest, _ session: Session) { sessions[digest] = session }
+
+  func take(_ digest: Digest) -> Session? { sessions.removeValue(forKey: digest) }
+
+  /// Cancels every session still parked (DELETE).
+  func cancelAll(client: RegistryClient, repository: String) async {
+    let left = sessions.values
+    sessions = [:]
+    for session in left { await RegistryUpload.delete(session.location, client: client, repository: repository) }
+  }
+}
+
+/// The first `length` bytes of a reader.
+final class PrefixReader: BlobReader, @unchecked Sendable {
+  private let reader: any BlobReader
+  private var left: Int64
+
+  init(_ reader: any BlobReader, length: Int64) {
+    self.reader = reader
+    self.left = length
+  }
+
+  func read(maxLength: Int) async throws -> [UInt8] {
+    guard left > 0 else { return [] }
+    let bytes = try await reader.read(maxLength: Int(min(Int64(maxLength), left)))
+    left -= Int64(bytes.count)
+    return bytes
   }
 }
 

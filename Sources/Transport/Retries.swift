@@ -23,7 +23,14 @@ public struct Retries: HTTPSender {
 
   public func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse
   {
-    let budget = RetryBudget.current ?? RetryBudget(policy: policy)
+    try await RetryBudget.within(policy: policy) { budget in
+      try await send(request, timeout: timeout, resend: resend, budget: budget)
+    }
+  }
+
+  private func send(
+    _ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend, budget: RetryBudget
+  ) async throws -> HTTPClientResponse {
     var lost = false
     // What the registry says happened, asked once per lost answer.
     func settled() async -> HTTPClientResponse? {

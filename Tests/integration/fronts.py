@@ -219,13 +219,16 @@ class FaultyFront(Front):
     the registry act and then loses its answer (the connection dropped, or a 502 in its place). With
     `first`, the very first request (the ping) always meets a fault. With `token_port`, the registry's
     token service is reached through the front too (its challenge's realm is rewritten), faults and all.
-    `always` names (method, path fragment) pairs that meet a 503 every time, and `counts` how often each
-    (method, path fragment) pair of `watch` came."""
+    `always` names (method, path fragment) pairs that meet a 503 every time, `lose` (method, path fragment,
+    times) triples whose answers are lost after the registry acted, the first `times` of them (None: every
+    time; `lost_as` says how: "lose-answer" or "502-after"), and
+    `counts` how often each (method, path fragment) pair of `watch` came."""
 
     FAULTS = ["503", "429", "500", "reset-request", "truncate-response", "lose-answer", "502-after"]
     BEFORE = ["503", "429", "500", "reset-request"]
 
-    def __init__(self, upstream_port, seed, rate, first=False, token_port=None, always=(), watch=()):
+    def __init__(self, upstream_port, seed, rate, first=False, token_port=None, always=(), watch=(), lose=(),
+                 lost_as="lose-answer"):
         import random
         import re
         import threading
@@ -234,6 +237,7 @@ class FaultyFront(Front):
         self.injected = []
         self.requests = 0
         self.counts = {pair: 0 for pair in watch}
+        self.lose = list(lose)
 
         def front(request):
             with self.lock:
@@ -246,6 +250,10 @@ class FaultyFront(Front):
                         self.counts[(method, fragment)] += 1
                 if any(request.command == m and f in request.path for m, f in always):
                     fault = "503"
+                for position, (m, f, times) in enumerate(self.lose):
+                    if request.command == m and f in request.path and times != 0:
+                        self.lose[position] = (m, f, None if times is None else times - 1)
+                        fault = lost_as
             upstream = token_port if token_port and request.path.startswith("/token") else upstream_port
             length = int(request.headers.get("Content-Length") or 0)
             streamed = "chunked" in request.headers.get("Transfer-Encoding", "").lower()

@@ -66,6 +66,31 @@ def test_a_fault_mix_on_every_kind_of_request_never_fails_a_push_or_pull(service
     assert pulled.stdout.split("@")[1].split()[0] == clean
 
 
+@pytest.mark.parametrize("lost_as", ["lose-answer", "502-after"])
+def test_every_upload_whose_answer_is_lost_after_the_registry_acted_is_settled(services, env, tmp_path, image,
+                                                                                 lost_as):
+    """Every PUT that finishes an upload, and the first PATCH, are acted on by the registry and their answers
+    lost: the push looks at the registry (HEAD the blob) instead of failing on the used session, starts the
+    blob whose session distribution can no longer tell about (its upload state moved on), and ends with the
+    digest of a clean push; skopeo reads the image back."""
+    from conftest import skopeo_pull
+    layout = str(tmp_path / "layout")
+    hoist(["copy", f"docker-archive:{image}", f"oci:{layout}:big", "-q"], env)
+    clean = hoist(["push", layout, f"{services.plain.host}/lost/clean:1", "--plain-http", "-q", "--no-cache",
+                   "--chunk-size", "5MiB"], env).stdout.split("@")[1].strip()
+    lose = [("PUT", "/blobs/uploads/", None), ("PATCH", "/blobs/uploads/", 1)]
+    front = FaultyFront(services.plain.port, seed=0, rate=0, lose=lose, lost_as=lost_as)
+    try:
+        pushed = hoist(["push", layout, f"{front.host}/lost/{lost_as}:1", "--plain-http", "--no-cache", "--chunk-size",
+                        "5MiB", "--concurrency", "1"], env)
+    finally:
+        front.stop()
+    assert [f for f, m, _ in front.injected if m == "PUT"], "finishing PUTs lost their answers"
+    assert pushed.stdout.split("@")[1].strip() == clean
+    pulled = skopeo_pull(f"{services.plain.host}/lost/{lost_as}:1", str(tmp_path / "pulled"))
+    assert pulled["diff_ids"] == pulled["config_diff_ids"]
+
+
 def test_an_upload_endpoint_that_always_fails_is_given_up_on_within_the_bound(services, env):
     """Every POST to the upload endpoint answers 503: each blob is tried --retries + 1 times in all (not at
     each of several levels), and the push gives up well within the documented 35 s, saying how often."""
