@@ -9,7 +9,7 @@ let package = Package(
     .executable(name: "docker-credential-hoist", targets: ["docker-credential-hoist"]),
     .library(
       name: "HoistKit",
-      targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer", "ECR", "Mirror"]),
+      targets: ["OCI", "Streams", "Transport", "AWS", "Archives", "Registry", "Transfer", "ECR", "Mirror", "Hoist"]),
   ],
   dependencies: [
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -68,11 +68,16 @@ let package = Package(
     .target(name: "ECR", dependencies: ["OCI", "AWS", "Registry"]),
     .target(name: "Mirror", dependencies: ["OCI", .product(name: "Yams", package: "Yams")]),
 
-    // Floor 4: the command line.
+    // Floor 4: what a command does, as a library: locations, sessions and plans.
+    .target(
+      name: "Hoist",
+      dependencies: ["OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "Mirror"]),
+
+    // Floor 5: the command line.
     .target(
       name: "HoistCLI",
       dependencies: [
-        "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "Mirror", "CProcess",
+        "Hoist", "OCI", "Streams", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "Mirror", "CProcess",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "hoist", dependencies: ["HoistCLI"]),
@@ -101,6 +106,9 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
     .testTarget(name: "TransferTests", dependencies: ["Transfer", "OCI", "Streams"]),
+    .testTarget(
+      name: "HoistTests",
+      dependencies: ["Hoist", "OCI", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "TestSupport"]),
     .testTarget(name: "AWSTests", dependencies: ["AWS", "Streams"]),
     .testTarget(name: "FuzzTests", dependencies: ["Archives", "OCI", "Registry", "Streams"]),
   ]

@@ -111,8 +111,9 @@ struct DockerArchiveResolver {
       members[descriptor.digest] = member.name
       layers.append(descriptor)
     }
-    // Docker schema 2 has no zstd layers: an archive with some is described in OCI terms.
-    let format: ManifestFormat = layers.contains { $0.mediaType == MediaType.ociLayerZstd } ? .oci : .docker
+    // An archive with layers Docker schema 2 cannot describe (zstd) is described in OCI terms.
+    let format: ManifestFormat =
+      layers.allSatisfy { ManifestFormat.docker.canDescribe(layerType: $0.mediaType) } ? .docker : .oci
     for i in layers.indices { layers[i].mediaType = try format.layer(layers[i].mediaType, digest: layers[i].digest) }
     let config = Descriptor(mediaType: format.configType, digest: configDigest, size: Int64(configData.count))
     let manifest = Manifest(mediaType: format.manifestType, config: config, layers: layers)

@@ -1,6 +1,7 @@
 import Archives
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Streams
@@ -36,55 +37,28 @@ struct AppendCommand: AsyncParsableCommand {
   @Option(name: .long, help: "In an index, add to this platform only, os/arch[/variant] (repeatable).")
   var platform: [String] = []
 
+  @Option(name: .long, help: "How many blobs to move at once.") var concurrency = 4
+
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
-  func validate() throws {
-    if layer.isEmpty { throw ValidationError("give at least one --layer") }
-    try validateTime(created)
-    if let owner, Self.owner(owner) == nil { throw ValidationError("--owner takes UID:GID, e.g. 1000:1000") }
+  /// The layers and image these flags ask for.
+  func plan() throws -> AppendPlan {
+    var plan = AppendPlan(
+      base: try ImageLocation(parsing: base), destination: try ImageLocation(parsing: destination), layers: layer)
+    (plan.owner, plan.created, plan.platforms, plan.concurrency) = (owner, created, platform, concurrency)
+    try plan.validate()
+    return plan
   }
 
-  static func owner(_ text: String) -> (uid: Int, gid: Int)? {
-    let parts = text.split(separator: ":").compactMap { Int($0) }
-    return parts.count == 2 && parts.allSatisfy { $0 >= 0 } ? (parts[0], parts[1]) : nil
-  }
-
-  /// Seconds since 1970 no file may be newer than: --created, else SOURCE_DATE_EPOCH, else 0.
-  var clamp: Int {
-    if let created, let date = ISO8601DateFormatter().date(from: created) { return Int(date.timeIntervalSince1970) }
-    return ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init) ?? 0
-  }
+  func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
     try await reportingErrors {
-      let folder = cacheFolder().appendingPathComponent("append-\(UUID().uuidString)").path
-      try FileManager.default.createDirectory(
-        atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-      defer { try? FileManager.default.removeItem(atPath: folder) }
-      var builder = LayerBuilder(clamp: clamp, compression: .fastest)
-      if let owner { builder.owner = Self.owner(owner) ?? (0, 0) }
-      let time = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(clamp)))
-      var edit = ConfigEdit()
-      var layers = [MutatedImage.NewLayer]()
-      for item in layer {
-        let (path, under) = Self.split(item)
-        let built = try builder.build(from: path, under: under, into: folder, mediaType: MediaType.ociLayerGzip)
-        edit.appendedLayers.append(.init(diffID: built.diffID, created: time, createdBy: "hoist append to \(under)"))
-        layers.append(.init(descriptor: built.descriptor) { offset in try built.open(from: offset) })
-      }
-      let platforms = try platform.map { try Platform(parsing: $0) }
-      try await copyChanged(from: base, to: destination, connection: connection, display: display) {
-        try await MutatedImage.make($0, edit: edit, layers: layers, platforms: platforms)
+      let plan = try plan()
+      try await copyChanged(to: destination, hosts: [plan.base, plan.destination], connection, display) {
+        try await plan.run(in: $0, progress: $1)
       }
     }
-  }
-
-  /// `PATH[:DIR]`: the folder or tar, and where a folder's contents go in the image.
-  static func split(_ item: String) -> (path: String, under: String) {
-    guard let colon = item.lastIndex(of: ":"), item[item.index(after: colon)...].hasPrefix("/") else {
-      return (item, "/")
-    }
-    return (String(item[..<colon]), String(item[item.index(after: colon)...]))
   }
 }

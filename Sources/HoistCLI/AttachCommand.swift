@@ -1,6 +1,7 @@
 import Archives
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Transfer
@@ -32,49 +33,32 @@ struct AttachCommand: AsyncParsableCommand {
   @Option(name: .long, help: "An annotation on the artifact's manifest, KEY=VALUE (repeatable).")
   var annotation: [String] = []
 
+  @Option(name: .long, help: "How many blobs to move at once.") var concurrency = 4
+
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
-  static let created = "org.opencontainers.image.created"
-
-  func validate() throws {
-    if files.isEmpty { throw ValidationError("name at least one file to attach") }
-    if !artifactType.contains("/") { throw ValidationError("--artifact-type \(artifactType): not a media type") }
-    try validateKeyValues(annotation, option: "--annotation")
+  /// The artifact these flags ask for.
+  func plan() throws -> AttachPlan {
+    var plan = AttachPlan(
+      subject: try ImageLocation.registryReference(reference), files: files, artifactType: artifactType)
+    (plan.annotations, plan.concurrency) = (annotation, concurrency)
+    try plan.validate()
+    return plan
   }
 
-  /// A file argument split into its path and media type.
-  func file(_ item: String) -> ArtifactSource.File {
-    if let colon = item.lastIndex(of: ":"), item[item.index(after: colon)...].contains("/") {
-      return ArtifactSource.File(path: String(item[..<colon]), mediaType: String(item[item.index(after: colon)...]))
-    }
-    return ArtifactSource.File(path: item, mediaType: artifactType)
-  }
+  func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
     try await reportingErrors {
-      let parsed = try ImageLocation.registryReference(reference)
-      var annotations = keyValuePairs(annotation)
-      if annotations[Self.created] == nil {
-        annotations[Self.created] = ISO8601DateFormatter().string(from: Date())
-      }
+      let plan = try plan()
       let reporter = display.reporter(verb: "push")
       defer { reporter.finish() }
-      let stored = try await connection.withConnection(hosts: [parsed.registry]) { connected in
-        let subject = try await connected.registrySource(parsed, platform: nil, wholeIndex: true).root().descriptor
-        let artifact = try ArtifactSource.make(
-          files: files.map(file), artifactType: artifactType, subject: subject, annotations: annotations)
-        let client = try connected.client(for: parsed.registry, endpoint: parsed.endpointHost)
-        let destination = RegistryDestination(
-          client: client, repository: parsed.repository, chunkSize: RegistryDestination.defaultChunkSize)
-        let engine = CopyEngine(
-          options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(), progress: reporter.report)
-        return try await engine.run([
-          ImageCopy(source: { artifact }, targets: [CopyTarget(destination: destination, tags: [])])
-        ])[0]
+      let stored = try await connection.withConnection(hosts: [plan.subject.registry]) {
+        try await plan.run(in: $0, progress: reporter.report)
       }
       reporter.finish()
-      print("\(parsed.with(tag: nil))@\(stored.digest)")
+      print("\(plan.subject.with(tag: nil))@\(stored.digest)")
     }
   }
 }

@@ -2,6 +2,7 @@ import AWS
 import ArgumentParser
 import ECR
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Transfer
@@ -39,58 +40,35 @@ struct ConnectionOptions: ParsableArguments {
   )
   var debug = false
 
-  /// The retry policy `--retries` sets.
-  var retryPolicy: RetryPolicy { RetryPolicy(attempts: max(0, retries)) }
+  /// The session these flags describe; the password is read from standard input only by `withConnection`.
+  var settings: SessionSettings {
+    var settings = SessionSettings()
+    settings.plainHTTP = plainHTTP
+    settings.insecure = insecure
+    settings.caFile = caFile
+    settings.awsProfile = profile
+    settings.region = region
+    settings.retries = retries
+    settings.noCache = noCache
+    if debug { settings.trace = { line in printError("debug: \(line)") } }
+    return settings
+  }
 
   /// The copy engine's options for a command that moves `concurrency` blobs at once.
-  func copyOptions(concurrency: Int) -> CopyOptions {
-    var options = CopyOptions()
-    options.concurrency = concurrency
-    options.retryPolicy = retryPolicy
-    return options
-  }
+  func copyOptions(concurrency: Int) -> CopyOptions { settings.copyOptions(concurrency: concurrency) }
 
-  /// What layers compressed to and where blobs were seen: `blob-info.json` in the cache folder, or memory
-  /// only with `--no-cache`.
-  func blobInfoCache() -> BlobInfoCache {
-    BlobInfoCache(file: noCache ? nil : cacheFolder().appendingPathComponent("blob-info.json"))
-  }
+  /// What layers compressed to and where blobs were seen.
+  func blobInfoCache() -> BlobInfoCache { settings.blobInfoCache() }
 
-  /// Runs `body` with a transport and client factory for the given registry hosts, and closes the
-  /// transport afterwards, whether `body` succeeds or fails. Credentials given with `--username` and
-  /// `--password-stdin` apply to every host, `perHost` to its own; `alsoPlain` hosts speak plain HTTP.
+  /// Runs `body` with a session for the given registry hosts (see `Session.with`), with the credentials
+  /// given on the command line.
   func withConnection<T>(
     hosts: [String], plainHTTP alsoPlain: Set<String> = [], credentials perHost: [String: RegistryCredentials] = [:],
-    _ body: (Connection) async throws -> T
+    _ body: (Session) async throws -> T
   ) async throws -> T {
-    let explicit = login.read()
-    let environment = ProcessInfo.processInfo.environment
-    var options = TransportOptions()
-    options.caFile = caFile
-    options.trustStoreFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-    options.insecure = insecure
-    options.retryPolicy = retryPolicy
-    options.proxies = ProxySettings(environment: environment)
-    options.plainHTTPHosts = (plainHTTP ? Set(hosts) : []).union(alsoPlain)
-    if debug { options.trace = { line in printError("debug: \(line)") } }
-    var given = [String: RegistryCredentials]()
-    if let explicit { for host in hosts { given[host] = explicit } }
-    given.merge(perHost) { _, own in own }
-    let transport = try HTTPTransport(options: options)
-    let aws = AWSSession(
-      environment: AWSEnvironment(variables: environment, explicitProfile: profile, explicitRegion: region),
-      http: AWSHTTP(over: transport, options: options))
-    let connection = Connection(
-      transport: transport, credentials: CredentialSource(explicit: given, dockerConfig: .standard()), aws: aws,
-      tokenCache: ecrLoginCache(disabled: noCache))
-    do {
-      let result = try await body(connection)
-      await transport.shutdown()
-      return result
-    } catch {
-      await transport.shutdown()
-      throw error
-    }
+    var settings = settings
+    settings.credentials = login.read()
+    return try await Session.with(settings, hosts: hosts, plainHTTP: alsoPlain, credentials: perHost, body)
   }
 }
 
@@ -114,49 +92,8 @@ struct LoginOptions: ParsableArguments {
   }
 }
 
-/// An open transport, where credentials come from, and AWS for ECR hosts; hands out one client per registry.
-struct Connection {
-  let transport: HTTPTransport
-  let credentials: CredentialSource
-  let aws: AWSSession
-  let tokenCache: ECRTokenCache?
-
-  /// ECR access for a registry host ECR recognises, else nil.
-  func ecr(_ registry: String) -> ECRAccess? {
-    ECRHost(host: registry).map { ECRAccess(host: $0, registry: registry, session: aws, cache: tokenCache) }
-  }
-
-  /// A client for a registry: ECR hosts log in from the AWS credential chain unless credentials were
-  /// given on the command line, and get ECR's profile (creating missing repositories when
-  /// `createRepositories`); other hosts use docker's config.
-  func client(for host: String, endpoint: String? = nil, createRepositories: Bool = false) throws -> RegistryClient {
-    let configured = try credentials.credentials(for: host)
-    let ecr = ecr(host)
-    let provider: any CredentialProvider
-    if credentials.explicit[host] == nil, let ecr {
-      provider = ECRCredentialProvider(access: ecr, fallback: configured)
-    } else {
-      provider = StaticCredentials(configured)
-    }
-    return RegistryClient(
-      host: host, endpoint: endpoint, http: transport, options: transport.options, credentials: provider,
-      profile: ecr?.profile(createRepositories: createRepositories) ?? .standard)
-  }
-}
-
-/// The on-disk ECR login cache, unless `--no-cache` or `AWS_ECR_DISABLE_CACHE` turns it off.
-func ecrLoginCache(disabled: Bool) -> ECRTokenCache? {
-  let variable = ProcessInfo.processInfo.environment["AWS_ECR_DISABLE_CACHE"]
-  guard !disabled, variable.map({ $0.isEmpty || $0 == "false" }) ?? true else { return nil }
-  return ECRTokenCache(file: cacheFolder().appendingPathComponent("ecr-tokens.json"))
-}
-
 /// `$XDG_CACHE_HOME/hoist`, else `~/.cache/hoist`.
-func cacheFolder() -> URL {
-  let environment = ProcessInfo.processInfo.environment
-  let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache"
-  return URL(fileURLWithPath: base).appendingPathComponent("hoist")
-}
+func cacheFolder() -> URL { SessionSettings().cacheFolder }
 
 /// Reads the password from standard input, without its line ending.
 func readPasswordFromStdin() -> String {

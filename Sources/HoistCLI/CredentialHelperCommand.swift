@@ -1,6 +1,7 @@
 import AWS
 import ECR
 import Foundation
+import Hoist
 import OCI
 import Registry
 
@@ -37,7 +38,7 @@ public enum CredentialHelperCommand {
   }
 
   static func get(serverURL: String) async throws -> String {
-    let host = registryHost(serverURL.trimmingCharacters(in: .whitespacesAndNewlines))
+    let host = Session.registryHost(serverURL.trimmingCharacters(in: .whitespacesAndNewlines))
     guard ECRHost(host: host) != nil else { throw HelperError.notFound }
     let token = try await ConnectionOptions.parse([]).withConnection(hosts: [host]) { connected in
       try await connected.ecr(host)!.login()

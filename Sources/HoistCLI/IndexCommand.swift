@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Transfer
@@ -48,38 +49,26 @@ struct IndexCreateCommand: AsyncParsableCommand {
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
-  func validate() throws {
-    let sources = arguments.dropFirst().filter { !$0.hasPrefix("+") }
-    if arguments.first?.hasPrefix("+") ?? true || sources.isEmpty {
-      throw ValidationError("give the destination, then at least one image")
-    }
-    try validateKeyValues(annotation, option: "--annotation")
-    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
+  /// The index these flags ask for.
+  func plan() throws -> IndexPlan {
+    var plan = try IndexPlan(arguments: arguments, also: also)
+    (plan.format, plan.annotations, plan.concurrency) = (format, annotation, concurrency)
+    try plan.validate()
+    return plan
   }
+
+  func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
     try await reportingErrors {
-      let parsed = try parsedDestinations([arguments[0]] + arguments.dropFirst().filter { $0.hasPrefix("+") } + also)
-      let (destinations, references) = (parsed.map(\.text), parsed.map(\.reference))
-      let locations = try arguments.dropFirst().filter { !$0.hasPrefix("+") }.map(ImageLocation.init(parsing:))
-      let annotations = keyValuePairs(annotation)
+      let plan = try plan()
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
-      let hosts = references.map(\.registry) + locations.compactMap(\.registryHost)
-      let stored = try await connection.withConnection(hosts: hosts) { connected in
-        let sources = try locations.map { try connected.source($0, platform: .all) }
-        let index = try await ComposedIndex.compose(sources, format: format, annotations: annotations)
-        var clients = [String: RegistryClient]()
-        let targets = try RegistryDestination.targets(
-          for: references, chunkSize: RegistryDestination.defaultChunkSize, clients: &clients
-        ) { try connected.client(for: $0.registry, endpoint: $0.endpointHost) }
-        let engine = CopyEngine(
-          options: connection.copyOptions(concurrency: concurrency), cache: connection.blobInfoCache(),
-          progress: reporter.report)
-        return try await engine.run([ImageCopy(source: { index }, targets: targets)])[0]
+      let stored = try await connection.withConnection(hosts: try plan.hosts()) {
+        try await plan.run(in: $0, progress: reporter.report)
       }
       reporter.finish()
-      for text in destinations { print("\(text)@\(stored.digest)") }
+      for (text, digest) in stored { print("\(text)@\(digest)") }
     }
   }
 }

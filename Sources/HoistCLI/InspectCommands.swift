@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Streams
@@ -24,14 +25,8 @@ struct InspectCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let parsed = try ImageLocation.registryReference(reference)
-      let bytes = try await connection.withConnection(hosts: [parsed.registry]) { connected in
-        let source = try connected.registrySource(parsed, platform: platform, wholeIndex: platform == nil && !config)
-        let root = try await source.root()
-        if !config { return root.bytes }
-        guard MediaType.isManifest(root.descriptor.mediaType) else {
-          throw ValidationError("\(reference) is not an image manifest")
-        }
-        return try await source.document(try Manifest.decode(root.bytes, what: reference).config)
+      let bytes = try await connection.withConnection(hosts: [parsed.registry]) {
+        try await $0.inspected(parsed, platform: platform, config: config)
       }
       if raw {
         FileHandle.standardOutput.write(bytes)

@@ -2,6 +2,7 @@ import AWS
 import ArgumentParser
 import ECR
 import Foundation
+import Hoist
 import Registry
 
 /// `hoist login REGISTRY`: checks credentials and stores them as `docker login` does.
@@ -26,18 +27,9 @@ struct LoginCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let host = registryHost(registry)
-      if connection.login.username == nil && ECRHost(host: host) == nil {
-        throw ValidationError("give --username and --password-stdin (only ECR registries log in without them)")
-      }
-      let credentials = try await connection.withConnection(hosts: [host]) { connected in
-        let client = try connected.client(for: host, endpoint: host == "docker.io" ? "registry-1.docker.io" : nil)
-        try await client.checkLogin()
-        if connection.login.username == nil, let ecr = connected.ecr(host) {
-          let token = try await ecr.login()
-          return RegistryCredentials?.some(RegistryCredentials(username: token.username, password: token.password))
-        }
-        return try connected.credentials.credentials(for: host)
+      let host = Session.registryHost(registry)
+      let credentials = try await connection.withConnection(hosts: [host]) {
+        try await $0.login(to: host, userGiven: connection.login.username != nil)
       }
       guard let credentials else { return }
       let config = DockerConfigFile.standard()
@@ -61,7 +53,7 @@ struct LogoutCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let config = DockerConfigFile.standard()
-      let host = registryHost(registry)
+      let host = Session.registryHost(registry)
       if try config.erase(for: host) {
         printError("Removed the credentials for \(host) from \(config.path)")
       } else {
@@ -95,31 +87,11 @@ struct ECRCommand: AsyncParsableCommand {
 
     func run() async throws {
       try await reportingErrors {
-        let password = try await connection.withConnection(hosts: []) { connected in
-          let host: ECRHost
-          if let registry {
-            guard let parsed = ECRHost(host: registryHost(registry)) else {
-              throw ECRError.notECR(registry: registry, command: "hoist ecr get-login-password")
-            }
-            host = parsed
-          } else {
-            guard let region = connected.aws.environment.region else { throw AWSError.noRegion }
-            host = ECRHost(region: region)
-          }
-          return try await ECRAccess(
-            host: host, registry: registry ?? "", session: connected.aws, cache: connected.tokenCache
-          )
-          .login().password
+        let password = try await connection.withConnection(hosts: []) {
+          try await $0.ecrLoginPassword(registry: registry)
         }
         print(password)
       }
     }
   }
-}
-
-/// A registry host from what a user typed: a bare host, or a URL.
-func registryHost(_ text: String) -> String {
-  var host = Substring(text)
-  if let scheme = host.range(of: "://") { host = host[scheme.upperBound...] }
-  return String(host.split(separator: "/").first ?? host)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Transfer
@@ -40,72 +41,44 @@ struct MutateCommand: AsyncParsableCommand {
   @Option(name: .long, help: "In an index, change only this platform, os/arch[/variant] (repeatable).")
   var platform: [String] = []
 
+  @Option(name: .long, help: "How many blobs to move at once.") var concurrency = 4
+
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
-  func validate() throws {
-    for (option, items) in [("--label", label), ("--env", env), ("--annotation", annotation)] {
-      try validateKeyValues(items, option: option)
-    }
-    try validateTime(created)
-    if expose.contains(where: { Self.port($0) == nil }) { throw ValidationError("--expose takes PORT[/tcp|/udp]") }
+  /// The change these flags ask for.
+  func plan() throws -> MutatePlan {
+    var plan = MutatePlan(
+      source: try ImageLocation(parsing: source), destination: try ImageLocation(parsing: destination))
+    (plan.labels, plan.environment, plan.annotations) = (label, env, annotation)
+    (plan.entrypoint, plan.command, plan.user, plan.workingDirectory) = (entrypoint, cmd, user, workdir)
+    (plan.exposedPorts, plan.created, plan.platforms, plan.concurrency) = (expose, created, platform, concurrency)
+    try plan.validate()
+    return plan
   }
 
-  /// `80`, `80/tcp` or `53/udp`, written as configs hold it.
-  static func port(_ text: String) -> String? {
-    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-    guard let number = Int(parts[0]), (1...65535).contains(number), parts.count <= 2 else { return nil }
-    let proto = parts.count == 2 ? String(parts[1]) : "tcp"
-    return ["tcp", "udp", "sctp"].contains(proto) ? "\(number)/\(proto)" : nil
-  }
-
-  /// A JSON array of strings, or comma-separated words.
-  static func list(_ text: String) throws -> [String] {
-    if text.hasPrefix("[") {
-      guard let items = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
-        throw ValidationError("\(text): not a JSON array of strings")
-      }
-      return items
-    }
-    return text.split(separator: ",").map(String.init)
-  }
+  func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
     try await reportingErrors {
-      var edit = ConfigEdit()
-      edit.labels = keyValuePairs(label)
-      edit.environment = env
-      edit.entrypoint = try entrypoint.map(Self.list)
-      edit.command = try cmd.map(Self.list)
-      edit.user = user
-      edit.workingDirectory = workdir
-      edit.exposedPorts = expose.compactMap(Self.port)
-      edit.created = created
-      let platforms = try platform.map { try Platform(parsing: $0) }
-      let annotations = keyValuePairs(annotation)
-      try await copyChanged(from: source, to: destination, connection: connection, display: display) {
-        try await MutatedImage.make($0, edit: edit, annotations: annotations, platforms: platforms)
+      let plan = try plan()
+      try await copyChanged(to: destination, hosts: [plan.source, plan.destination], connection, display) {
+        try await plan.run(in: $0, progress: $1)
       }
     }
   }
 }
 
-/// Copies the image at `source`, as `change` makes it of the image as it is, to `destination`, and prints
-/// `DESTINATION@sha256:…` (`mutate`, `append`).
+/// Runs a changed copy (`mutate`, `append`) with progress, and prints `DESTINATION@sha256:…`.
 func copyChanged(
-  from source: String, to destination: String, connection: ConnectionOptions, display: OutputOptions,
-  _ change: (any ImageSource) async throws -> MutatedImage
+  to destination: String, hosts locations: [ImageLocation], _ connection: ConnectionOptions,
+  _ display: OutputOptions,
+  _ run: (Session, @escaping @Sendable (ProgressEvent) -> Void) async throws -> Descriptor
 ) async throws {
-  let from = try ImageLocation(parsing: source)
-  let to = try ImageLocation(parsing: destination)
   let reporter = display.reporter(verb: "copy")
   defer { reporter.finish() }
-  let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
-  let stored = try await connection.withConnection(hosts: hosts) { connected in
-    let image = try await change(try connected.source(from, platform: .all))
-    let engine = CopyEngine(
-      options: connection.copyOptions(concurrency: 4), cache: connection.blobInfoCache(), progress: reporter.report)
-    return try await engine.run([ImageCopy(source: { image }, targets: [try connected.target(to, naming: from)])])[0]
+  let stored = try await connection.withConnection(hosts: locations.compactMap(\.registryHost)) {
+    try await run($0, reporter.report)
   }
   reporter.finish()
   print("\(destination)@\(stored.digest)")

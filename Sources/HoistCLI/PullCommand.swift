@@ -1,6 +1,7 @@
 import Archives
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Transfer
@@ -64,52 +65,35 @@ struct PullCommand: AsyncParsableCommand {
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
-  func validate() throws {
-    try carried.refuse(with: uncompressedLayers ? "--uncompressed-layers" : nil)
-    if carried.selection != nil && format == .dir {
-      throw ValidationError("a dir: folder holds one image and no referrers; pull to an OCI layout or archive")
-    }
-    if output == nil && arguments.count != 2 { throw ValidationError("give one image and a destination, or --output") }
-    if output != nil && arguments.isEmpty { throw ValidationError("name at least one image") }
-    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
-    if format == .dir && (output != nil && arguments.count > 1) {
-      throw ValidationError("a dir: folder holds one image; pull several into an OCI layout or archive")
-    }
+  /// The pull these flags ask for.
+  func plan() throws -> PullPlan {
+    var plan = try PullPlan(arguments: arguments, output: output)
+    plan.format = format
+    plan.uncompressedLayers = uncompressedLayers
+    plan.concurrency = concurrency
+    plan.platform = platforms.choice
+    plan.referrers = carried.selection
+    try plan.validate()
+    return plan
   }
+
+  func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
     try await reportingErrors {
-      let destinationPath = output ?? arguments.last!
-      let references = try (output == nil ? Array(arguments.dropLast()) : arguments).map { text -> Reference in
-        var reference = try Reference(parsing: text)
-        if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
-        return reference
-      }
-      let outputFormat = format ?? OutputFormat.implied(by: destinationPath)
-      let destination = try LayoutDestination(
-        path: destinationPath, format: outputFormat, uncompressedLayers: uncompressedLayers)
+      let plan = try plan()
       let reporter = display.reporter(verb: "pull")
       defer { reporter.finish() }
-      let stored = try await connection.withConnection(hosts: references.map(\.registry)) { connected in
-        let options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
-        let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
-        let platform = platforms.choice
-        return try await engine.run(
-          references.map { reference in
-            ImageCopy(
-              source: { try connected.source(.registry(reference), platform: platform) },
-              targets: [CopyTarget(destination: destination, tags: [reference.description])])
-          })
+      let result = try await connection.withConnection(hosts: try plan.references().map(\.registry)) {
+        try await plan.run(in: $0, progress: reporter.report)
       }
-      let results = zip(references.map(\.description), stored.map(\.digest))
       reporter.finish()
-      let reused = await destination.reusedFromEarlierRun
-      if reused.blobs + Int(reused.partialBytes) > 0 && !display.quiet {
+      if result.reusedBlobs + Int(result.reusedPartialBytes) > 0 && !display.quiet {
         printError(
-          "reused \(reused.blobs) blobs and \(formatBytes(reused.partialBytes)) of partial ones from an interrupted pull"
-        )
+          "reused \(result.reusedBlobs) blobs and \(formatBytes(result.reusedPartialBytes)) of partial ones from an "
+            + "interrupted pull")
       }
-      for (name, digest) in results { print("\(name)@\(digest) -> \(destinationPath)") }
+      for (name, digest) in result.stored { print("\(name)@\(digest) -> \(plan.output)") }
     }
   }
 }
@@ -148,31 +132,27 @@ struct CopyCommand: AsyncParsableCommand {
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
-  func validate() throws {
-    try carried.refuse(with: uncompressedLayers ? "--uncompressed-layers" : nil)
-    if carried.selection != nil, case .file(_, .dir, _) = try ImageLocation(parsing: destination) {
-      throw ValidationError("a dir: folder holds one image and no referrers; copy to an OCI layout or archive")
-    }
+  /// The copy these flags ask for.
+  func plan() throws -> CopyPlan {
+    var plan = CopyPlan(
+      source: try ImageLocation(parsing: source), destination: try ImageLocation(parsing: destination))
+    plan.concurrency = concurrency
+    plan.uncompressedLayers = uncompressedLayers
+    plan.platform = platforms.choice
+    plan.referrers = carried.selection
+    try plan.validate()
+    return plan
   }
+
+  func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
     try await reportingErrors {
-      let from = try ImageLocation(parsing: source)
-      let to = try ImageLocation(parsing: destination)
-      let hosts = [from.registryHost, to.registryHost].compactMap { $0 }
+      let plan = try plan()
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
-      let stored = try await connection.withConnection(hosts: hosts) { connected in
-        var options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
-        if case .file(_, let format, _) = to, format != .dockerArchive {
-          // A manifest hoist builds (from a docker save) goes into an OCI layout in OCI terms.
-          options.builtFormat = .oci
-        }
-        if case .registry(let reference) = to, reference.digest != nil { options.keepDigests = true }
-        let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
-        let imageSource = try connected.source(from, platform: platforms.choice)
-        let target = try connected.target(to, naming: from, uncompressedLayers: uncompressedLayers)
-        return try await engine.run([ImageCopy(source: { imageSource }, targets: [target])])[0]
+      let stored = try await connection.withConnection(hosts: plan.hosts) {
+        try await plan.run(in: $0, progress: reporter.report)
       }
       reporter.finish()
       print("\(destination)@\(stored.digest)")

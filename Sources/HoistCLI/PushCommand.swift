@@ -1,6 +1,7 @@
 import Archives
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Registry
 import Streams
@@ -74,27 +75,25 @@ struct PushCommand: AsyncParsableCommand {
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
+  /// The push these flags ask for.
+  var plan: PushPlan {
+    var plan = PushPlan(source: source, destinations: destinations)
+    plan.registry = registry
+    plan.image = image
+    plan.format = format
+    plan.chunkSize = chunkSize.bytes
+    plan.concurrency = concurrency
+    plan.compression = compression
+    plan.compressionLevel = compressionLevel
+    plan.createRepositories = createRepository
+    plan.referrers = carried.selection
+    return plan
+  }
+
   func validate() throws {
-    try carried.refuse(with: format.map { "--format \($0.rawValue)" })
-    if destinations.isEmpty && (registry ?? Self.defaultRegistry) == nil {
-      throw ValidationError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
-    }
+    try usage { try plan.validate(defaultRegistry: Self.defaultRegistry) }
     if source == "-" && connection.login.passwordStdin {
       throw ValidationError("standard input cannot carry both the archive (-) and the password")
-    }
-    if !destinations.isEmpty && registry != nil {
-      throw ValidationError("give destinations or --registry, not both")
-    }
-    if chunkSize.bytes < 5 << 20 { throw ValidationError("--chunk-size must be at least 5MiB") }
-    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
-    if let compressionLevel, !compression.levels.contains(compressionLevel) {
-      throw ValidationError(
-        "--compression-level for \(compression.rawValue) must be between \(compression.levels.lowerBound) and "
-          + "\(compression.levels.upperBound)")
-    }
-    if compression == .zstd && format == .docker {
-      throw ValidationError(
-        "Docker schema 2 has no zstd layers; push zstd layers with OCI manifests (no --format docker)")
     }
   }
 
@@ -103,30 +102,16 @@ struct PushCommand: AsyncParsableCommand {
       let spooled = source == "-" ? try SpooledInput.spool(into: cacheFolder()) : nil
       defer { spooled?.remove() }
       let path = spooled?.path ?? source
-      let jobs = try plan(path: path)
+      let plan = plan
+      let jobs = try plan.jobs(path: path, defaultRegistry: Self.defaultRegistry)
       let reporter = display.reporter(verb: "push")
       defer { reporter.finish() }
-      let hosts = jobs.flatMap { $0.references.map(\.registry) }
-      let results = try await connection.withConnection(hosts: hosts) { connected in
-        var options = carried.applied(to: connection.copyOptions(concurrency: concurrency))
-        options.format = format
-        options.compression = compression.settings(level: compressionLevel)
-        // A manifest hoist builds for zstd layers is an OCI one: Docker schema 2 has no zstd type.
-        if compression == .zstd { options.builtFormat = .oci }
-        let engine = CopyEngine(options: options, cache: connection.blobInfoCache(), progress: reporter.report)
-        var clients = [String: RegistryClient]()
-        let copies = try jobs.map { job in
-          let targets = try RegistryDestination.targets(
-            for: job.references, chunkSize: chunkSize.bytes, clients: &clients
-          ) { try connected.client(for: $0.registry, endpoint: $0.endpointHost, createRepositories: createRepository) }
-          return ImageCopy(source: { try ArchiveSource.open(path: path, image: job.image) }, targets: targets)
-        }
-        let stored = try await engine.run(copies)
-        return zip(jobs, stored).flatMap { job, stored in job.texts.map { ($0, stored.digest) } }
+      let results = try await connection.withConnection(hosts: jobs.flatMap { $0.references.map(\.registry) }) {
+        try await plan.run(jobs, from: path, in: $0, progress: reporter.report)
       }
       reporter.finish()
       if let digestFile {
-        try writeAtomically(results.map { $0.1.description + "\n" }.joined(), to: digestFile)
+        try writeAtomically(results.map { $0.digest.description + "\n" }.joined(), to: digestFile)
       }
       for (text, digest) in results { print("\(text)@\(digest)") }
     }
@@ -136,50 +121,8 @@ struct PushCommand: AsyncParsableCommand {
   static var defaultRegistry: String? {
     ProcessInfo.processInfo.environment["HOIST_REGISTRY"].flatMap { $0.isEmpty ? nil : $0 }
   }
-
-  /// One image to push and where: the destinations as written, and parsed.
-  struct Job {
-    var image: String?
-    var texts: [String]
-    var references: [Reference]
-  }
-
-  /// The pushes this command makes: the image to the destinations given, or with `--registry`, every
-  /// image of the archive at `path` (or the one `--image` names) to the registry under its own name.
-  func plan(path: String) throws -> [Job] {
-    guard let registry = registry ?? (destinations.isEmpty ? Self.defaultRegistry : nil) else {
-      let parsed = try parsedDestinations(destinations)
-      return [Job(image: image, texts: parsed.map(\.text), references: parsed.map(\.reference))]
-    }
-    let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: path)
-    guard !names.isEmpty else {
-      throw ValidationError("\(source) names none of its images; give destinations instead of --registry")
-    }
-    return try names.map { name in
-      let reference = try Reference.placing(name, under: registry)
-      return Job(image: name, texts: [reference.description], references: [reference])
-    }
-  }
 }
 
 extension ManifestFormat: ExpressibleByArgument {}
 
-/// `--compression`: which codec compresses the layers hoist compresses.
-enum CompressionKind: String, ExpressibleByArgument, CaseIterable {
-  case gzip
-  case zstd
-
-  /// The levels the codec takes.
-  var levels: ClosedRange<Int32> { self == .gzip ? 1...12 : 1...19 }
-
-  /// The codec at `level` (its default when nil), in the block size measured best for it.
-  func settings(level: Int32?) -> LayerCompression {
-    switch self {
-    case .gzip: .gzip(BlockGzip(level: level ?? BlockGzip.fastest.level, blockSize: BlockGzip.fastest.blockSize))
-    case .zstd:
-      .zstd(
-        BlockZstd(
-          level: level ?? LayerCompression.zstdDefaults.level, blockSize: LayerCompression.zstdDefaults.blockSize))
-    }
-  }
-}
+extension CompressionKind: ExpressibleByArgument {}

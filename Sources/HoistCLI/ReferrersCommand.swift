@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 import Transfer
 
@@ -17,23 +18,6 @@ struct ReferrerOptions: ParsableArguments {
   /// What to carry; nil when no referrers were asked for.
   var selection: ReferrerSelection? {
     referrers || !referrersTypes.isEmpty ? ReferrerSelection(artifactTypes: referrersTypes) : nil
-  }
-
-  /// Refuses referrers together with an option that changes manifest digests (`conflict`, when set):
-  /// referrers name their subject by digest, so it must stay.
-  func refuse(with conflict: String?) throws {
-    if selection != nil, let conflict {
-      throw ValidationError(
-        "--referrers keeps every digest, which \(conflict) would change; referrers name their images by digest")
-    }
-  }
-
-  /// The copy options with referrers asked for, and every digest kept.
-  func applied(to options: CopyOptions) -> CopyOptions {
-    var options = options
-    options.referrers = selection
-    if selection != nil { options.keepDigests = true }
-    return options
   }
 }
 

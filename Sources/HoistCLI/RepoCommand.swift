@@ -2,6 +2,7 @@ import AWS
 import ArgumentParser
 import ECR
 import Foundation
+import Hoist
 import OCI
 import Registry
 
@@ -41,14 +42,14 @@ struct RepoCommand: AsyncParsableCommand {
 
     func run() async throws {
       try await reportingErrors {
-        let host = registryHost(registry)
-        let rows: [[String: Any]] = try await connection.withConnection(hosts: [host]) { connected in
-          if let ecr = connected.ecr(host) {
-            return try await ecr.api().listRepositories().map {
-              ["name": $0.name, "uri": $0.uri, "immutableTags": $0.immutableTags, "scanOnPush": $0.scanOnPush]
-            }
-          }
-          return try await connected.client(for: host).catalog().map { ["name": $0] }
+        let host = Session.registryHost(registry)
+        let repositories = try await connection.withConnection(hosts: [host]) { try await $0.repositories(of: host) }
+        let rows: [[String: Any]] = repositories.map { repository in
+          var row: [String: Any] = ["name": repository.name]
+          if let uri = repository.uri { row["uri"] = uri }
+          if let immutable = repository.immutableTags { row["immutableTags"] = immutable }
+          if let scan = repository.scanOnPush { row["scanOnPush"] = scan }
+          return row
         }
         printRows(rows, json: json, columns: ["name"])
       }
@@ -167,15 +168,7 @@ struct DeleteCommand: AsyncParsableCommand {
   func run() async throws {
     try await reportingErrors {
       let parsed = try Reference(parsing: reference)
-      guard parsed.tag != nil || parsed.digest != nil else { throw ValidationError("name a tag or a digest") }
-      try await connection.withConnection(hosts: [parsed.registry]) { connected in
-        if let ecr = connected.ecr(parsed.registry) {
-          try await ecr.api().deleteImage(parsed.repository, tag: parsed.tag, digest: parsed.digest?.description)
-        } else {
-          _ = try await connected.client(for: parsed.registry, endpoint: parsed.endpointHost).deleteManifest(
-            repository: parsed.repository, reference: parsed.digest?.description ?? parsed.tag!)
-        }
-      }
+      try await connection.withConnection(hosts: [parsed.registry]) { try await $0.deleteImage(parsed) }
       printError("Deleted \(reference)")
     }
   }
@@ -188,11 +181,8 @@ func withECR(
 ) async throws {
   try await reportingErrors {
     let reference = try Reference(parsing: text)
-    try await connection.withConnection(hosts: [reference.registry]) { connected in
-      guard let ecr = connected.ecr(reference.registry) else {
-        throw ECRError.notECR(registry: reference.registry, command: command)
-      }
-      try await body(ecr.api(), reference.repository)
+    try await connection.withConnection(hosts: [reference.registry]) {
+      try await body(try await $0.ecrAPI(for: reference.registry, command: command), reference.repository)
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hoist
 import OCI
 
 /// Runs a command body and turns any failure into one line on stderr and its exit status.
@@ -8,6 +9,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     try await body()
   } catch let error as ValidationError {
     throw error
+  } catch let error as PlanError {
+    throw ValidationError(error.description)
   } catch let error as ExitCode {
     throw error
   } catch {
@@ -17,6 +20,18 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
     printError("hoist: error: \(oneLine(error))")
     throw exitCode(for: error)
+  }
+}
+
+/// Runs a plan's checks before anything else, turning a refusal into a usage error; other failures (a
+/// location that does not parse, a file that is not there) are left for the run to report in one line.
+func usage(_ check: () throws -> Void) throws {
+  do {
+    try check()
+  } catch let error as PlanError {
+    throw ValidationError(error.description)
+  } catch {
+    return
   }
 }
 
@@ -81,49 +96,5 @@ struct ByteCount: ExpressibleByArgument {
     default: return nil
     }
     bytes = value * scale
-  }
-}
-
-/// `12.3 MB`-style sizes (decimal units, as registries and docker show them).
-func formatBytes(_ bytes: Int64) -> String {
-  let units = ["B", "kB", "MB", "GB", "TB"]
-  var value = Double(bytes)
-  var unit = 0
-  while value >= 1000 && unit < units.count - 1 {
-    value /= 1000
-    unit += 1
-  }
-  return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
-}
-
-/// Push destinations as written (`REF`, `+TAG`), or a usage error naming the one at fault.
-func parsedDestinations(_ texts: [String]) throws -> [(text: String, reference: Reference)] {
-  do {
-    return try Reference.destinations(texts)
-  } catch {
-    throw ValidationError(error.description)
-  }
-}
-
-/// `KEY=VALUE` options as a dictionary (the last of a key wins).
-func keyValuePairs(_ items: [String]) -> [String: String] {
-  Dictionary(
-    items.map { item in
-      let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-      return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-    }, uniquingKeysWith: { _, last in last })
-}
-
-/// Refuses `KEY=VALUE` options that have no `=` or no key, naming the option and the item.
-func validateKeyValues(_ items: [String], option: String) throws {
-  if let bad = items.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) {
-    throw ValidationError("\(option) \(bad): give KEY=VALUE")
-  }
-}
-
-/// Refuses a `--created` that is not an RFC 3339 time.
-func validateTime(_ created: String?) throws {
-  if let created, ISO8601DateFormatter().date(from: created) == nil {
-    throw ValidationError("--created \(created): not an RFC 3339 time such as 2024-01-01T00:00:00Z")
   }
 }

@@ -1,6 +1,7 @@
 import Archives
 import ArgumentParser
 import Foundation
+import Hoist
 import Mirror
 import OCI
 import Registry
@@ -40,149 +41,49 @@ struct SyncCommand: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func validate() throws {
-    if (registry == nil) == (output == nil) { throw ValidationError("give --registry or --output, one of them") }
-    if !(1...64).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 64") }
-  }
-
-  /// What a run did.
-  struct Summary {
-    var copied = 0
-    var skipped = 0
-    var failures = [String]()
-  }
-
-  /// One image to carry: from where, and (with --registry) to where.
-  struct Item {
-    var source: Reference
-    var destination: Reference?
-    var name: String { destination?.description ?? source.description }
+    try usage { try SyncPlan.validate(registry: registry, output: output, concurrency: concurrency) }
   }
 
   func run() async throws {
     var failed = false
     try await reportingErrors {
-      guard let data = FileManager.default.contents(atPath: file) else { throw ArchiveError.missing(path: file) }
-      let sync = try SyncFile(yaml: String(decoding: data, as: UTF8.self), path: file)
-      let plain = Set(sync.images.filter { !$0.tlsVerify }.map(\.registry))
-      var credentials = [String: RegistryCredentials]()
-      for image in sync.images {
-        if let username = image.username, let password = image.password {
-          credentials[image.registry] = RegistryCredentials(username: username, password: password)
-        }
-      }
-      let destinationHost = try registry.map { try Reference.placing("x", under: $0).registry }
-      let hosts = Array(Set(sync.images.map(\.registry))) + (destinationHost.map { [$0] } ?? [])
+      var plan = SyncPlan(list: try SyncPlan.read(file), path: file, registry: registry, output: output)
+      (plan.concurrency, plan.referrers) = (concurrency, carried.selection)
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
-      failed = try await connection.withConnection(hosts: hosts, plainHTTP: plain, credentials: credentials) {
-        connected in
-        var failures = [String]()
-        var items = [Item]()
-        for image in sync.images {
-          do {
-            items += try await self.items(image, connected)
-          } catch {
-            failures.append("\(file):\(image.line): \(oneLine(error))")
-          }
-        }
-        var summary = Summary()
+      failed = try await connection.withConnection(
+        hosts: try plan.hosts(), plainHTTP: plan.plainHosts, credentials: plan.credentials
+      ) { session in
+        let (items, unlisted) = await plan.items(in: session)
         if dryRun {
           for item in items { print("\(item.source) -> \(item.destination?.description ?? output ?? "")") }
-        } else {
-          summary = try await copy(items, connected, reporter)
         }
-        summary.failures = failures + summary.failures
+        let outcomes = unlisted + (dryRun ? [] : try await plan.copy(items, in: session, progress: reporter.report))
         reporter.finish()
-        if !dryRun || !failures.isEmpty {
-          printError(
-            "sync: \(summary.copied) copied, \(summary.skipped) already there, \(summary.failures.count) failed")
-        }
-        for failure in summary.failures { printError("failed: \(failure)") }
-        return !summary.failures.isEmpty
+        return report(outcomes)
       }
     }
     if failed { throw ExitStatus.failure }
   }
 
-  /// The images a file entry names: its tags (listed, or the repository's that the regex or range takes).
-  func items(_ image: SyncFile.Image, _ connected: Connection) async throws -> [Item] {
-    var tags = [String]()
-    if case .tags(let listed) = image.selection, !listed.isEmpty {
-      tags = listed
-    } else {
-      let client = try connected.client(for: image.registry)
-      tags = SyncFile.tags(image.selection, of: try await client.tags(repository: image.repository))
-    }
-    return try tags.map { tag in
-      let byDigest = tag.hasPrefix("sha256:")
-      let source = try Reference(parsing: "\(image.registry)/\(image.repository)\(byDigest ? "@" : ":")\(tag)")
-      guard let registry else { return Item(source: source) }
-      var destination = try Reference.placing("\(image.repository):\(byDigest ? "latest" : tag)", under: registry)
-      if byDigest {
-        destination.tag = nil
-        destination.digest = source.digest
-      }
-      return Item(source: source, destination: destination)
-    }
-  }
-
-  /// Copies the items (skipping, with --registry and without --referrers, those whose destination has the
-  /// digest already).
-  func copy(_ items: [Item], _ connected: Connection, _ reporter: ProgressReporter) async throws -> Summary {
-    let engine = CopyEngine(
-      options: carried.applied(to: connection.copyOptions(concurrency: concurrency)), cache: connection.blobInfoCache(),
-      progress: reporter.report)
-    let bundle = try output.map {
-      try LayoutDestination(path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false)
-    }
-    var copies = [ImageCopy]()
-    var copied = [Item]()
-    var summary = Summary()
-    for item in items {
-      let source = RegistrySource(
-        client: try connected.client(for: item.source.registry), repository: item.source.repository,
-        reference: item.source.digest?.description ?? item.source.tag ?? "latest", platform: .all)
-      let target: CopyTarget
-      if let bundle {
-        target = CopyTarget(destination: bundle, tags: [item.source.description])
-      } else if let reference = item.destination {
-        let destination = RegistryDestination(
-          client: try connected.client(for: reference.registry, endpoint: reference.endpointHost),
-          repository: reference.repository, chunkSize: RegistryDestination.defaultChunkSize)
-        // With referrers, an image already mirrored is copied again (blobs found, nothing sent), so that
-        // signatures added since reach the mirror.
-        if carried.selection == nil, let tag = reference.tag,
-          let there = try? await alreadyThere(source, at: destination, tag: tag)
-        {
-          print("\(item.name)@\(there)")
-          summary.skipped += 1
-          continue
-        }
-        target = CopyTarget(destination: destination, tags: reference.tag.map { [$0] } ?? [])
-      } else {
-        continue
-      }
-      copies.append(ImageCopy(source: { source }, targets: [target]))
-      copied.append(item)
-    }
-    for (item, result) in zip(copied, try await engine.runEach(copies)) {
-      switch result {
-      case .success(let stored):
-        print("\(item.name)@\(stored.digest)")
-        summary.copied += 1
-      case .failure(let error): summary.failures.append(oneLine(error))
+  /// Prints each image's line and the summary; true when something failed.
+  func report(_ outcomes: [SyncPlan.Outcome]) -> Bool {
+    var (copied, skipped, failures) = (0, 0, [String]())
+    for outcome in outcomes {
+      switch outcome {
+      case .copied(let name, let digest):
+        print("\(name)@\(digest)")
+        copied += 1
+      case .alreadyThere(let name, let digest):
+        print("\(name)@\(digest)")
+        skipped += 1
+      case .failed(let place, let error): failures.append((place.map { "\($0): " } ?? "") + oneLine(error))
       }
     }
-    return summary
-  }
-
-  /// The digest the destination tag holds, when it is the source's: the image is there already.
-  func alreadyThere(_ source: RegistrySource, at destination: RegistryDestination, tag: String) async throws -> Digest?
-  {
-    guard let current = try await destination.currentManifest(tag: tag),
-      let served = try await source.client.manifest(repository: source.repository, reference: source.reference)
-    else { return nil }
-    let digest = Digest(sha256Bytes: SHA256Hasher.hash(served.bytes))
-    return Digest(sha256Bytes: SHA256Hasher.hash(current.bytes)) == digest ? digest : nil
+    if !dryRun || !failures.isEmpty {
+      printError("sync: \(copied) copied, \(skipped) already there, \(failures.count) failed")
+    }
+    for failure in failures { printError("failed: \(failure)") }
+    return !failures.isEmpty
   }
 }

@@ -60,7 +60,7 @@ public protocol ImageSource: Sendable, CustomStringConvertible {
 }
 
 /// A repository blobs can be mounted from.
-public struct MountOrigin: Sendable, Equatable {
+public struct MountOrigin: Sendable, Hashable {
   public var registry: String
   public var repository: String
 
@@ -157,8 +157,10 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// Where the destination is, as a place other repositories of its registry could mount blobs from; nil
   /// for files.
   var location: MountOrigin? { get }
-  /// Gets ready to take images (a registry may create the repository); the engine calls it once, before
-  /// the first copy to the destination.
+  /// What makes two destinations the same place, so that the engine prepares and commits each once.
+  var identity: AnyHashable { get }
+  /// Gets ready to take images (a registry may create the repository, a file its staging folder): the
+  /// destination's first side effect; the engine calls it once, before the first copy to the destination.
   func prepare() async throws
   /// Makes everything stored visible at once (a file destination renames its output into place); the
   /// engine calls it once, after the last copy of a run.
@@ -169,6 +171,11 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// A failure of a copy put in the words of what the destination knows (ECR: a missing repository);
   /// nil when it has nothing to add.
   func explain(_ error: any Error) async -> (any Error)?
+}
+
+extension ImageDestination where Self: AnyObject {
+  /// An object destination is its own place.
+  public nonisolated var identity: AnyHashable { AnyHashable(ObjectIdentifier(self)) }
 }
 
 extension ImageDestination {

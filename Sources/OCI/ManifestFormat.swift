@@ -20,17 +20,22 @@ public enum ManifestFormat: String, Sendable, CaseIterable {
     type == MediaType.ociConfig || type == MediaType.dockerConfig ? configType : type
   }
 
+  /// Whether this family has a media type for layers of `type`: Docker schema 2 has none for zstd. The one
+  /// place that says so.
+  public func canDescribe(layerType type: String) -> Bool { self == .oci || type != MediaType.ociLayerZstd }
+
   /// A layer media type in this family; throws for one the family cannot describe (zstd in Docker schema 2).
   public func layer(_ type: String, digest: Digest) throws(OCIError) -> String {
+    guard canDescribe(layerType: type) else {
+      throw .unconvertible(
+        "layer \(digest) is zstd (\(type)), which Docker schema 2 cannot describe; push it with --format oci")
+    }
     switch type {
     case MediaType.ociLayerGzip, MediaType.dockerLayerGzip: return gzipLayerType
     case MediaType.ociLayer, MediaType.dockerLayerUncompressed:
       return self == .oci ? MediaType.ociLayer : MediaType.dockerLayerUncompressed
     case MediaType.ociLayerNondistributableGzip, MediaType.dockerForeignLayerGzip:
       return self == .oci ? MediaType.ociLayerNondistributableGzip : MediaType.dockerForeignLayerGzip
-    case MediaType.ociLayerZstd where self == .docker:
-      throw .unconvertible(
-        "layer \(digest) is zstd (\(type)), which Docker schema 2 cannot describe; push it with --format oci")
     default: return type
     }
   }

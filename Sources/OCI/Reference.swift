@@ -14,6 +14,9 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     self.digest = digest
   }
 
+  /// What to ask a registry for: the digest when there is one, else the tag, else `latest`.
+  public var manifestReference: String { digest?.description ?? tag ?? "latest" }
+
   /// Parses a reference; a missing tag stays nil (callers choose whether `latest` applies).
   public init(parsing text: String) throws(OCIError) {
     var rest = Substring(text)

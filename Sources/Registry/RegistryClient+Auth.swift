@@ -130,31 +130,8 @@ extension RegistryClient {
         operation: operation, registry: host,
         reason: .authentication("refusing to send credentials over plain HTTP to the token service at \(realmHost)"))
     }
-    var request: HTTPClientRequest
-    if let refresh = credentials?.identityToken {
-      var form = URLComponents()
-      form.queryItems =
-        [
-          URLQueryItem(name: "grant_type", value: "refresh_token"),
-          URLQueryItem(name: "refresh_token", value: refresh),
-          URLQueryItem(name: "client_id", value: "hoist"),
-        ] + (service.map { [URLQueryItem(name: "service", value: $0)] } ?? [])
-        + [URLQueryItem(name: "scope", value: scopes.joined(separator: " "))]
-      request = HTTPClientRequest(url: realm)
-      request.method = .POST
-      request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-      request.body = .bytes(ByteBuffer(string: form.percentEncodedQuery ?? ""))
-    } else {
-      var items = components.queryItems ?? []
-      if let service { items.append(URLQueryItem(name: "service", value: service)) }
-      items += scopes.map { URLQueryItem(name: "scope", value: $0) }
-      components.queryItems = items
-      request = HTTPClientRequest(url: components.string ?? realm)
-      if let credentials, !credentials.username.isEmpty || !credentials.password.isEmpty {
-        request.headers.add(name: "Authorization", value: credentials.basicAuthorization)
-      }
-    }
-    let outgoing = request
+    let outgoing = Self.tokenRequest(
+      realm: realm, components: components, service: service, scopes: scopes, credentials: credentials)
     let response: HTTPClientResponse
     do {
       response = try await path.send(outgoing, timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 20))
@@ -190,5 +167,38 @@ extension RegistryClient {
         operation: operation, registry: host, reason: .protocolViolation("the token service answered without a token"))
     }
     return (token, answer.expiresIn ?? 60)
+  }
+
+  /// The token request: OAuth2's refresh-token grant (POST) with an identity token, else a GET with the
+  /// service and scopes in the query and Basic credentials when there are any.
+  static func tokenRequest(
+    realm: String, components: URLComponents, service: String?, scopes: [String], credentials: RegistryCredentials?
+  ) -> HTTPClientRequest {
+    var components = components
+    var request: HTTPClientRequest
+    if let refresh = credentials?.identityToken {
+      var form = URLComponents()
+      form.queryItems =
+        [
+          URLQueryItem(name: "grant_type", value: "refresh_token"),
+          URLQueryItem(name: "refresh_token", value: refresh),
+          URLQueryItem(name: "client_id", value: "hoist"),
+        ] + (service.map { [URLQueryItem(name: "service", value: $0)] } ?? [])
+        + [URLQueryItem(name: "scope", value: scopes.joined(separator: " "))]
+      request = HTTPClientRequest(url: realm)
+      request.method = .POST
+      request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+      request.body = .bytes(ByteBuffer(string: form.percentEncodedQuery ?? ""))
+    } else {
+      var items = components.queryItems ?? []
+      if let service { items.append(URLQueryItem(name: "service", value: service)) }
+      items += scopes.map { URLQueryItem(name: "scope", value: $0) }
+      components.queryItems = items
+      request = HTTPClientRequest(url: components.string ?? realm)
+      if let credentials, !credentials.username.isEmpty || !credentials.password.isEmpty {
+        request.headers.add(name: "Authorization", value: credentials.basicAuthorization)
+      }
+    }
+    return request
   }
 }

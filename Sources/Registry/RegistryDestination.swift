@@ -25,6 +25,9 @@ public struct RegistryDestination: ImageDestination {
 
   public var location: MountOrigin? { MountOrigin(registry: client.host, repository: repository) }
 
+  /// A repository of a registry host, however many values name it.
+  public var identity: AnyHashable { AnyHashable(MountOrigin(registry: client.host, repository: repository)) }
+
   public func prepare() async throws {
     try await client.profile.prepareRepository?(repository)
   }

@@ -9,7 +9,7 @@ public struct CopyOptions: Sendable {
   /// The manifest family to convert to, as the user asked; nil keeps each document's own.
   public var format: ManifestFormat?
   /// The family of the manifests hoist builds itself (from a `docker save`), when `format` is nil; nil
-  /// builds Docker schema 2, as docker does.
+  /// builds Docker schema 2, as docker does (see `builtFamily`).
   public var builtFormat: ManifestFormat?
   /// Refuse to change any manifest digest the destination would force (the user named the digest).
   public var keepDigests = false
@@ -27,6 +27,15 @@ public struct CopyOptions: Sendable {
   public var referrers: ReferrerSelection?
 
   public init() {}
+
+  /// The family of a manifest hoist builds: `format` when asked, else `builtFormat`, else Docker schema 2,
+  /// unless that family cannot describe the layers `compression` writes (zstd), which then go in OCI.
+  public var builtFamily: ManifestFormat {
+    if let format { return format }
+    let family = builtFormat ?? .docker
+    let written = compression.isZstd ? MediaType.ociLayerZstd : MediaType.ociLayerGzip
+    return family.canDescribe(layerType: written) ? family : .oci
+  }
 
   /// Names the compression settings, so cached results of other settings are not mistaken for these.
   var compressionKey: String { compression.key }

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import OCI
 import Transfer
@@ -8,7 +7,7 @@ import Transfer
 #endif
 
 /// How progress is shown on stderr.
-enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+public enum ProgressMode: String, Sendable, CaseIterable {
   /// `tty` on a terminal, `plain` elsewhere.
   case auto
   /// One line per blob with bytes, rate and ETA, and a total line, redrawn in place.
@@ -21,26 +20,9 @@ enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
   case none
 }
 
-/// `--progress` and `--quiet`, for the commands that move blobs.
-struct OutputOptions: ParsableArguments {
-  @Option(help: "How to show progress on stderr: auto, tty, plain, json or none.")
-  var progress: ProgressMode = .auto
-
-  @Flag(name: .shortAndLong, help: "Print only the result lines.")
-  var quiet = false
-
-  /// A reporter for this command's blobs; `verb` is what they undergo (push, pull, copy).
-  func reporter(verb: String) -> ProgressReporter {
-    var mode = quiet ? .none : progress
-    if mode == .auto { mode = isatty(STDERR_FILENO) != 0 ? .tty : .plain }
-    let interval = ProcessInfo.processInfo.environment["HOIST_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
-    return ProgressReporter(mode: mode, verb: verb, totalInterval: interval)
-  }
-}
-
 /// Turns the engine's events into what the mode shows. Events arrive from several tasks at once; a lock
 /// keeps the state and the output whole.
-final class ProgressReporter: @unchecked Sendable {
+public final class ProgressReporter: @unchecked Sendable {
   struct Blob {
     var size: Int64
     var done: Int64 = 0
@@ -65,7 +47,9 @@ final class ProgressReporter: @unchecked Sendable {
   private var finished = false
   private let color = ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
 
-  init(mode: ProgressMode, verb: String, totalInterval: TimeInterval) {
+  /// A reporter drawing in `mode` (not `auto`) for blobs that undergo `verb` (push, pull, copy), with a
+  /// total line every `totalInterval` seconds in plain mode.
+  public init(mode: ProgressMode, verb: String, totalInterval: TimeInterval) {
     self.mode = mode
     self.verb = verb
     self.totalInterval = totalInterval
@@ -80,7 +64,7 @@ final class ProgressReporter: @unchecked Sendable {
   }
 
   /// The function to hand to the copy engine.
-  var report: @Sendable (ProgressEvent) -> Void { { [self] event in handle(event) } }
+  public var report: @Sendable (ProgressEvent) -> Void { { [self] event in handle(event) } }
 
   private func handle(_ event: ProgressEvent) {
     lock.lock()
@@ -137,6 +121,14 @@ final class ProgressReporter: @unchecked Sendable {
           "event": "done", "digest": digest.description, "stored": stored.description, "sent": sent,
           "size": blobs[digest]?.size ?? sent,
         ])
+    case .referrerFound, .manifestStored: handleDocument(event)
+    }
+    if mode == .tty { draw(force: false) }
+  }
+
+  /// A referrer found, or a manifest stored (called with the lock held).
+  private func handleDocument(_ event: ProgressEvent) {
+    switch event {
     case .referrerFound(let digest, let subject, let artifactType, let tag):
       var object: [String: Any] = ["event": "referrer", "digest": digest.description, "subject": subject.description]
       if let artifactType { object["artifactType"] = artifactType }
@@ -149,13 +141,13 @@ final class ProgressReporter: @unchecked Sendable {
       plainOrJSON(
         "manifest".padded + " \(target) \(digest.short)",
         ["event": "manifest", "target": target, "digest": digest.description])
+    default: break
     }
-    if mode == .tty { draw(force: false) }
   }
 
   /// Ends the display: the final state drawn, or the final total line printed. Call it before printing
   /// results to stdout; later calls do nothing.
-  func finish() {
+  public func finish() {
     ticker?.cancel()
     lock.lock()
     defer { lock.unlock() }
@@ -268,4 +260,16 @@ final class ProgressReporter: @unchecked Sendable {
 extension String {
   /// The text padded to the width of the longest event word, so digests line up.
   fileprivate var padded: String { padding(toLength: max(count, 8), withPad: " ", startingAt: 0) }
+}
+
+/// `12.3 MB`-style sizes (decimal units, as registries and docker show them).
+public func formatBytes(_ bytes: Int64) -> String {
+  let units = ["B", "kB", "MB", "GB", "TB"]
+  var value = Double(bytes)
+  var unit = 0
+  while value >= 1000 && unit < units.count - 1 {
+    value /= 1000
+    unit += 1
+  }
+  return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
 }

@@ -1,0 +1,206 @@
+import Foundation
+import OCI
+import Streams
+
+/// A docker archive: `docker load`'s metadata, layers inflated for old loaders, and the tar laid out once.
+extension LayoutDestination {
+  /// `manifest.json` and `repositories` for `docker load`, one entry per named image; with
+  /// `uncompressedLayers`, each image's layers are decompressed and its OCI manifest rewritten to match.
+  func writeDockerMetadata(_ index: inout Index) async throws {
+    var loadEntries = [[String: Any]]()
+    var repositories = [String: [String: String]]()
+    for (position, entry) in index.manifests.enumerated() {
+      // Referrers and cosign's tags stay in the layout part, which docker load does not read.
+      guard let name = entry.refName, !(Reference.tag(ofName: name).map(Referrer.isReferrerTag) ?? false) else {
+        continue
+      }
+      guard MediaType.isManifest(entry.mediaType) else {
+        throw ArchiveError.invalid(
+          path: path, reason: "a docker archive holds one platform per image; write all platforms with --format oci")
+      }
+      var manifest = try Manifest.decode(Data(contentsOf: URL(fileURLWithPath: blobPath(entry.digest))), what: name)
+      if uncompressedLayers {
+        let compressed = manifest
+        manifest = try await decompressLayers(of: manifest, name: name)
+        superseded.insert(entry.digest)
+        superseded.formUnion(Set(compressed.layers.map(\.digest)).subtracting(manifest.layers.map(\.digest)))
+        let bytes = manifest.encoded()
+        let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
+        try write(bytes, to: blobPath(digest))
+        index.manifests[position].digest = digest
+        index.manifests[position].size = Int64(bytes.count)
+      }
+      let layers = manifest.layers.map { LayoutPath.blob($0.digest) }
+      loadEntries.append([
+        "Config": LayoutPath.blob(manifest.config.digest), "RepoTags": [name], "Layers": layers,
+      ])
+      if let reference = try? Reference(parsing: name), let tag = reference.tag, let last = manifest.layers.last {
+        let repository = name.hasPrefix(reference.registry + "/") ? reference.name : reference.repository
+        repositories[repository, default: [:]][tag] = last.digest.hex
+      }
+    }
+    try write(
+      JSONSerialization.data(withJSONObject: loadEntries, options: [.sortedKeys, .withoutEscapingSlashes]),
+      to: staging + "/manifest.json")
+    try write(
+      JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys, .withoutEscapingSlashes]),
+      to: staging + "/repositories")
+  }
+
+  /// Checks each compressed layer's plain tar against the config's diffIDs and notes its size, for `writeTar`
+  /// to inflate it again into the archive; layers decompress in parallel, one per core.
+  func decompressLayers(of manifest: Manifest, name: String) async throws -> Manifest {
+    let config = try ImageConfig.decode(
+      Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
+    let work = manifest.layers.enumerated().filter { i, layer in
+      !MediaType.isUncompressedLayer(layer.mediaType) && i < config.rootfs.diffIDs.count
+    }
+    let plainType =
+      manifest.mediaType == MediaType.dockerManifest ? MediaType.dockerLayerUncompressed : MediaType.ociLayer
+    let (staging, path) = (staging, path)
+    var out = manifest
+    try await withThrowingTaskGroup(of: (Int, Descriptor).self) { group in
+      var pending = work[...]
+      func startNext() {
+        guard let (i, layer) = pending.popFirst() else { return }
+        let diffID = config.rootfs.diffIDs[i]
+        let compressed = staging + "/blobs/sha256/" + layer.digest.hex
+        group.addTask {
+          let size = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
+          return (i, Descriptor(mediaType: plainType, digest: diffID, size: size))
+        }
+      }
+      for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
+      while let (i, plain) = try await group.next() {
+        out.layers[i] = plain
+        let layer = manifest.layers[i]
+        inflated[plain.digest] = (staging + "/blobs/sha256/" + layer.digest.hex, layer, plain.size)
+        startNext()
+      }
+    }
+    return out
+  }
+
+  /// Decompresses one layer (gzip or zstd, as its first bytes say), handing the plain bytes to `sink` in
+  /// order; when `diffID` is given, checks them against it. Returns the plain size.
+  static func inflate(
+    _ compressed: String, archive: String, layer: Descriptor, expecting diffID: Digest?,
+    into sink: ([UInt8]) throws -> Void
+  ) throws -> Int64 {
+    let reader = try FileRangeReader(path: compressed)
+    var chunk = try reader.read(maxLength: IOSize.preferred)
+    guard let decompressor = Compression(magic: Array(chunk.prefix(4))).decompressor() else {
+      throw ArchiveError.invalid(
+        path: archive,
+        reason: "layer \(layer.digest) is \(layer.mediaType), which hoist cannot decompress; pull without "
+          + "--uncompressed-layers to keep it as it is")
+    }
+    let hasher = diffID.map { _ in SHA256Hasher() }
+    var size: Int64 = 0
+    func take(_ plain: [UInt8]) throws {
+      hasher?.update(plain)
+      size += Int64(plain.count)
+      try sink(plain)
+    }
+    do {
+      while !chunk.isEmpty {
+        try chunk.withUnsafeBytes { try decompressor.decompress($0, into: take) }
+        chunk = try reader.read(maxLength: IOSize.preferred)
+      }
+      try decompressor.finish(into: take)
+    } catch let error as StreamError {
+      throw ArchiveError.invalid(path: archive, reason: "layer \(layer.digest): \(error)")
+    }
+    if let diffID, let hasher {
+      let actual = Digest(sha256Bytes: hasher.finalize())
+      guard actual == diffID else {
+        throw ArchiveError.blobMismatch(
+          path: archive, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
+      }
+    }
+    return size
+  }
+
+  /// Writes the staging layout as a tar beside the output, then renames it into place. The tar is laid out
+  /// first (`PlannedTar`); then the blobs are copied and the uncompressed layers inflated into it, one per core.
+  func writeTar() async throws {
+    let temporary = path + ".hoist-tmp"
+    do {
+      let tar = try PlannedTar(path: temporary)
+      for name in ["oci-layout", "index.json", "manifest.json", "repositories"]
+      where FileManager.default.fileExists(atPath: staging + "/" + name) {
+        try tar.add(name: name, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + name))))
+      }
+      try tar.addDirectory(name: "blobs/")
+      try tar.addDirectory(name: "blobs/sha256/")
+      let folder = staging + "/blobs/sha256/"
+      let skipped = Set(superseded.map(\.hex))
+      var sources = [String: Member]()
+      for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !skipped.contains(name) {
+        sources[name] = .file(folder + name)
+      }
+      for (diffID, plain) in inflated {
+        sources[diffID.hex] = .inflated(plain.compressed, layer: plain.layer, size: plain.size)
+      }
+      var work = [(Member, Int64)]()
+      for name in sources.keys.sorted() {
+        let member = sources[name]!
+        work.append((member, try tar.addFile(name: "blobs/sha256/" + name, size: try member.size())))
+      }
+      try tar.finish()
+      let archive = path
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        var pending = work[...]
+        func startNext() {
+          guard let (member, offset) = pending.popFirst() else { return }
+          group.addTask { try member.write(into: tar, at: offset, archive: archive) }
+        }
+        for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
+        while try await group.next() != nil { startNext() }
+      }
+      try rename(temporary, to: path)
+    } catch {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw error
+    }
+  }
+
+  /// Where a blob in the tar comes from: a file of the staging layout, or a compressed layer to inflate.
+  private enum Member: Sendable {
+    case file(String)
+    case inflated(String, layer: Descriptor, size: Int64)
+
+    func size() throws -> Int64 {
+      switch self {
+      case .file(let file):
+        (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+      case .inflated(_, _, let size): size
+      }
+    }
+
+    func write(into tar: PlannedTar, at offset: Int64, archive: String) throws {
+      switch self {
+      case .file(let file):
+        let reader = try FileRangeReader(path: file)
+        var at = offset
+        while case let chunk = try reader.read(maxLength: IOSize.preferred), !chunk.isEmpty {
+          try tar.write(chunk, at: at)
+          at += Int64(chunk.count)
+        }
+      case .inflated(let compressed, let layer, let size):
+        var at = offset
+        let mismatch = ArchiveError.invalid(
+          path: archive,
+          reason: "layer \(layer.digest) inflated to \(size) bytes when checked and to another size when written: "
+            + "its staged copy changed meanwhile; pull again")
+        let written = try LayoutDestination.inflate(compressed, archive: archive, layer: layer, expecting: nil) {
+          // Never past the member: the next one's header follows.
+          guard at + Int64($0.count) <= offset + size else { throw mismatch }
+          try tar.write($0, at: at)
+          at += Int64($0.count)
+        }
+        guard written == size else { throw mismatch }
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import Archives
+import OCI
+import Registry
+import Transfer
+
+/// What `hoist pull` does, as a value: registry images into one OCI layout, OCI tar, docker archive or
+/// `dir:` folder.
+public struct PullPlan: Sendable {
+  /// The images, as written (a reference without tag or digest gets `latest`).
+  public var images: [String]
+  /// The file or folder they go into.
+  public var output: String
+  /// The output's format; nil follows from its name (`OutputFormat.implied(by:)`).
+  public var format: OutputFormat?
+  /// Docker archive layers as plain tars, for old loaders.
+  public var uncompressedLayers = false
+  /// 8: an image of 100 small layers pulled in 0.26–0.29 s against 0.29–0.35 s with 4; large layers the same.
+  public var concurrency = 8
+  public var platform = PlatformChoice.host
+  public var referrers: ReferrerSelection?
+
+  public init(images: [String], output: String) {
+    self.images = images
+    self.output = output
+  }
+
+  /// `hoist pull` takes `REF DEST`, or with `--output`, any number of images.
+  public init(arguments: [String], output: String?) throws(PlanError) {
+    guard let output else {
+      guard arguments.count == 2 else { throw PlanError("give one image and a destination, or --output") }
+      self.init(images: [arguments[0]], output: arguments[1])
+      return
+    }
+    guard !arguments.isEmpty else { throw PlanError("name at least one image") }
+    self.init(images: arguments, output: output)
+  }
+
+  /// The output's format, as given or as its name implies.
+  public var outputFormat: OutputFormat { format ?? OutputFormat.implied(by: output) }
+
+  /// Refuses what cannot be pulled as asked.
+  public func validate() throws(PlanError) {
+    try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
+    if referrers != nil && format == .dir {
+      throw PlanError("a dir: folder holds one image and no referrers; pull to an OCI layout or archive")
+    }
+    try PlanRules.check(concurrency: concurrency)
+    if format == .dir && images.count > 1 {
+      throw PlanError("a dir: folder holds one image; pull several into an OCI layout or archive")
+    }
+  }
+
+  /// The images as references.
+  public func references() throws -> [Reference] {
+    try images.map { text in
+      var reference = try Reference(parsing: text)
+      if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
+      return reference
+    }
+  }
+
+  /// What a pull did: each image's reference and digest, and what an interrupted earlier run left that it
+  /// reused.
+  public struct Result: Sendable {
+    public var stored: [(name: String, digest: Digest)]
+    public var reusedBlobs: Int
+    public var reusedPartialBytes: Int64
+  }
+
+  /// Pulls every image into the output, named by its reference; the output appears only when complete.
+  public func run(in session: Session, progress: @escaping @Sendable (ProgressEvent) -> Void) async throws -> Result {
+    let references = try references()
+    let destination = try LayoutDestination(
+      path: output, format: outputFormat, uncompressedLayers: uncompressedLayers)
+    let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
+    let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
+    let platform = platform
+    let stored = try await engine.run(
+      references.map { reference in
+        ImageCopy(
+          source: { try session.source(.registry(reference), platform: platform) },
+          targets: [CopyTarget(destination: destination, tags: [reference.description])])
+      })
+    let reused = await destination.reusedFromEarlierRun
+    return Result(
+      stored: Array(zip(references.map(\.description), stored.map(\.digest))), reusedBlobs: reused.blobs,
+      reusedPartialBytes: reused.partialBytes)
+  }
+}
+
+/// What `hoist copy` does, as a value: one image between any two places a location names.
+public struct CopyPlan: Sendable {
+  public var source: ImageLocation
+  public var destination: ImageLocation
+  public var concurrency = 4
+  /// Docker archive layers as plain tars, for old loaders.
+  public var uncompressedLayers = false
+  public var platform = PlatformChoice.host
+  public var referrers: ReferrerSelection?
+
+  public init(source: ImageLocation, destination: ImageLocation) {
+    self.source = source
+    self.destination = destination
+  }
+
+  /// Refuses what cannot be copied as asked.
+  public func validate() throws(PlanError) {
+    try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
+    try PlanRules.check(referrers: referrers, into: destination, verb: "copy")
+    try PlanRules.check(concurrency: concurrency)
+  }
+
+  /// The engine's options: a manifest hoist builds (from a `docker save`) goes into an OCI layout in OCI
+  /// terms, and a destination named by digest keeps every digest.
+  public func copyOptions(_ settings: SessionSettings) -> CopyOptions {
+    var options = settings.copyOptions(concurrency: concurrency).carrying(referrers)
+    if case .file(_, let format, _) = destination, format != .dockerArchive { options.builtFormat = .oci }
+    if case .registry(let reference) = destination, reference.digest != nil { options.keepDigests = true }
+    return options
+  }
+
+  /// The registry hosts the copy talks to.
+  public var hosts: [String] { [source.registryHost, destination.registryHost].compactMap { $0 } }
+
+  /// Copies the image; returns its root descriptor as stored.
+  public func run(in session: Session, progress: @escaping @Sendable (ProgressEvent) -> Void) async throws
+    -> Descriptor
+  {
+    let engine = CopyEngine(
+      options: copyOptions(session.settings), cache: session.settings.blobInfoCache(), progress: progress)
+    let imageSource = try session.source(source, platform: platform)
+    let target = try session.target(destination, naming: source, uncompressedLayers: uncompressedLayers)
+    return try await engine.run([ImageCopy(source: { imageSource }, targets: [target])])[0]
+  }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import OCI
+import Streams
+
+/// Blob placement: configs and layers into every destination that lacks them, found, mounted or streamed
+/// (compressed once when they must be), each blob tried again from one budget.
+extension CopyJob {
+  /// Stores the config in every destination that lacks it (mounted where it can be), reporting it like any
+  /// other blob.
+  func copyConfig(_ config: Descriptor, _ data: Data) async throws {
+    await remember(config.digest, at: source.mountOrigin(of: config))
+    let placed = try await placeWithoutSending(config, sourceBlob: true)
+    guard !placed.lacking.isEmpty else {
+      engine.progress(
+        placed.mountedFrom.map { .blobMounted(config.digest, from: $0) }
+          ?? .blobSkipped(config.digest, size: config.size))
+      return
+    }
+    engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
+    for target in placed.lacking {
+      try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
+      await remember(config.digest, at: target.destination.location)
+    }
+    engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
+  }
+
+  /// Moves each distinct layer once, `concurrency` at a time; returns the layers as stored, in order.
+  func copyLayers(_ layers: [Descriptor], format: ManifestFormat) async throws -> [Descriptor] {
+    var unique = [Descriptor]()
+    for layer in layers where !unique.contains(where: { $0.digest == layer.digest }) { unique.append(layer) }
+    var stored = [Digest: Descriptor]()
+    try await withThrowingTaskGroup(of: (Digest, Descriptor).self) { group in
+      var pending = unique[...]
+      func startNext() {
+        guard let layer = pending.popFirst() else { return }
+        group.addTask { (layer.digest, try await self.copyLayer(layer, format: format)) }
+      }
+      for _ in 0..<max(1, options.concurrency) { startNext() }
+      while let (digest, descriptor) = try await group.next() {
+        stored[digest] = descriptor
+        startNext()
+      }
+    }
+    return layers.map { stored[$0.digest]! }
+  }
+
+  /// Moves one layer: skips it where it exists, else streams it (compressing an uncompressed one).
+  private func copyLayer(_ layer: Descriptor, format: ManifestFormat) async throws -> Descriptor {
+    let compress = built && MediaType.isUncompressedLayer(layer.mediaType)
+    var result = layer
+    if compress { result.mediaType = options.compression.isZstd ? MediaType.ociLayerZstd : format.gzipLayerType }
+
+    // What the blob may already be stored as: itself, or for a layer to compress, what the blob-info cache
+    // remembers and then (asked only if needed) what the destination tags' current manifests hold.
+    var candidates: [@Sendable () async -> Descriptor?] = [{ layer }]
+    if compress {
+      let (cache, hints, key) = (engine.cache, hints, options.compressionKey)
+      candidates = [
+        { await cache.lookup(layer.digest, compression: key) },
+        // A twin in the destination's current manifest counts only if it is compressed the way asked.
+        { [zstd = options.compression.isZstd] in
+          await hints.compressed(for: layer.digest).flatMap { $0.mediaType.hasSuffix("+zstd") == zstd ? $0 : nil }
+        },
+      ]
+    }
+    var missing = targets
+    for find in candidates {
+      guard let candidate = await find() else { continue }
+      let placed = try await placeWithoutSending(candidate, sourceBlob: !compress)
+      if placed.lacking.isEmpty {
+        result.digest = candidate.digest
+        result.size = candidate.size
+        engine.progress(
+          placed.mountedFrom.map { .blobMounted(layer.digest, from: $0) }
+            ?? .blobSkipped(layer.digest, size: candidate.size))
+        return result
+      }
+      // A compressed twin found for some targets need not be what compressing gives now: all get the new blob.
+      if !compress { missing = placed.lacking }
+    }
+
+    engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
+    let (digest, size) = try await retrying(layer.digest) { try await stream(layer, compress: compress, to: missing) }
+    if compress {
+      await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
+    }
+    for target in missing { await remember(digest, at: target.destination.location) }
+    await remember(layer.digest, at: source.mountOrigin(of: layer))
+    engine.progress(.blobDone(layer.digest, stored: digest, sent: size))
+    result.digest = digest
+    result.size = size
+    return result
+  }
+
+  /// Makes `candidate` present in every target that can have it without sending it: those that hold it
+  /// already, and those that can mount it from another repository of their registry where it was seen (the
+  /// source's, when `sourceBlob`, or one the blob-info cache remembers). Returns the targets still lacking it
+  /// and, if it was mounted, from which repository.
+  private func placeWithoutSending(
+    _ candidate: Descriptor, sourceBlob: Bool
+  ) async throws -> (lacking: [CopyTarget], mountedFrom: String?) {
+    var lacking = [CopyTarget]()
+    var mountedFrom: String?
+    for target in targets {
+      let destination = target.destination
+      if try await destination.blobExists(candidate) {
+        await remember(candidate.digest, at: destination.location)
+      } else if let origin = await mount(candidate, into: destination, sourceBlob: sourceBlob) {
+        mountedFrom = origin.repository
+        await remember(candidate.digest, at: destination.location)
+      } else {
+        lacking.append(target)
+      }
+    }
+    return (lacking, mountedFrom)
+  }
+
+  /// How many known locations a blob is tried from before it is sent.
+  static let mountAttempts = 3
+
+  /// Mounts a blob into a registry destination from a repository of the same registry known to hold it;
+  /// nil when there is none, or none would (mounting off, the blob gone there, no pull permission on it),
+  /// in which case the blob is sent as if nothing had been tried.
+  private func mount(
+    _ blob: Descriptor, into destination: any ImageDestination, sourceBlob: Bool
+  ) async -> MountOrigin? {
+    guard let here = destination.location else { return nil }
+    var origins = await engine.cache.locations(of: blob.digest, registry: here.registry)
+    if sourceBlob, let origin = source.mountOrigin(of: blob), origin.registry == here.registry {
+      origins.insert(origin, at: 0)
+    }
+    var tried = [MountOrigin]()
+    for origin in origins where origin != here && !tried.contains(origin) && tried.count < Self.mountAttempts {
+      tried.append(origin)
+      if (try? await destination.mountBlob(blob, from: origin)) == true { return origin }
+    }
+    return nil
+  }
+
+  /// Notes in the blob-info cache that a registry repository holds the blob.
+  private func remember(_ digest: Digest, at location: MountOrigin?) async {
+    guard let location else { return }
+    await engine.cache.sawBlob(digest, at: location)
+  }
+
+  /// Runs a blob's transfer with one `RetryBudget` for everything under it (requests, chunks, sessions),
+  /// and starts it again after a failure that may pass while the budget lasts; each new try opens a new
+  /// upload session (a file destination continues its partial blob).
+  private func retrying<T>(_ digest: Digest, _ body: () async throws -> T) async throws -> T {
+    let budget = RetryBudget(policy: options.retryPolicy)
+    return try await RetryBudget.$current.withValue(budget) {
+      while true {
+        do {
+          return try await body()
+        } catch {
+          guard await budget.retry(after: ErrorCategory(of: error)) else { throw error }
+          engine.progress(.blobRetried(digest, attempt: budget.attempts - 1, reason: "\(error)"))
+        }
+      }
+    }
+  }
+
+  /// One pass over a blob through its stages (`BlobStages.swift`): read and verify, compress if asked, fan
+  /// out to every target. A blob copied as it is to a single destination continues where an interrupted
+  /// run left it.
+  private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
+    var uploads = [any BlobUpload]()
+    var compression =
+      compress
+      ? OrderedCompression(codec: options.compression, slots: compressing, depth: options.compressionThreads) : nil
+    do {
+      let source = source
+      let reopen: BlobReopener = { @Sendable offset in try await source.openBlob(layer, from: offset) }
+      for target in targets {
+        uploads.append(
+          try await target.destination.beginUpload(expected: compress ? nil : layer, reopen: compress ? nil : reopen))
+      }
+      let prefix = !compress && uploads.count == 1 ? try await uploads[0].storedPrefix() : nil
+      var read = try await VerifiedRead(
+        layer, source: source.description, prefix: prefix, readSize: options.readSize
+      ) { try await source.openBlob(layer, from: $0) }
+      if prefix != nil { engine.progress(.blobResumed(layer.digest, bytes: read.bytesRead)) }
+      var fanOut = FanOut(uploads, hashing: compress, alreadySent: read.bytesRead)
+      while true {
+        let chunk = try await read.next(maxLength: compression?.wanted ?? options.readSize)
+        if chunk.isEmpty { break }
+        if compression != nil {
+          for block in await compression!.add(chunk) { try await fanOut.send(block) }
+        } else {
+          try await fanOut.send(chunk)
+        }
+        engine.progress(.blobProgress(layer.digest, bytes: read.bytesRead))
+      }
+      let actual = try read.verify()
+      if compression != nil {
+        for block in await compression!.finish() { try await fanOut.send(block) }
+      }
+      let digest = fanOut.sentDigest() ?? actual
+      try await fanOut.finish(digest: digest)
+      return (digest, fanOut.bytesSent)
+    } catch {
+      await compression?.cancel()
+      await FanOut(uploads, hashing: false).cancel(after: error)
+      throw error
+    }
+  }
+}

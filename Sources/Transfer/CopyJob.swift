@@ -1,0 +1,187 @@
+import Foundation
+import OCI
+import Streams
+
+/// The state of one copy: its source and targets, and what the destinations already hold.
+final class CopyJob: Sendable {
+  let engine: CopyEngine
+  let source: any ImageSource
+  let targets: [CopyTarget]
+  /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
+  let hints: HintStore
+  /// Blocks compressing, or compressed and waiting to be sent, across every layer: the cores' worth and one
+  /// more keeps them busy, and bounds memory however slow the network is.
+  let compressing: Slots
+
+  /// Whether the root manifest is hoist's own (see `RootDocument.isBuilt`).
+  let built: Bool
+  /// The manifests this copy has taken or is taking, so that a referrer listed twice (or a list that names
+  /// the image itself) is copied once.
+  let carried = DigestSet()
+
+  init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget], built: Bool) {
+    self.engine = engine
+    self.built = built
+    self.source = source
+    self.targets = targets
+    self.compressing = Slots(count: engine.options.compressionThreads + 1)
+    self.hints = HintStore { await Self.currentManifests(of: targets) }
+  }
+
+  var options: CopyOptions { engine.options }
+
+  /// What each destination tag holds now, so layers it shares with this image need not be compressed.
+  static func currentManifests(of targets: [CopyTarget]) async -> [Manifest] {
+    var manifests = [Manifest]()
+    for target in targets {
+      for tag in target.tags {
+        guard let current = try? await target.destination.currentManifest(tag: tag),
+          MediaType.isManifest(current.mediaType),
+          let manifest = try? Manifest.decode(current.bytes, what: "current manifest")
+        else { continue }
+        manifests.append(manifest)
+      }
+    }
+    return manifests
+  }
+
+  /// How deep indexes may nest before the source is taken as hostile (real images nest at most twice).
+  static let maximumIndexDepth = 8
+
+  /// What a manifest is stored under in each target.
+  enum Naming {
+    /// The target's tags (by digest where it has none): the image the user named.
+    case targetTags
+    /// Its digest only: an index's child, a referrer.
+    case digest
+    /// A tag beside the image (a cosign tag), in each target's terms (`Reference.sibling`).
+    case sibling(String)
+
+    func references(in target: CopyTarget, digest: Digest) -> [ManifestReference] {
+      switch self {
+      case .targetTags: target.tags.isEmpty ? [.digest(digest)] : target.tags.map(ManifestReference.tag)
+      case .digest: [.digest(digest)]
+      case .sibling(let tag):
+        target.tags.isEmpty
+          ? [.tag(tag)] : Array(Set(target.tags.map { Reference.sibling(of: $0, tag: tag) })).sorted().map { .tag($0) }
+      }
+    }
+  }
+
+  /// Copies a manifest or index and what it names, then (when asked) its referrers; returns its descriptor
+  /// as stored. The document goes byte for byte unless a layer changed (compressed), the user asked for
+  /// another format, or a destination refuses it as it is; each of those is said in a notice. `depth`
+  /// counts nested indexes, `level` referrers of referrers (0: the image itself).
+  func copyNode(
+    _ descriptor: Descriptor, bytes: Data, naming: Naming, depth: Int, level: Int
+  ) async throws -> Descriptor {
+    guard depth <= Self.maximumIndexDepth else {
+      throw TransferError.tooDeep(source: source.description, digest: descriptor.digest)
+    }
+    guard let declared = DeclaredType(document: bytes) else {
+      throw TransferError.unsupportedMediaType(source: source.description, mediaType: descriptor.mediaType)
+    }
+    let own = ManifestFormat(mediaType: declared.mediaType)
+    let format = built ? options.builtFamily : options.format ?? own
+    let rewrite =
+      declared.isIndex
+      ? try await copyIndex(descriptor, bytes: bytes, format: format, depth: depth, level: level)
+      : try await copyImage(descriptor, bytes: bytes, format: format)
+    let mediaType = rewrite?.mediaType ?? declared.mediaType
+    var data = rewrite?.data ?? bytes
+    // What to tell the user about a changed digest, once the new one is known.
+    var notice: ((Digest) -> String)?
+    if let rewrite, let conversion = rewrite.conversion, !built {
+      notice = {
+        "\(conversion) \(descriptor.digest) converted to \(format.name) as requested: now \($0)\(rewrite.lost)"
+      }
+    }
+    if rewrite == nil, !declared.isExplicit,
+      let strict = targets.first(where: { $0.destination.requiresManifestMediaType })
+    {
+      let reason = "\(strict.destination) refuses manifests without a mediaType field"
+      guard !options.keepDigests else {
+        throw TransferError.digestMustBeKept(
+          destination: strict.destination.description, digest: descriptor.digest, reason: reason)
+      }
+      data = DeclaredType.addingField(mediaType, to: bytes)
+      notice = { "\(reason): added it to \(descriptor.digest), which becomes \($0)" }
+    }
+    let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
+    if let notice { engine.progress(.notice(notice(digest))) }
+    for target in targets {
+      for reference in naming.references(in: target, digest: digest) {
+        let stored = try await target.destination.putManifest(data, mediaType: mediaType, reference: reference)
+        guard stored == digest else {
+          throw TransferError.manifestDigestMismatch(
+            destination: target.destination.description, expected: digest, actual: stored)
+        }
+        let separator = if case .digest = reference { "@" } else { ":" }
+        engine.progress(.manifestStored("\(target.destination)\(separator)\(reference)", digest: digest))
+      }
+    }
+    var result = descriptor
+    result.mediaType = mediaType
+    result.digest = digest
+    result.size = Int64(data.count)
+    try await copyReferrers(of: descriptor.digest, level: level + 1)
+    return result
+  }
+
+  /// A manifest or index whose bytes had to change: its type and bytes as they go, and for a conversion
+  /// the user asked for, which kind of document it was and what Docker schema 2 had no field for.
+  struct Rewrite {
+    var mediaType: String
+    var data: Data
+    var conversion: String?
+    var dropped: [String]
+
+    /// The dropped fields, as the conversion notice ends.
+    var lost: String {
+      dropped.isEmpty ? "" : " (dropped, as Docker schema 2 has no field for them: \(dropped.joined(separator: ", ")))"
+    }
+  }
+
+  /// Copies an index's children; returns the index rewritten where a child changed or a conversion was asked
+  /// for, nil when its bytes go as they are.
+  private func copyIndex(
+    _ descriptor: Descriptor, bytes: Data, format: ManifestFormat, depth: Int, level: Int
+  ) async throws -> Rewrite? {
+    let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
+    var (out, dropped) = (index, [String]())
+    if ManifestFormat(mediaType: index.mediaType) != format { (out, dropped) = index.converted(to: format) }
+    for (i, child) in index.manifests.enumerated() {
+      let childBytes = try await source.document(child)
+      let stored = try await copyNode(child, bytes: childBytes, naming: .digest, depth: depth + 1, level: level)
+      guard stored.digest != child.digest else { continue }
+      out.manifests[i].mediaType = stored.mediaType
+      out.manifests[i].digest = stored.digest
+      out.manifests[i].size = stored.size
+    }
+    guard out != index else { return nil }
+    let mediaType = out.mediaType ?? format.indexType
+    out.mediaType = mediaType
+    let converted = ManifestFormat(mediaType: index.mediaType) != format
+    return Rewrite(mediaType: mediaType, data: out.encoded(), conversion: converted ? "index" : nil, dropped: dropped)
+  }
+
+  /// Copies an image's layers and config; returns the manifest rewritten where a layer was compressed or a
+  /// conversion was asked for, nil when its bytes go as they are.
+  private func copyImage(_ descriptor: Descriptor, bytes: Data, format: ManifestFormat) async throws -> Rewrite? {
+    let manifest = try Manifest.decode(bytes, what: "\(source): manifest \(descriptor.digest)")
+    let converting = ManifestFormat(mediaType: manifest.mediaType) != format
+    var (out, dropped) = (manifest, [String]())
+    if converting { (out, dropped) = try manifest.converted(to: format) }
+    let configData = try await source.document(manifest.config)
+    if let diffIDs = (try? ImageConfig.decode(configData, what: "config"))?.rootfs.diffIDs {
+      await hints.learn(diffIDs: diffIDs, configDigest: manifest.config.digest)
+    }
+    out.layers = try await copyLayers(out.layers, format: format)
+    try await copyConfig(out.config, configData)
+    guard out != manifest else { return nil }
+    let mediaType = out.mediaType ?? format.manifestType
+    out.mediaType = mediaType
+    return Rewrite(
+      mediaType: mediaType, data: out.encoded(), conversion: converting ? "manifest" : nil, dropped: dropped)
+  }
+}
