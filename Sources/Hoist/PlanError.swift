@@ -35,6 +35,23 @@ public enum PlanRules {
     }
   }
 
+  /// The referrers a copy from a file carries: those asked for; else none, with the reason they stay
+  /// behind (`--no-referrers`, or `unfit`: the destination cannot hold them as they are); else every one
+  /// the file holds (they were put there on purpose), as an implied selection.
+  public static func referrers(
+    fromFile asked: ReferrerSelection?, leftOut: Bool, unfit: String? = nil
+  ) -> (selection: ReferrerSelection?, leftOutBecause: String?) {
+    if let asked { return (asked, nil) }
+    if leftOut { return (nil, "--no-referrers") }
+    if let unfit { return (nil, unfit) }
+    return (ReferrerSelection(implied: true), nil)
+  }
+
+  /// Refuses `--no-referrers` beside `--referrers` or `--referrers-type`.
+  public static func check(referrers: ReferrerSelection?, leftOut: Bool) throws(PlanError) {
+    if referrers != nil && leftOut { throw PlanError("--no-referrers and --referrers exclude each other") }
+  }
+
   /// Refuses referrers into a `dir:` folder, which holds one image and nothing else.
   public static func check(referrers: ReferrerSelection?, into location: ImageLocation, verb: String) throws(PlanError)
   {
@@ -45,11 +62,18 @@ public enum PlanRules {
 }
 
 extension CopyOptions {
-  /// These options carrying `referrers` (nil: none), every digest then kept.
+  /// These options carrying `referrers` (nil: none), every digest then kept when they were asked for.
   public func carrying(_ referrers: ReferrerSelection?) -> CopyOptions {
     var options = self
     options.referrers = referrers
-    if referrers != nil { options.keepDigests = true }
+    if let referrers, !referrers.implied { options.keepDigests = true }
+    return options
+  }
+
+  /// These options carrying a file's referrers as `PlanRules.referrers(fromFile:…)` chose.
+  public func carrying(fromFile chosen: (selection: ReferrerSelection?, leftOutBecause: String?)) -> CopyOptions {
+    var options = carrying(chosen.selection)
+    options.referrersLeftOutBecause = chosen.leftOutBecause
     return options
   }
 }

@@ -96,7 +96,11 @@ public struct CopyPlan: Sendable {
   /// Docker archive layers as plain tars, for old loaders.
   public var uncompressedLayers = false
   public var platform = PlatformChoice.host
+  /// Referrers asked for; nil carries every one a file source holds (a registry's only when asked for),
+  /// unless `referrersLeftOut`.
   public var referrers: ReferrerSelection?
+  /// Leave a file's referrers behind (`--no-referrers`), saying how many.
+  public var referrersLeftOut = false
 
   public init(source: ImageLocation, destination: ImageLocation) {
     self.source = source
@@ -105,15 +109,26 @@ public struct CopyPlan: Sendable {
 
   /// Refuses what cannot be copied as asked.
   public func validate() throws(PlanError) {
+    try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)
     try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
     try PlanRules.check(referrers: referrers, into: destination, verb: "copy")
     try PlanRules.check(concurrency: concurrency)
   }
 
-  /// The engine's options: a manifest hoist builds (from a `docker save`) goes into an OCI layout in OCI
-  /// terms, and a destination named by digest keeps every digest.
+  /// The engine's options: a file's referrers travel by default; a manifest hoist builds (from a `docker
+  /// save`) goes into an OCI layout in OCI terms, and a destination named by digest keeps every digest.
   public func copyOptions(_ settings: SessionSettings) -> CopyOptions {
-    var options = settings.copyOptions(concurrency: concurrency).carrying(referrers)
+    var options = settings.copyOptions(concurrency: concurrency)
+    if case .file = source {
+      let unfit =
+        destination.isDirFolder
+        ? "a dir: folder holds no referrers"
+        : uncompressedLayers ? "--uncompressed-layers changes the image's digest" : nil
+      options = options.carrying(
+        fromFile: PlanRules.referrers(fromFile: referrers, leftOut: referrersLeftOut, unfit: unfit))
+    } else {
+      options = options.carrying(referrers)
+    }
     if case .file(_, let format, _) = destination, format != .dockerArchive { options.builtFormat = .oci }
     if case .registry(let reference) = destination, reference.digest != nil { options.keepDigests = true }
     return options

@@ -24,8 +24,10 @@ public struct PushPlan: Sendable {
   public var compressionLevel: Int32?
   /// Create missing ECR repositories first.
   public var createRepositories = false
-  /// Referrers to carry; nil carries none.
+  /// Referrers asked for; nil carries every one the file holds, unless `referrersLeftOut`.
   public var referrers: ReferrerSelection?
+  /// Leave the file's referrers behind (`--no-referrers`), saying how many.
+  public var referrersLeftOut = false
 
   public init(source: String, destinations: [String]) {
     self.source = source
@@ -34,6 +36,7 @@ public struct PushPlan: Sendable {
 
   /// Refuses what cannot be pushed as asked, with what to do instead; `defaultRegistry` is `HOIST_REGISTRY`.
   public func validate(defaultRegistry: String?) throws(PlanError) {
+    try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)
     try PlanRules.check(referrers: referrers, against: format.map { "--format \($0.rawValue)" })
     if destinations.isEmpty && (registry ?? defaultRegistry) == nil {
       throw PlanError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
@@ -80,7 +83,8 @@ public struct PushPlan: Sendable {
 
   /// The engine's options for this push.
   public func copyOptions(_ settings: SessionSettings) -> CopyOptions {
-    var options = settings.copyOptions(concurrency: concurrency).carrying(referrers)
+    var options = settings.copyOptions(concurrency: concurrency).carrying(
+      fromFile: PlanRules.referrers(fromFile: referrers, leftOut: referrersLeftOut))
     options.format = format
     options.compression = compression.settings(level: compressionLevel)
     return options

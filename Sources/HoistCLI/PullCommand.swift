@@ -140,6 +140,7 @@ struct CopyCommand: AsyncParsableCommand {
     plan.uncompressedLayers = uncompressedLayers
     plan.platform = platforms.choice
     plan.referrers = carried.selection
+    plan.referrersLeftOut = carried.noReferrers
     try plan.validate()
     return plan
   }

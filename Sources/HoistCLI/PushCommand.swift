@@ -23,6 +23,11 @@ struct PushCommand: AsyncParsableCommand {
       or a colon) and with no library/ added: app:1.4 -> R/app:1.4, library/nginx:1 -> R/library/nginx:1,
       ghcr.io/org/tool:2 -> R/org/tool:2. SOURCE - reads the archive from standard input.
 
+      The referrers the file holds (signatures, SBOMs, attestations put there with pull --referrers) go with
+      their images; --referrers-type T keeps those of type T, --no-referrers leaves them behind and says how
+      many. A manifest whose digest has to change (--format, a registry that needs the mediaType field) leaves
+      its referrers behind with a notice, since they name it by digest.
+
       Examples:
         hoist push app.tar registry.example.com/team/app:1.4 registry.example.com/team/app:latest
         hoist push ./oci-layout localhost:5000/app:dev --plain-http
@@ -87,6 +92,7 @@ struct PushCommand: AsyncParsableCommand {
     plan.compressionLevel = compressionLevel
     plan.createRepositories = createRepository
     plan.referrers = carried.selection
+    plan.referrersLeftOut = carried.noReferrers
     return plan
   }
 

@@ -7,13 +7,20 @@ import Transfer
 /// `--referrers` and `--referrers-type`, for the commands that carry images.
 struct ReferrerOptions: ParsableArguments {
   @Flag(
-    help: "Carry each image's referrers too: signatures, SBOMs and attestations (OCI 1.1 referrers, cosign tags).")
+    help: ArgumentHelp(
+      "Carry each image's referrers from a registry too: signatures, SBOMs and attestations (OCI 1.1 referrers, "
+        + "cosign tags). A file's referrers travel with its images without it."))
   var referrers = false
 
   @Option(
     name: .customLong("referrers-type"),
     help: "Carry only the image's referrers of this artifact type (repeatable; implies --referrers).")
   var referrersTypes: [String] = []
+
+  @Flag(
+    name: .customLong("no-referrers"),
+    help: "Leave a file's referrers behind (a file's travel with its images unless this is given).")
+  var noReferrers = false
 
   /// What to carry; nil when no referrers were asked for.
   var selection: ReferrerSelection? {

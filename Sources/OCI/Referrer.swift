@@ -85,13 +85,17 @@ public struct ReferrerSelection: Sendable, Equatable {
   public var artifactTypes: [String]
   /// How many levels of referrers of referrers are followed.
   public var depth: Int
+  /// Chosen by default rather than asked for (a file's referrers travel with it): a manifest whose digest
+  /// has to change leaves its referrers out with a notice, instead of the change being refused.
+  public var implied = false
 
   /// Four levels: a signature on an attestation on an SBOM on the image, and one more.
   public static let defaultDepth = 4
 
-  public init(artifactTypes: [String] = [], depth: Int = ReferrerSelection.defaultDepth) {
+  public init(artifactTypes: [String] = [], depth: Int = ReferrerSelection.defaultDepth, implied: Bool = false) {
     self.artifactTypes = artifactTypes
     self.depth = depth
+    self.implied = implied
   }
 
   /// Whether a referrer at `level` (1: it refers to the image) is kept.

@@ -32,4 +32,12 @@ extension CopyJob {
         descriptor, bytes: bytes, naming: referrer.tag.map(Naming.sibling) ?? .digest, depth: 0, level: level)
     }
   }
+
+  /// Says how many referrers an image (not a referrer: `level` 0) leaves behind, and why.
+  func noteReferrersLeftOut(of subject: Digest, level: Int, why: String) async throws {
+    guard level == 0 else { return }
+    let left = try await ReferrerTree.kept(of: subject, in: source, selection: ReferrerSelection(), level: 1)
+    guard !left.isEmpty else { return }
+    engine.progress(.notice("\(source): \(left.count) referrer(s) of \(subject) left out: \(why)"))
+  }
 }

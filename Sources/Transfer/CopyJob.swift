@@ -124,7 +124,13 @@ final class CopyJob: Sendable {
     result.mediaType = mediaType
     result.digest = digest
     result.size = Int64(data.count)
-    try await copyReferrers(of: descriptor.digest, level: level + 1)
+    if digest != descriptor.digest, options.referrers?.implied == true {
+      try await noteReferrersLeftOut(of: descriptor.digest, level: level, why: "its digest changed to \(digest)")
+    } else if options.referrers == nil, let why = options.referrersLeftOutBecause {
+      try await noteReferrersLeftOut(of: descriptor.digest, level: level, why: why)
+    } else {
+      try await copyReferrers(of: descriptor.digest, level: level + 1)
+    }
     return result
   }
 

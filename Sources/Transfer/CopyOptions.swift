@@ -25,6 +25,8 @@ public struct CopyOptions: Sendable {
   /// Which referrers (signatures, SBOMs, attestations) travel with each image and index; nil carries none.
   /// Carrying them requires every digest to be kept, since they name their subjects by digest.
   public var referrers: ReferrerSelection?
+  /// When `referrers` is nil: why a file's referrers stay behind (`--no-referrers`), to say how many do.
+  public var referrersLeftOutBecause: String?
 
   public init() {}
 

@@ -68,6 +68,18 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
     #expect(throws: PlanError.self) { try plan(["+latest"]).jobs(path: "", defaultRegistry: nil) }
   }
 
+  @Test func aFilesReferrersTravelUnlessLeftOut() {
+    let implied = plan().copyOptions(SessionSettings())
+    #expect(implied.referrers?.implied == true && !implied.keepDigests)
+    // With an implied selection, a digest-changing option is no conflict: the referrers step aside.
+    #expect(throws: Never.self) { try plan { $0.format = .oci }.validate(defaultRegistry: nil) }
+    let left = plan { $0.referrersLeftOut = true }.copyOptions(SessionSettings())
+    #expect(left.referrers == nil && left.referrersLeftOutBecause == "--no-referrers")
+    expectRefusal("--no-referrers and --referrers exclude each other") {
+      try plan { ($0.referrersLeftOut, $0.referrers) = (true, ReferrerSelection()) }.validate(defaultRegistry: nil)
+    }
+  }
+
   @Test func theEngineGetsTheCompressionAndReferrersAsked() {
     let options = plan { ($0.compression, $0.referrers) = (.zstd, ReferrerSelection(artifactTypes: [])) }
       .copyOptions(SessionSettings())
@@ -112,6 +124,16 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
     expectRefusal(
       "--referrers keeps every digest, which --uncompressed-layers would change; referrers name their images by digest"
     ) { try plan.validate() }
+  }
+
+  @Test func aCopyFromAFileCarriesItsReferrersWhereTheDestinationCanHoldThem() throws {
+    let layout = try ImageLocation(parsing: "oci:./layout")
+    let registry = try ImageLocation(parsing: "r.example.com/app:1")
+    #expect(CopyPlan(source: layout, destination: registry).copyOptions(SessionSettings()).referrers?.implied == true)
+    #expect(CopyPlan(source: registry, destination: layout).copyOptions(SessionSettings()).referrers == nil)
+    let intoDir = CopyPlan(source: layout, destination: try ImageLocation(parsing: "dir:./d")).copyOptions(
+      SessionSettings())
+    #expect(intoDir.referrers == nil && intoDir.referrersLeftOutBecause == "a dir: folder holds no referrers")
   }
 
   @Test func aCopyIntoALayoutBuildsOCIAndIntoADigestKeepsDigests() throws {

@@ -123,4 +123,32 @@ struct ReferringSource: ImageSource {
     await #expect(throws: TransferError.self) { try await copy(source, ReferrerSelection()) }
     _ = one
   }
+
+  @Test func aFilesReferrersStepAsideWithANoticeWhenTheirImagesDigestChanges() async throws {
+    var source = ReferringSource()
+    source.refer(to: source.rootDigest, type: "application/spdx+json")
+    var options = CopyOptions()
+    options.referrers = ReferrerSelection(implied: true)
+    options.format = .docker
+    let notices = Notices()
+    let destination = MemoryDestination()
+    let stored = try await CopyEngine(options: options, progress: notices.take).copy(
+      from: source, to: [CopyTarget(destination: destination, tags: ["app:1"])])
+    #expect(stored.digest != source.rootDigest)
+    #expect(await destination.manifests.count == 1)
+    #expect(
+      notices.texts.contains { $0.contains("1 referrer(s) of \(source.rootDigest) left out: its digest changed") })
+  }
+
+  @Test func leftOutReferrersAreCounted() async throws {
+    var source = ReferringSource()
+    source.refer(to: source.rootDigest, type: "application/spdx+json")
+    source.refer(to: source.rootDigest, type: "application/vnd.in-toto+json")
+    var options = CopyOptions()
+    options.referrersLeftOutBecause = "--no-referrers"
+    let notices = Notices()
+    _ = try await CopyEngine(options: options, progress: notices.take).copy(
+      from: source, to: [CopyTarget(destination: MemoryDestination(), tags: ["app:1"])])
+    #expect(notices.texts == ["memory with referrers: 2 referrer(s) of \(source.rootDigest) left out: --no-referrers"])
+  }
 }

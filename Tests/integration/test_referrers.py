@@ -248,7 +248,8 @@ def test_a_bundle_carries_referrers_into_an_air_gap_and_out_again(services, fron
     bundle = tmp_path / "bundle.tar"
     hoist(["pull", f"{plain}/gap/app:1", f"{plain}/gap/base:1", "--all-platforms", "--output", str(bundle),
            "--format", "oci-archive", "--referrers", "--plain-http", "-q"], env)
-    out = hoist(["push", str(bundle), "--registry", f"{front.host}/inside", "--referrers", "--plain-http", "-q"], env)
+    # Pushed without flags: the referrers in the bundle were put there on purpose, and go with their images.
+    out = hoist(["push", str(bundle), "--registry", f"{front.host}/inside", "--plain-http", "-q"], env)
     assert sorted(out.stdout.split()) == sorted([f"{front.host}/inside/gap/app:1@{subject_a['digest']}",
                                                  f"{front.host}/inside/gap/base:1@{subject_b['digest']}"])
     assert_carried(front.host, "inside/gap/app", subject_a, made_a, api=True)
@@ -291,9 +292,16 @@ def test_a_layout_lists_referrers_for_oci_tools_and_pushes_them_back(services, f
     assert hoist(["referrers", str(layout)], env).stdout.startswith(f"{layout}@{subject['digest']}")
     hoist(["push", str(layout), f"{front.host}/lay/back:1", "--referrers", "--plain-http", "-q"], env)
     assert_carried(front.host, "lay/back", subject, made, api=True)
-    # Without --referrers, the image goes alone.
-    hoist(["push", str(layout), f"{front.host}/lay/alone:1", "--plain-http", "-q"], env)
+    # With --no-referrers, the image goes alone, and a notice says how many stayed behind.
+    alone = hoist(["push", str(layout), f"{front.host}/lay/alone:1", "--plain-http", "--no-referrers", "--progress",
+                   "plain"], env)
     assert front.referrers.listed("lay/alone", subject["digest"]) == []
+    assert f"referrer(s) of {subject['digest']} left out: --no-referrers" in alone.stderr
+    # Converted, the image's digest changes: its referrers stay behind with a notice instead of a refusal.
+    converted = hoist(["push", str(layout), f"{front.host}/lay/converted:1", "--plain-http", "--format", "docker",
+                       "--progress", "plain"], env)
+    assert f"left out: its digest changed to " in converted.stderr
+    assert front.referrers.listed("lay/converted", subject["digest"]) == []
 
 
 def test_a_listed_referrer_that_is_gone_and_a_list_naming_the_image_are_handled(services, front, env):

@@ -1,0 +1,54 @@
+import Archives
+import ArgumentParser
+import Foundation
+
+/// `hoist verify FILE...`: a bundle checked offline, before or after it crosses an air gap.
+struct VerifyCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Check bundles offline: every blob against its digest, every manifest against what it names.",
+    discussion: """
+      FILE is an OCI layout (folder or tar) or a docker archive, as hoist pull --output or docker save write
+      them. Every blob is read once and hashed; every index, manifest and referrer is parsed and each
+      descriptor checked (present, size right); layers held uncompressed are checked against their config's
+      diffIDs. No registry is asked. Each problem is a line on stderr naming the image and blob at fault;
+      stdout has one summary line per file (or --json). The exit status is 0 only when every file is sound.
+
+      Example:
+        hoist verify bundle.tar && sha256sum bundle.tar > bundle.tar.sha256
+      """)
+
+  @Argument(help: "The bundles to check.") var files: [String]
+  @Flag(help: "Print JSON.") var json = false
+
+  func validate() throws {
+    if files.isEmpty { throw ValidationError("name at least one bundle to check") }
+  }
+
+  func run() async throws {
+    var sound = true
+    try await reportingErrors {
+      var reports = [BundleReport]()
+      for file in files {
+        do {
+          reports.append(try await BundleCheck.verify(path: file))
+        } catch {
+          // A file that cannot be read as a bundle at all is one problem of its own; the others are checked.
+          var unreadable = BundleReport(path: file)
+          unreadable.problems.append(oneLine(error))
+          reports.append(unreadable)
+        }
+      }
+      for report in reports {
+        for note in report.notes { printError("\(report.path): note: \(note)") }
+        for problem in report.problems {
+          printError(problem.hasPrefix(report.path + ":") ? problem : "\(report.path): \(problem)")
+        }
+        if !json { print(report.summary) }
+      }
+      if json { printJSON(reports.map(\.object)) }
+      sound = reports.allSatisfy(\.isSound)
+    }
+    if !sound { throw ExitStatus.failure }
+  }
+}

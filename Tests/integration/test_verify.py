@@ -1,0 +1,83 @@
+"""hoist verify: a bundle checked offline, every blob against its digest and every manifest against what it
+names; a flipped byte, a cut file, a missing blob and a manifest naming an absent blob are each found by
+name, and a sound bundle with referrers passes."""
+import json
+import os
+import shutil
+import tarfile
+
+from conftest import TESTDATA, hoist
+from test_referrers import MULTIARCH, signed_image
+
+
+def verify(paths, env, json_output=False):
+    return hoist(["verify", *paths] + (["--json"] if json_output else []), env, check=False)
+
+
+def test_a_bundle_with_referrers_is_sound_and_summarised(services, env, tmp_path):
+    plain = services.plain.host
+    signed_image(plain, "ver/app", api=False, env=env)
+    signed_image(plain, "ver/base", api=False, env=env, source=MULTIARCH)
+    bundle = tmp_path / "bundle.tar"
+    hoist(["pull", f"{plain}/ver/app:1", f"{plain}/ver/base:1", "--all-platforms", "--output", str(bundle),
+           "--format", "oci-archive", "--referrers", "--plain-http", "-q"], env)
+    result = verify([str(bundle)], env, json_output=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)[0]
+    assert report["sound"] and report["problems"] == []
+    assert sorted(image["name"] for image in report["images"]) == [f"{plain}/ver/app:1", f"{plain}/ver/base:1"]
+    assert report["referrers"] >= 8 and report["platforms"] == ["linux/amd64", "linux/arm64/v8"]
+    assert report["bytes"] > 0 and report["blobs"] > 0
+    text = verify([str(bundle)], env)
+    assert text.returncode == 0 and text.stdout.startswith(f"{bundle}: sound: 2 images")
+
+
+def test_each_kind_of_damage_is_named(env, tmp_path):
+    layout = os.path.join(TESTDATA, "oci-layout")
+    with open(os.path.join(layout, "index.json")) as f:
+        manifest_digest = json.load(f)["manifests"][0]["digest"]
+    blobs = sorted(os.listdir(os.path.join(layout, "blobs", "sha256")),
+                   key=lambda name: -os.path.getsize(os.path.join(layout, "blobs", "sha256", name)))
+    largest = blobs[0]
+    cases = {}
+    for case in ("flipped", "truncated", "missing"):
+        target = tmp_path / case
+        shutil.copytree(layout, target)
+        cases[case] = target
+    path = cases["flipped"] / "blobs" / "sha256" / largest
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    path = cases["truncated"] / "blobs" / "sha256" / largest
+    path.write_bytes(path.read_bytes()[:1000])
+    os.remove(cases["missing"] / "blobs" / "sha256" / largest)
+
+    flipped = verify([str(cases["flipped"])], env)
+    assert flipped.returncode == 1 and f"blob sha256:{largest}: its content hashes to" in flipped.stderr
+    truncated = verify([str(cases["truncated"])], env)
+    assert truncated.returncode == 1 and "the bundle holds 1000" in truncated.stderr
+    missing = verify([str(cases["missing"])], env)
+    assert missing.returncode == 1
+    assert f"manifest {manifest_digest} names sha256:{largest}" in missing.stderr
+    assert "which is not in the bundle" in missing.stderr
+
+    # A tar cut short is named too, and the next file is still checked.
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(open(os.path.join(TESTDATA, "oci-layout.tar"), "rb").read()[:50000])
+    both = verify([str(cut), layout], env)
+    assert both.returncode == 1 and "truncated" in both.stderr and f"{layout}: sound" in both.stdout
+
+
+def test_a_docker_archive_layer_is_checked_against_its_diff_id(env, tmp_path):
+    archive = tmp_path / "edited.tar"
+    shutil.copy(os.path.join(TESTDATA, "docker-legacy.tar"), archive)
+    with tarfile.open(archive) as listing:
+        layer = next(m for m in listing.getmembers() if m.name.endswith("layer.tar"))
+    data = bytearray(archive.read_bytes())
+    data[layer.offset_data + layer.size // 2] ^= 0x01
+    archive.write_bytes(bytes(data))
+    result = verify([str(archive)], env)
+    assert result.returncode == 1 and f"({layer.name}) hashes to sha256:" in result.stderr
+    assert "its config's diffID is sha256:" in result.stderr
+    for sound in ("docker-legacy.tar", "docker-25.tar", "containerd.tar", "multiarch", "skopeo.tar"):
+        assert verify([os.path.join(TESTDATA, sound)], env).returncode == 0, sound
