@@ -11,22 +11,20 @@ public struct BundleCheck {
   let path: String
   /// The digest each blob's content has, by the digest its name claims, and its size.
   var held = [Digest: (actual: Digest, size: Int64)]()
+  /// What a delta bundle left out (expected at its destination), by digest, with sizes.
+  var omitted = [Digest: Int64]()
   var report: BundleReport
 
   /// Checks the bundle at `path`; a file that is no bundle at all is an error, anything wrong inside one
   /// is a problem in the report.
-  public static func verify(path: String) async throws -> BundleReport {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw ArchiveError.missing(path: path)
-    }
-    let files: any LayoutFiles =
-      isDirectory.boolValue ? DirectoryFiles(path: path) : TarFiles(archive: try TarArchive(path: path))
+  public static func verify(path: String, base: [Digest: Int64]? = nil) async throws -> BundleReport {
+    let files = try BundleFiles.open(path)
     guard try files.exists("index.json") || files.exists("manifest.json") else {
       throw ArchiveError.unrecognized(
         path: path, reason: "neither an OCI layout (no index.json) nor a docker archive (no manifest.json)")
     }
     var check = BundleCheck(files: files, path: path, report: BundleReport(path: path))
+    if let delta = try DeltaRecord.read(bundle: path) { check.leftOut(delta, base: base) }
     try await check.hashBlobs()
     if try files.exists("index.json") { try check.walkLayout() }
     if try files.exists("manifest.json") { try await check.walkDockerArchive() }
@@ -36,7 +34,7 @@ public struct BundleCheck {
   /// The blob files (`blobs/sha256/<hex>`), each read once and hashed; a content that does not match its
   /// name is a problem.
   mutating func hashBlobs() async throws {
-    let names = try blobNames()
+    let names = try BundleFiles.blobNames(files)
     let files = files
     let hashes = try await withThrowingTaskGroup(of: (Digest, Digest, Int64).self) { group in
       var pending = names[...]
@@ -65,16 +63,17 @@ public struct BundleCheck {
     }
   }
 
-  /// The files under `blobs/sha256/` whose names are digests, with the digest each claims.
-  func blobNames() throws -> [(String, Digest)] {
-    let prefix = "blobs/sha256/"
-    let names: [String]
-    switch files {
-    case let tar as TarFiles:
-      names = tar.archive.entries.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-    default: names = (try? FileManager.default.contentsOfDirectory(atPath: path + "/" + prefix)) ?? []
+  /// Takes a delta's left-out blobs as held elsewhere; with the `base` it was made against, checks that
+  /// the base holds each of them.
+  mutating func leftOut(_ delta: DeltaRecord, base: [Digest: Int64]?) {
+    omitted = Dictionary(delta.omitted.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+    report.notes.append(
+      "a delta since \(delta.since.joined(separator: ", ")): \(delta.omitted.count) blob(s) left out, "
+        + "expected at its destination")
+    guard let base else { return }
+    for blob in delta.omitted where base[blob.digest] != blob.size {
+      report.problems.append("the delta leaves out \(blob.digest) (\(blob.size) bytes), which the base does not hold")
     }
-    return names.sorted().compactMap { hex in (try? Digest("sha256:" + hex)).map { (prefix + hex, $0) } }
   }
 
   /// A file's SHA-256 and size, read once.
@@ -89,7 +88,7 @@ public struct BundleCheck {
   mutating func holds(
     _ descriptor: Descriptor, _ what: @autoclosure () -> String, mayBeLeftOut: Bool = false
   ) -> Bool {
-    guard let blob = held[descriptor.digest] else {
+    guard let blob = held[descriptor.digest] ?? omitted[descriptor.digest].map({ (descriptor.digest, $0) }) else {
       let text = "\(what()) names \(descriptor.digest) (\(descriptor.size) bytes), which is not in the bundle"
       if mayBeLeftOut {
         report.notes.append(text + (descriptor.platform.map { ": platform \($0) left out" } ?? ""))

@@ -127,7 +127,7 @@ extension LayoutDestination {
     let temporary = path + ".hoist-tmp"
     do {
       let tar = try PlannedTar(path: temporary)
-      for name in ["oci-layout", "index.json", "manifest.json", "repositories"]
+      for name in ["oci-layout", "index.json", "manifest.json", "repositories", DeltaRecord.name]
       where FileManager.default.fileExists(atPath: staging + "/" + name) {
         try tar.add(name: name, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + name))))
       }

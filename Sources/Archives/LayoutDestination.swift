@@ -43,6 +43,10 @@ public actor LayoutDestination: ImageDestination {
   /// first and inflated again straight into the tar, so they touch the disk once.
   var inflated = [Digest: (compressed: String, layer: Descriptor, size: Int64)]()
   var reused = 0
+  /// Blobs the bundle's destination already holds (a delta's bases), and those left out because of it.
+  var base = [Digest: Int64]()
+  var since = [String]()
+  var omitted = Set<DeltaRecord.Blob>()
   var resumedBytes: Int64 = 0
 
   public init(path: String, format: OutputFormat, uncompressedLayers: Bool = false) throws {
@@ -80,7 +84,18 @@ public actor LayoutDestination: ImageDestination {
 
   func blobPath(_ digest: Digest) -> String { staging + "/" + LayoutPath.blob(digest) }
 
+  /// Makes this a delta against `base`: blobs it holds are left out (the destination of the bundle has
+  /// them) and recorded in `hoist-delta.json`; `since` names the bases.
+  public func leaveOut(_ base: [Digest: Int64], since: [String]) {
+    self.base = base
+    self.since = since
+  }
+
   public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
+    if base[descriptor.digest] == descriptor.size {
+      omitted.insert(DeltaRecord.Blob(digest: descriptor.digest, size: descriptor.size))
+      return true
+    }
     let attributes = try? FileManager.default.attributesOfItem(atPath: blobPath(descriptor.digest))
     guard (attributes?[.size] as? NSNumber)?.int64Value == descriptor.size else { return false }
     if !inPlace { reused += 1 }
@@ -139,6 +154,12 @@ public actor LayoutDestination: ImageDestination {
     try write(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: staging + "/oci-layout")
     if format == .dockerArchive { try await writeDockerMetadata(&index) }
     try write(index.encoded(), to: staging + "/index.json")
+    if !omitted.isEmpty {
+      let record = DeltaRecord(since: since, omitted: Array(omitted))
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      try write(try encoder.encode(record), to: staging + "/" + DeltaRecord.name)
+    }
     try? FileManager.default.removeItem(atPath: staging + "/.hoist-uploads")
     switch format {
     case .oci, .dir:

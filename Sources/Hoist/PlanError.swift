@@ -1,3 +1,4 @@
+import Archives
 import OCI
 import Transfer
 
@@ -50,6 +51,22 @@ public enum PlanRules {
   /// Refuses `--no-referrers` beside `--referrers` or `--referrers-type`.
   public static func check(referrers: ReferrerSelection?, leftOut: Bool) throws(PlanError) {
     if referrers != nil && leftOut { throw PlanError("--no-referrers and --referrers exclude each other") }
+  }
+
+  /// Refuses a delta (`--since`) in a format whose readers need every blob: `docker load` reads a docker
+  /// archive whole, and a `dir:` folder is one image's every file.
+  public static func check(since: [String], into format: OutputFormat) throws(PlanError) {
+    guard !since.isEmpty, format == .dockerArchive || format == .dir else { return }
+    throw PlanError(
+      "a delta bundle (--since) leaves blobs out, which \(format.rawValue) cannot; write it as an OCI layout "
+        + "or an OCI tar (--format oci-archive)")
+  }
+
+  /// The blobs every `--since` bundle or inventory holds.
+  public static func blobs(since: [String]) throws -> [Digest: Int64] {
+    var all = [Digest: Int64]()
+    for path in since { all.merge(try DeltaBase.blobs(at: path)) { first, _ in first } }
+    return all
   }
 
   /// Refuses referrers into a `dir:` folder, which holds one image and nothing else.

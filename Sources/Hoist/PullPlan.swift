@@ -18,6 +18,8 @@ public struct PullPlan: Sendable {
   public var concurrency = 8
   public var platform = PlatformChoice.host
   public var referrers: ReferrerSelection?
+  /// Bundles or inventories whose blobs the output leaves out: a delta bundle (`--since`).
+  public var since = [String]()
 
   public init(images: [String], output: String) {
     self.images = images
@@ -48,6 +50,7 @@ public struct PullPlan: Sendable {
     if format == .dir && images.count > 1 {
       throw PlanError("a dir: folder holds one image; pull several into an OCI layout or archive")
     }
+    try PlanRules.check(since: since, into: outputFormat)
   }
 
   /// The images as references.
@@ -72,6 +75,7 @@ public struct PullPlan: Sendable {
     let references = try references()
     let destination = try LayoutDestination(
       path: output, format: outputFormat, uncompressedLayers: uncompressedLayers)
+    if !since.isEmpty { await destination.leaveOut(try PlanRules.blobs(since: since), since: since) }
     let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
     let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
     let platform = platform
@@ -145,6 +149,10 @@ public struct CopyPlan: Sendable {
       options: copyOptions(session.settings), cache: session.settings.blobInfoCache(), progress: progress)
     let imageSource = try session.source(source, platform: platform)
     let target = try session.target(destination, naming: source, uncompressedLayers: uncompressedLayers)
-    return try await engine.run([ImageCopy(source: { imageSource }, targets: [target])])[0]
+    let copy = ImageCopy(source: { imageSource }, targets: [target])
+    if case .file(let path, _, _) = source, let delta = try DeltaRecord.read(bundle: path) {
+      try await DeltaCheck(record: delta).check([copy], bundle: path)
+    }
+    return try await engine.run([copy])[0]
   }
 }

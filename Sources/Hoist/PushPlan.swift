@@ -104,6 +104,9 @@ public struct PushPlan: Sendable {
       }
       return ImageCopy(source: { try ArchiveSource.open(path: path, image: job.image) }, targets: targets)
     }
+    if let delta = try DeltaRecord.read(bundle: path) {
+      try await DeltaCheck(record: delta).check(copies, bundle: source)
+    }
     let stored = try await engine.run(copies)
     return zip(jobs, stored).flatMap { job, stored in job.texts.map { ($0, stored.digest) } }
   }

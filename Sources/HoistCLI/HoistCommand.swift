@@ -17,7 +17,7 @@ public struct HoistCommand: AsyncParsableCommand {
     version: "hoist \(hoistVersion) (commit \(String(cString: hoist_commit())))",
     subcommands: [
       PushCommand.self, PullCommand.self, CopyCommand.self, MutateCommand.self, AppendCommand.self, IndexCommand.self,
-      SyncCommand.self, VerifyCommand.self, ReferrersCommand.self, AttachCommand.self,
+      SyncCommand.self, VerifyCommand.self, InventoryCommand.self, ReferrersCommand.self, AttachCommand.self,
       LoginCommand.self,
       LogoutCommand.self,
       ECRCommand.self,

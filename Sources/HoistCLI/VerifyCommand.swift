@@ -13,6 +13,8 @@ struct VerifyCommand: AsyncParsableCommand {
       descriptor checked (present, size right); layers held uncompressed are checked against their config's
       diffIDs. No registry is asked. Each problem is a line on stderr naming the image and blob at fault;
       stdout has one summary line per file (or --json). The exit status is 0 only when every file is sound.
+      A delta bundle (pull --since) is checked with the blobs it left out taken as held at its destination;
+      --base names what it was made against, to check that it holds them.
 
       Example:
         hoist verify bundle.tar && sha256sum bundle.tar > bundle.tar.sha256
@@ -20,6 +22,10 @@ struct VerifyCommand: AsyncParsableCommand {
 
   @Argument(help: "The bundles to check.") var files: [String]
   @Flag(help: "Print JSON.") var json = false
+  @Option(
+    help:
+      "For a delta bundle: the bundle (or inventory) it was made against, to check it holds what the delta left out.")
+  var base: String?
 
   func validate() throws {
     if files.isEmpty { throw ValidationError("name at least one bundle to check") }
@@ -29,9 +35,10 @@ struct VerifyCommand: AsyncParsableCommand {
     var sound = true
     try await reportingErrors {
       var reports = [BundleReport]()
+      let base = try base.map(DeltaBase.blobs(at:))
       for file in files {
         do {
-          reports.append(try await BundleCheck.verify(path: file))
+          reports.append(try await BundleCheck.verify(path: file, base: base))
         } catch {
           // A file that cannot be read as a bundle at all is one problem of its own; the others are checked.
           var unreadable = BundleReport(path: file)

@@ -118,6 +118,17 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
     }
   }
 
+  @Test func aDeltaIsAnOCILayoutOrTar() throws {
+    var plan = try PullPlan(arguments: ["r.example.com/a", "./delta.tar"], output: nil)
+    plan.since = ["./full.tar"]
+    expectRefusal(
+      "a delta bundle (--since) leaves blobs out, which docker-archive cannot; write it as an OCI layout or an OCI "
+        + "tar (--format oci-archive)"
+    ) { try plan.validate() }
+    plan.format = .ociArchive
+    try plan.validate()
+  }
+
   @Test func uncompressedLayersWouldChangeDigestsReferrersNeed() throws {
     var plan = try PullPlan(arguments: ["r.example.com/a", "./x.tar"], output: nil)
     (plan.uncompressedLayers, plan.referrers) = (true, ReferrerSelection(artifactTypes: []))

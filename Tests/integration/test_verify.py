@@ -81,3 +81,53 @@ def test_a_docker_archive_layer_is_checked_against_its_diff_id(env, tmp_path):
     assert "its config's diffID is sha256:" in result.stderr
     for sound in ("docker-legacy.tar", "docker-25.tar", "containerd.tar", "multiarch", "skopeo.tar"):
         assert verify([os.path.join(TESTDATA, sound)], env).returncode == 0, sound
+
+
+def test_a_delta_bundle_carries_only_what_changed_and_pushes_only_onto_its_base(services, env, tmp_path):
+    """Release 2 adds one layer to release 1: the delta holds that layer, the new config and the manifest,
+    and leaves out release 1's three layers;
+    pushed where release 1 is, it gives the digest the full bundle gives; pushed where it is not, it fails
+    before any manifest, naming what is missing."""
+    plain = services.plain.host
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{plain}/delta/app:1", "--plain-http", "-q"], env)
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "release.txt").write_bytes(os.urandom(200_000))
+    hoist(["append", f"{plain}/delta/app:1", f"{plain}/delta/app:2", "--layer", f"{folder}:/srv", "--plain-http",
+           "-q"], env)
+    full1, full2, delta = tmp_path / "full1.tar", tmp_path / "full2.tar", tmp_path / "delta.tar"
+    for image, out in ((f"{plain}/delta/app:1", full1), (f"{plain}/delta/app:2", full2)):
+        hoist(["pull", image, str(out), "--format", "oci-archive", "--plain-http", "-q"], env)
+    made = hoist(["pull", f"{plain}/delta/app:2", str(delta), "--format", "oci-archive", "--since", str(full1),
+                  "--plain-http", "-q"], env)
+    digest2 = made.stdout.split("@")[1].split()[0]
+    # The delta holds the new layer, the new config and the manifest; nothing else.
+    with tarfile.open(delta) as bundle:
+        blobs = [m for m in bundle.getmembers() if m.name.startswith("blobs/sha256/") and m.isfile()]
+        record = json.load(bundle.extractfile("hoist-delta.json"))
+    assert len(blobs) == 3 and record["since"] == [str(full1)] and len(record["omitted"]) == 3
+    assert os.path.getsize(delta) < 200_000 + 60_000 < os.path.getsize(full2)
+    checked = verify([str(delta), "--base", str(full1)], env)
+    assert checked.returncode == 0 and "a delta since" in checked.stderr, checked.stderr
+    # Onto its base: the same digest as the full bundle's.
+    hoist(["push", str(full1), f"{plain}/inside/app:1", "--plain-http", "-q"], env)
+    # Where the bundles are not kept, an inventory of the isolated registry serves as the base.
+    inventory = tmp_path / "have.json"
+    hoist(["inventory", f"{plain}/inside", "--output", str(inventory), "--plain-http"], env)
+    with open(inventory) as f:
+        listed = {blob["digest"] for blob in json.load(f)["blobs"]}
+    assert {blob["digest"] for blob in record["omitted"]} <= listed
+    again = tmp_path / "again.tar"
+    hoist(["pull", f"{plain}/delta/app:2", str(again), "--format", "oci-archive", "--since", str(inventory),
+           "--plain-http", "-q"], env)
+    with tarfile.open(again) as bundle:
+        assert len([m for m in bundle.getmembers() if m.name.startswith("blobs/sha256/") and m.isfile()]) == 3
+    pushed = hoist(["push", str(delta), f"{plain}/inside/app:2", "--plain-http", "-q"], env)
+    assert pushed.stdout.split("@")[1].strip() == digest2
+    full = hoist(["push", str(full2), f"{plain}/whole/app:2", "--plain-http", "-q"], env)
+    assert full.stdout.split("@")[1].strip() == digest2
+    # Where the base is not: one error naming the missing blobs, and no manifest written.
+    refused = hoist(["push", str(delta), f"{plain}/elsewhere/app:2", "--plain-http", "-q"], env, check=False)
+    assert refused.returncode == 66 and "leaves out 3 blob(s) its destination lacks" in refused.stderr
+    assert all(blob["digest"] in refused.stderr for blob in record["omitted"])
+    assert services.plain.manifest_exists("elsewhere/app", "2") is False

@@ -1,0 +1,65 @@
+import Archives
+import OCI
+import Transfer
+
+/// What pushing a delta bundle checks before anything is written: every blob the bundle left out and an
+/// image of it names is at that image's destination.
+struct DeltaCheck {
+  let record: DeltaRecord
+
+  /// The blobs an image names: its index's manifests, each manifest's config and layers.
+  static func named(by source: any ImageSource) async throws -> Set<Digest> {
+    let root = try await source.root()
+    var named = Set<Digest>()
+    var pending = [(root.descriptor, root.bytes)]
+    while let (descriptor, bytes) = pending.popLast() {
+      guard named.insert(descriptor.digest).inserted, let declared = DeclaredType(document: bytes) else { continue }
+      if declared.isIndex {
+        for child in try Index.decode(bytes, what: "\(source)").manifests where !named.contains(child.digest) {
+          guard let document = try? await source.document(child) else { continue }
+          pending.append((child, document))
+        }
+      } else {
+        let manifest = try Manifest.decode(bytes, what: "\(source)")
+        named.insert(manifest.config.digest)
+        named.formUnion(manifest.layers.map(\.digest))
+      }
+    }
+    return named
+  }
+
+  /// The left-out blobs of `source`'s image that a target lacks, as `DESTINATION: DIGEST (SIZE bytes)`.
+  func missing(_ source: any ImageSource, at targets: [CopyTarget]) async throws -> [String] {
+    let named = try await Self.named(by: source)
+    var missing = [String]()
+    for blob in record.omitted where named.contains(blob.digest) {
+      let descriptor = Descriptor(mediaType: "application/octet-stream", digest: blob.digest, size: blob.size)
+      for target in targets where !(try await target.destination.blobExists(descriptor)) {
+        missing.append("\(target.destination): \(blob.digest) (\(blob.size) bytes)")
+      }
+    }
+    return missing
+  }
+
+  /// Checks every copy of a delta bundle; one error lists all that is missing.
+  func check(_ copies: [ImageCopy], bundle: String) async throws {
+    var missing = [String]()
+    for copy in copies { missing += try await self.missing(try await copy.source(), at: copy.targets) }
+    guard missing.isEmpty else { throw DeltaError(bundle: bundle, since: record.since, missing: missing) }
+  }
+}
+
+/// A delta bundle pushed where the blobs it left out are not.
+public struct DeltaError: CategorizedError, CustomStringConvertible {
+  public var bundle: String
+  public var since: [String]
+  public var missing: [String]
+
+  public var description: String {
+    "\(bundle) is a delta (since \(since.joined(separator: ", "))) and leaves out \(missing.count) blob(s) its "
+      + "destination lacks: \(missing.joined(separator: "; ")); push the bundle it was made against first, "
+      + "or a full bundle. Nothing was pushed"
+  }
+
+  public var category: ErrorCategory { .notFound }
+}
