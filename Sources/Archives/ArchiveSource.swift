@@ -35,7 +35,7 @@ public enum ArchiveSource {
   /// What `path` holds: an OCI layout (folder or tar), a `docker save` tarball, or a `dir:` folder.
   private static func kind(of path: String) throws -> Kind {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+    guard FileManager.default.fileExists(atPath: Volumes.parts(of: path)[0], isDirectory: &isDirectory) else {
       throw ArchiveError.missing(path: path)
     }
     if isDirectory.boolValue { return DirSource.recognizes(path) ? .dir(path) : .layout(DirectoryFiles(path: path)) }

@@ -32,7 +32,9 @@ public struct DeltaRecord: Codable, Sendable, Equatable {
   /// The record a bundle holds, nil for a bundle that holds every blob it names.
   public static func read(bundle path: String) throws -> DeltaRecord? {
     // hoist writes deltas as layouts or plain tars; a compressed tar is not read through for nothing.
-    if let head = try? FileRangeReader(path: path, length: 4).read(maxLength: 4), Compression(magic: head) != .none {
+    if let head = try? FileRangeReader(path: Volumes.parts(of: path)[0], length: 4).read(maxLength: 4),
+      Compression(magic: head) != .none
+    {
       return nil
     }
     let files = try BundleFiles.open(path)
@@ -75,7 +77,7 @@ public enum DeltaBase {
 enum BundleFiles {
   static func open(_ path: String) throws -> any LayoutFiles {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+    guard FileManager.default.fileExists(atPath: Volumes.parts(of: path)[0], isDirectory: &isDirectory) else {
       throw ArchiveError.missing(path: path)
     }
     return isDirectory.boolValue ? DirectoryFiles(path: path) : TarFiles(archive: try TarArchive(path: path))

@@ -125,8 +125,8 @@ extension LayoutDestination {
   /// first (`PlannedTar`); then the blobs are copied and the uncompressed layers inflated into it, one per core.
   func writeTar() async throws {
     let temporary = path + ".hoist-tmp"
+    let tar = try PlannedTar(path: temporary, partSize: maxFileSize)
     do {
-      let tar = try PlannedTar(path: temporary)
       for name in ["oci-layout", "index.json", "manifest.json", "repositories", DeltaRecord.name]
       where FileManager.default.fileExists(atPath: staging + "/" + name) {
         try tar.add(name: name, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + name))))
@@ -158,11 +158,24 @@ extension LayoutDestination {
         for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
         while try await group.next() != nil { startNext() }
       }
-      try rename(temporary, to: path)
+      try placeParts(tar.files)
     } catch {
-      try? FileManager.default.removeItem(atPath: temporary)
+      for file in tar.files { try? FileManager.default.removeItem(atPath: file) }
       throw error
     }
+  }
+
+  /// Renames the written tar into place: one file when it fit in one, else its parts (`PATH.001`, …), with
+  /// any part an earlier, larger output left beyond them removed.
+  private func placeParts(_ files: [String]) throws {
+    guard files.count > 1 else { return try rename(files[0], to: path) }
+    for (number, file) in files.enumerated() { try rename(file, to: Volumes.part(path, number + 1)) }
+    var stale = files.count + 1
+    while FileManager.default.fileExists(atPath: Volumes.part(path, stale)) {
+      try FileManager.default.removeItem(atPath: Volumes.part(path, stale))
+      stale += 1
+    }
+    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
   }
 
   /// Where a blob in the tar comes from: a file of the staging layout, or a compressed layer to inflate.

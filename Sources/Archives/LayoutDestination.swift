@@ -49,10 +49,14 @@ public actor LayoutDestination: ImageDestination {
   var omitted = Set<DeltaRecord.Blob>()
   var resumedBytes: Int64 = 0
 
-  public init(path: String, format: OutputFormat, uncompressedLayers: Bool = false) throws {
+  /// A tar output larger than this is written in parts of at most this size (`PATH.001`, …).
+  let maxFileSize: Int64?
+
+  public init(path: String, format: OutputFormat, uncompressedLayers: Bool = false, maxFileSize: Int64? = nil) throws {
     self.path = path
     self.format = format
     self.uncompressedLayers = uncompressedLayers
+    self.maxFileSize = maxFileSize
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
     if format == .oci && exists {

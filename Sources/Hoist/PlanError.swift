@@ -19,6 +19,9 @@ public enum PlanRules {
   /// The smallest upload chunk a user may ask for (ECR's smallest part).
   public static let minimumChunkSize = 5 << 20
 
+  /// The smallest part a split bundle may be made of.
+  public static let minimumPartSize: Int64 = 1 << 20
+
   /// Refuses a `--concurrency` outside `concurrency`.
   public static func check(concurrency: Int) throws(PlanError) {
     guard Self.concurrency.contains(concurrency) else {

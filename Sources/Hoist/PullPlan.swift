@@ -20,6 +20,8 @@ public struct PullPlan: Sendable {
   public var referrers: ReferrerSelection?
   /// Bundles or inventories whose blobs the output leaves out: a delta bundle (`--since`).
   public var since = [String]()
+  /// A tar output larger than this is written in parts of at most this size (`PATH.001`, …).
+  public var maxFileSize: Int64?
 
   public init(images: [String], output: String) {
     self.images = images
@@ -51,6 +53,12 @@ public struct PullPlan: Sendable {
       throw PlanError("a dir: folder holds one image; pull several into an OCI layout or archive")
     }
     try PlanRules.check(since: since, into: outputFormat)
+    if let maxFileSize {
+      guard [.ociArchive, .dockerArchive].contains(outputFormat) else {
+        throw PlanError("--max-file-size splits a tar; write to a .tar, or give --format oci-archive or docker-archive")
+      }
+      guard maxFileSize >= PlanRules.minimumPartSize else { throw PlanError("--max-file-size must be at least 1MiB") }
+    }
   }
 
   /// The images as references.
@@ -74,7 +82,7 @@ public struct PullPlan: Sendable {
   public func run(in session: Session, progress: @escaping @Sendable (ProgressEvent) -> Void) async throws -> Result {
     let references = try references()
     let destination = try LayoutDestination(
-      path: output, format: outputFormat, uncompressedLayers: uncompressedLayers)
+      path: output, format: outputFormat, uncompressedLayers: uncompressedLayers, maxFileSize: maxFileSize)
     if !since.isEmpty { await destination.leaveOut(try PlanRules.blobs(since: since), since: since) }
     let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
     let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)

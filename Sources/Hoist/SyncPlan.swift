@@ -18,6 +18,10 @@ public struct SyncPlan: Sendable {
   public var output: String?
   public var concurrency = 4
   public var referrers: ReferrerSelection?
+  /// With `output`: bundles or inventories whose blobs it leaves out (a delta), and the largest file it is
+  /// written in (parts beyond).
+  public var since = [String]()
+  public var maxFileSize: Int64?
 
   public init(list: SyncFile, path: String, registry: String?, output: String?) {
     self.list = list
@@ -27,9 +31,21 @@ public struct SyncPlan: Sendable {
   }
 
   /// Checks the options alone, before the file is read.
-  public static func validate(registry: String?, output: String?, concurrency: Int) throws(PlanError) {
+  public static func validate(
+    registry: String?, output: String?, concurrency: Int, since: [String] = [], maxFileSize: Int64? = nil
+  ) throws(PlanError) {
     if (registry == nil) == (output == nil) { throw PlanError("give --registry or --output, one of them") }
     try PlanRules.check(concurrency: concurrency)
+    if output == nil && (!since.isEmpty || maxFileSize != nil) {
+      throw PlanError("--since and --max-file-size shape a bundle; give --output")
+    }
+    if let output {
+      try PlanRules.check(since: since, into: OutputFormat.implied(by: output))
+      if let maxFileSize, OutputFormat.implied(by: output) != .dockerArchive || maxFileSize < PlanRules.minimumPartSize
+      {
+        throw PlanError("--max-file-size splits a .tar bundle into parts of at least 1MiB")
+      }
+    }
   }
 
   /// Reads the list at `path`.
@@ -119,8 +135,10 @@ public struct SyncPlan: Sendable {
       options: session.settings.copyOptions(concurrency: concurrency).carrying(referrers),
       cache: session.settings.blobInfoCache(), progress: progress)
     let bundle = try output.map {
-      try LayoutDestination(path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false)
+      try LayoutDestination(
+        path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false, maxFileSize: maxFileSize)
     }
+    if let bundle, !since.isEmpty { await bundle.leaveOut(try PlanRules.blobs(since: since), since: since) }
     var copies = [ImageCopy]()
     var copied = [Item]()
     var outcomes = [Outcome]()

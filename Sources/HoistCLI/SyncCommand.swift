@@ -34,6 +34,10 @@ struct SyncCommand: AsyncParsableCommand {
   @Option(name: .long, help: "A docker archive (.tar) or OCI layout to write every image into instead.")
   var output: String?
   @Flag(name: .long, help: "Print what would be copied, and copy nothing.") var dryRun = false
+  @Option(name: .long, help: "With --output: a bundle or inventory whose blobs to leave out (repeatable).")
+  var since: [String] = []
+  @Option(name: .long, help: "With --output: write a .tar larger than this in parts, e.g. 4GiB.")
+  var maxFileSize: ByteCount?
   @Option(name: .long, help: "How many blobs to move at once.") var concurrency = 4
 
   @OptionGroup var carried: ReferrerOptions
@@ -41,7 +45,11 @@ struct SyncCommand: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func validate() throws {
-    try usage { try SyncPlan.validate(registry: registry, output: output, concurrency: concurrency) }
+    try usage {
+      try SyncPlan.validate(
+        registry: registry, output: output, concurrency: concurrency, since: since,
+        maxFileSize: maxFileSize.map { Int64($0.bytes) })
+    }
   }
 
   func run() async throws {
@@ -49,6 +57,7 @@ struct SyncCommand: AsyncParsableCommand {
     try await reportingErrors {
       var plan = SyncPlan(list: try SyncPlan.read(file), path: file, registry: registry, output: output)
       (plan.concurrency, plan.referrers) = (concurrency, carried.selection)
+      (plan.since, plan.maxFileSize) = (since, maxFileSize.map { Int64($0.bytes) })
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
       failed = try await connection.withConnection(

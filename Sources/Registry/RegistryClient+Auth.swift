@@ -114,7 +114,7 @@ extension RegistryClient {
   /// Asks the challenge's token service for a token covering `scope` (and the challenge's own scope).
   private func fetchToken(challenge: Challenge, scope: String?) async throws -> (String, TimeInterval) {
     let operation = "get a token from \(challenge.parameters["realm"] ?? "the token service")"
-    guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm) else {
+    guard let realm = challenge.parameters["realm"], let components = URLComponents(string: realm) else {
       throw RegistryError(
         operation: operation, registry: host, reason: .protocolViolation("Bearer challenge without a realm"))
     }

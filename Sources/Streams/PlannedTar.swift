@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -9,19 +11,43 @@
 /// tasks at a time (`pwrite`). libarchive writes a tar in order only, which would make a docker archive's
 /// layers, decompressed in parallel, touch the disk twice. Members are ustar, owned by root, dated 0, as
 /// `TarWriter` writes them; sizes beyond ustar's 8 GiB use the base-256 form GNU tar, Go and libarchive read.
+///
+/// With a `partSize`, the tar is written in parts of at most that size (`Volumes.part`), each created when
+/// the first byte lands in it.
 public final class PlannedTar: @unchecked Sendable {
-  private let descriptor: Int32
   private let path: String
+  private let partSize: Int64?
+  private let lock = NSLock()
+  /// The open file of each part (one, without a part size).
+  private var descriptors = [Int32]()
   private var end: Int64 = 0
 
-  /// Creates (or truncates) the tar file at `path`.
-  public init(path: String) throws(StreamError) {
-    descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else { throw .io(path: path, operation: "create", errno: errno) }
+  /// Creates (or truncates) the tar file at `path`, or its parts of at most `partSize` bytes.
+  public init(path: String, partSize: Int64? = nil) throws(StreamError) {
     self.path = path
+    self.partSize = partSize
+    _ = try descriptor(part: 0)
   }
 
-  deinit { close(descriptor) }
+  deinit { for descriptor in descriptors { close(descriptor) } }
+
+  /// The files written: the tar, or its parts in order.
+  public var files: [String] {
+    lock.withLock { partSize == nil ? [path] : (1...descriptors.count).map { Volumes.part(path, $0) } }
+  }
+
+  /// The file of part `index` (from 0), created (with every part before it) when first asked for.
+  private func descriptor(part index: Int) throws(StreamError) -> Int32 {
+    lock.lock()
+    defer { lock.unlock() }
+    while descriptors.count <= index {
+      let name = partSize == nil ? path : Volumes.part(path, descriptors.count + 1)
+      let descriptor = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      guard descriptor >= 0 else { throw .io(path: name, operation: "create", errno: errno) }
+      descriptors.append(descriptor)
+    }
+    return descriptors[index]
+  }
 
   /// Adds a regular file member of `size` bytes; returns where its data starts.
   public func addFile(name: String, size: Int64) throws(StreamError) -> Int64 {
@@ -45,19 +71,33 @@ public final class PlannedTar: @unchecked Sendable {
   public func write(_ bytes: [UInt8], at offset: Int64) throws(StreamError) {
     var done = 0
     while done < bytes.count {
-      let n = bytes.withUnsafeBytes {
-        pwrite(descriptor, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
-      }
+      let position = offset + Int64(done)
+      let (part, local, room) = place(position)
+      let file = try descriptor(part: part)
+      let count = Int(min(Int64(bytes.count - done), room))
+      let n = bytes.withUnsafeBytes { pwrite(file, $0.baseAddress! + done, count, off_t(local)) }
       guard n > 0 else { throw .io(path: path, operation: "write", errno: errno) }
       done += n
     }
   }
 
+  /// Which part a byte of the tar falls in, where in it, and how many bytes the part has room for from there.
+  private func place(_ position: Int64) -> (part: Int, offset: Int64, room: Int64) {
+    guard let partSize else { return (0, position, .max) }
+    return (Int(position / partSize), position % partSize, partSize - position % partSize)
+  }
+
   /// Ends the archive: two zero blocks, padded to a multiple of 10240 bytes as tar does; the gaps between
-  /// members' data and their padding read as zeros.
+  /// members' data and their padding read as zeros. Every part but the last is `partSize` bytes.
   public func finish() throws(StreamError) {
     let length = (end + 1024 + 10239) / 10240 * 10240
-    guard ftruncate(descriptor, off_t(length)) == 0 else { throw .io(path: path, operation: "write", errno: errno) }
+    let last = place(length - 1).part
+    for part in 0...last {
+      let size = part < last ? partSize! : length - Int64(part) * (partSize ?? 0)
+      guard ftruncate(try descriptor(part: part), off_t(size)) == 0 else {
+        throw .io(path: path, operation: "write", errno: errno)
+      }
+    }
   }
 
   private func addHeader(name: String, size: Int64, type: UInt8, mode: Int) throws(StreamError) {

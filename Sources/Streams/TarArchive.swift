@@ -1,4 +1,5 @@
 import CArchive
+import Foundation
 
 /// One member of a tar archive, as the index pass found it.
 public struct TarEntry: Sendable, Equatable {
@@ -25,6 +26,8 @@ public final class TarArchive: Sendable {
   public let isCompressed: Bool
   public let entries: [String: TarEntry]
   private let smallContents: [String: [UInt8]]
+  /// The files the tar is kept in, with their sizes: `path` alone, or its parts (`Volumes`).
+  let parts: [(path: String, size: Int64)]
 
   /// The largest member whose bytes the index pass keeps in memory, so metadata is read once.
   static let smallMemberLimit: Int64 = 256 << 10
@@ -33,7 +36,11 @@ public final class TarArchive: Sendable {
   /// Indexes the archive at `path`: one sequential pass over it.
   public init(path: String) throws(StreamError) {
     self.path = path
-    let handle = try LibarchiveHandle(path: path)
+    let files = Volumes.parts(of: path)
+    parts = files.map { file in
+      (file, ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.int64Value ?? 0)
+    }
+    let handle = try LibarchiveHandle(paths: files)
     var entries = [String: TarEntry]()
     var small = [String: [UInt8]]()
     var smallTotal = 0
@@ -123,10 +130,13 @@ public final class TarArchive: Sendable {
   public func open(_ entry: TarEntry, from offset: Int64 = 0) throws(StreamError) -> any ByteReader {
     let start = min(max(offset, 0), entry.size)
     if let dataOffset = entry.dataOffset {
-      return try FileRangeReader(path: path, offset: dataOffset + start, length: entry.size - start)
+      guard parts.count > 1 else {
+        return try FileRangeReader(path: parts[0].path, offset: dataOffset + start, length: entry.size - start)
+      }
+      return PartsRangeReader(parts: parts, offset: dataOffset + start, length: entry.size - start)
     }
     // A member of a compressed archive can only be reached by reading up to it.
-    let reader = try LibarchiveMemberReader(path: path, entry: entry)
+    let reader = try LibarchiveMemberReader(paths: parts.map(\.path), entry: entry)
     var skipped: Int64 = 0
     while skipped < start {
       let piece = try reader.read(maxLength: Int(min(1 << 20, start - skipped)))
@@ -162,12 +172,12 @@ final class LibarchiveMemberReader: ByteReader {
   private let handle: LibarchiveHandle
   private let member: String
 
-  init(path: String, entry: TarEntry) throws(StreamError) {
-    handle = try LibarchiveHandle(path: path)
+  init(paths: [String], entry: TarEntry) throws(StreamError) {
+    handle = try LibarchiveHandle(paths: paths)
     member = entry.name
     for _ in 0...entry.ordinal {
       guard try handle.nextHeader() != nil else {
-        throw .badMember(path: path, member: entry.name, reason: "vanished on a second read")
+        throw .badMember(path: paths[0], member: entry.name, reason: "vanished on a second read")
       }
     }
   }
@@ -188,20 +198,28 @@ final class LibarchiveHandle {
 
   let archive: OpaquePointer
   let path: String
+  /// The file names libarchive reads from, kept alive as long as it may open them.
+  private var names: [UnsafePointer<CChar>?]
 
-  init(path: String) throws(StreamError) {
+  /// Reads the file, or the parts, at `paths` as one stream.
+  init(paths: [String]) throws(StreamError) {
     guard let archive = archive_read_new() else { fatalError("libarchive could not allocate a reader") }
     self.archive = archive
-    self.path = path
+    self.path = paths[0]
+    names = paths.map { UnsafePointer(strdup($0)) } + [nil]
     archive_read_support_filter_all(archive)
     archive_read_support_format_tar(archive)
     archive_read_support_format_gnutar(archive)
-    if archive_read_open_filename(archive, path, 1 << 20) != ARCHIVE_OK {
+    let opened = names.withUnsafeMutableBufferPointer { archive_read_open_filenames(archive, $0.baseAddress, 1 << 20) }
+    if opened != ARCHIVE_OK {
       throw .badArchive(path: path, reason: LibarchiveHandle.reason(archive))
     }
   }
 
-  deinit { archive_read_free(archive) }
+  deinit {
+    archive_read_free(archive)
+    for name in names { free(UnsafeMutablePointer(mutating: name)) }
+  }
 
   var filterCode: Int32 { archive_filter_code(archive, 0) }
 

@@ -81,5 +81,12 @@ import Testing
       try SyncPlan.validate(registry: "r", output: "b.tar", concurrency: 4)
     }
     try SyncPlan.validate(registry: "r.example.com", output: nil, concurrency: 4)
+    expectRefusal("--since and --max-file-size shape a bundle; give --output") {
+      try SyncPlan.validate(registry: "r.example.com", output: nil, concurrency: 4, since: ["old.tar"])
+    }
+    expectRefusal("--max-file-size splits a .tar bundle into parts of at least 1MiB") {
+      try SyncPlan.validate(registry: nil, output: "./layout", concurrency: 4, maxFileSize: 4 << 30)
+    }
+    try SyncPlan.validate(registry: nil, output: "mirror.tar", concurrency: 4, maxFileSize: 4 << 30)
   }
 }

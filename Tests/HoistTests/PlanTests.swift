@@ -127,6 +127,12 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
     ) { try plan.validate() }
     plan.format = .ociArchive
     try plan.validate()
+    plan.maxFileSize = 4 << 30
+    try plan.validate()
+    plan.format = .oci
+    expectRefusal("--max-file-size splits a tar; write to a .tar, or give --format oci-archive or docker-archive") {
+      try plan.validate()
+    }
   }
 
   @Test func uncompressedLayersWouldChangeDigestsReferrersNeed() throws {

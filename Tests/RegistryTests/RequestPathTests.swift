@@ -192,7 +192,8 @@ func push(
     }
     // One budget for the blob: 4 tries in all, not 4 sessions of 4 requests each.
     #expect(fake.count(.POST, "/blobs/uploads/") == 4)
-    #expect(Date().timeIntervalSince(started) < quickPolicy(3).longestBackoff + 2)
+    // Loose: a hang, not a speed (the suite runs many tests at once on two cores).
+    #expect(Date().timeIntervalSince(started) < quickPolicy(3).longestBackoff + 30)
   }
 
   @Test func requestsThatStartTogetherShareOnePing() async throws {

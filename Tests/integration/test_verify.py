@@ -131,3 +131,28 @@ def test_a_delta_bundle_carries_only_what_changed_and_pushes_only_onto_its_base(
     assert refused.returncode == 66 and "leaves out 3 blob(s) its destination lacks" in refused.stderr
     assert all(blob["digest"] in refused.stderr for blob in record["omitted"])
     assert services.plain.manifest_exists("elsewhere/app", "2") is False
+
+
+def test_a_bundle_split_into_parts_is_verified_and_pushed_from_its_first_part(services, env, tmp_path):
+    """--max-file-size writes NAME.001, NAME.002, … each within the limit; verify and push read the parts
+    as one, without joining them, and the image arrives with the digest it had."""
+    import subprocess
+    plain = services.plain.host
+    subprocess.run([os.path.join(os.path.dirname(TESTDATA), "scripts", "make-fixtures"), "--big", "3",
+                    str(tmp_path)], check=True)
+    source = hoist(["push", str(tmp_path / "big.tar"), f"{plain}/parts/app:1", "--plain-http", "-q"], env)
+    digest = source.stdout.split("@")[1].strip()
+    bundle = tmp_path / "bundle.tar"
+    hoist(["pull", f"{plain}/parts/app:1", "--output", str(bundle), "--format", "oci-archive", "--max-file-size", "1MiB", "--plain-http", "-q"],
+          env)
+    parts = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("bundle.tar."))
+    assert len(parts) >= 3 and parts[0] == "bundle.tar.001" and not bundle.exists()
+    assert all(os.path.getsize(tmp_path / p) <= 1 << 20 for p in parts)
+    checked = verify([str(tmp_path / "bundle.tar.001")], env)
+    assert checked.returncode == 0, checked.stderr
+    pushed = hoist(["push", str(tmp_path / "bundle.tar.001"), "--registry", f"{plain}/split", "--plain-http", "-q"],
+                   env)
+    assert pushed.stdout.split("@")[1].strip() == digest
+    refused = hoist(["pull", f"{plain}/parts/app:1", str(tmp_path / "layout"), "--max-file-size", "1MiB",
+                     "--plain-http", "-q"], env, check=False)
+    assert refused.returncode == 64 and "--max-file-size splits a tar" in refused.stderr
