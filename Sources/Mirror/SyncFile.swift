@@ -88,28 +88,8 @@ public struct SyncFile: Sendable {
               throw fail(repositoryKey, "\(registry).\(name): a repository must be a name")
             }
             let at = "\(registry).\(name).\(repository)"
-            let line = repositoryKey.mark?.line ?? 0
-            switch name {
-            case "images":
-              if list.null != nil {
-                selections.append((repository, .tags([]), line))
-                continue
-              }
-              guard list.sequence != nil else { throw fail(list, "\(at): expected a list of tags or digests") }
-              let tags = list.array().compactMap(\.string)
-              guard tags.count == list.array().count else { throw fail(list, "\(at): every tag must be a string") }
-              selections.append((repository, .tags(tags), line))
-            case "images-by-tag-regex":
-              guard let pattern = list.string, (try? NSRegularExpression(pattern: pattern)) != nil else {
-                throw fail(list, "\(at): expected a regular expression")
-              }
-              selections.append((repository, .regex(pattern), line))
-            default:
-              guard let text = list.string, let range = SemverRange(text) else {
-                throw fail(list, "\(at): expected a version range such as \">= 1.2.0, < 2\"")
-              }
-              selections.append((repository, .semver(range), line))
-            }
+            selections.append(
+              (repository, try Self.selection(name, list, at: at, fail: fail), repositoryKey.mark?.line ?? 0))
           }
         default:
           throw fail(
@@ -122,6 +102,31 @@ public struct SyncFile: Sendable {
             registry: registry, repository: repository, selection: selection, tlsVerify: tlsVerify,
             username: username, password: password, line: line))
       }
+    }
+  }
+
+  /// What an `images`, `images-by-tag-regex` or `images-by-semver` entry (`name`) selects; `at` names it in
+  /// errors.
+  static func selection(
+    _ name: String, _ list: Node, at: String, fail: (Node?, String) -> SyncFileError
+  ) throws(SyncFileError) -> Selection {
+    switch name {
+    case "images":
+      if list.null != nil { return .tags([]) }
+      guard list.sequence != nil else { throw fail(list, "\(at): expected a list of tags or digests") }
+      let tags = list.array().compactMap(\.string)
+      guard tags.count == list.array().count else { throw fail(list, "\(at): every tag must be a string") }
+      return .tags(tags)
+    case "images-by-tag-regex":
+      guard let pattern = list.string, (try? NSRegularExpression(pattern: pattern)) != nil else {
+        throw fail(list, "\(at): expected a regular expression")
+      }
+      return .regex(pattern)
+    default:
+      guard let text = list.string, let range = SemverRange(text) else {
+        throw fail(list, "\(at): expected a version range such as \">= 1.2.0, < 2\"")
+      }
+      return .semver(range)
     }
   }
 
