@@ -111,6 +111,25 @@ public struct ECRClient: Sendable {
     _ = try await call("DeleteRepositoryPolicy", ["repositoryName": name], about: name)
   }
 
+  /// Sets the repository's lifecycle policy: which images ECR expires, and when.
+  public func setLifecyclePolicy(_ name: String, policy: String) async throws {
+    _ = try await call("PutLifecyclePolicy", ["repositoryName": name, "lifecyclePolicyText": policy], about: name)
+  }
+
+  /// The lifecycle policy text, or nil when the repository has none.
+  public func lifecyclePolicy(_ name: String) async throws -> String? {
+    do {
+      return try await call("GetLifecyclePolicy", ["repositoryName": name], about: name)["lifecyclePolicyText"]
+        as? String
+    } catch let error as AWSError where error.code == "LifecyclePolicyNotFoundException" {
+      return nil
+    }
+  }
+
+  public func deleteLifecyclePolicy(_ name: String) async throws {
+    _ = try await call("DeleteLifecyclePolicy", ["repositoryName": name], about: name)
+  }
+
   /// An image as `DescribeImages` reports it.
   public struct Image: Sendable, Equatable {
     public var digest: String

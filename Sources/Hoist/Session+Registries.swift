@@ -92,3 +92,48 @@ extension Session {
     return try await source.document(try Manifest.decode(root.bytes, what: reference.description).config)
   }
 }
+
+/// The two policies an ECR repository keeps: who may use it (`access`), and which images it expires
+/// (`lifecycle`).
+public enum RepositoryPolicyKind: Sendable {
+  case access, lifecycle
+
+  /// How messages name it.
+  public var noun: String { self == .access ? "policy" : "lifecycle policy" }
+
+  /// Its `hoist repo` subcommand.
+  public var command: String { self == .access ? "hoist repo policy" : "hoist repo lifecycle" }
+
+  /// Reads a policy document from `file`: it must be a JSON object.
+  public func document(file: String) throws -> String {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw PlanError("\(file): cannot read the \(noun) file")
+    }
+    guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+      throw PlanError("\(file): the \(noun) is not a JSON object")
+    }
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  public func set(_ text: String, on repository: String, _ api: ECRClient) async throws {
+    switch self {
+    case .access: try await api.setPolicy(repository, policy: text)
+    case .lifecycle: try await api.setLifecyclePolicy(repository, policy: text)
+    }
+  }
+
+  /// The policy's text, or nil when the repository has none.
+  public func get(_ repository: String, _ api: ECRClient) async throws -> String? {
+    switch self {
+    case .access: try await api.policy(repository)
+    case .lifecycle: try await api.lifecyclePolicy(repository)
+    }
+  }
+
+  public func delete(_ repository: String, _ api: ECRClient) async throws {
+    switch self {
+    case .access: try await api.deletePolicy(repository)
+    case .lifecycle: try await api.deleteLifecyclePolicy(repository)
+    }
+  }
+}

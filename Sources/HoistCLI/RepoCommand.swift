@@ -9,9 +9,9 @@ import Registry
 /// `hoist repo …`: repositories and their policies (Amazon ECR; `list` works with any registry).
 struct RepoCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "repo", abstract: "Manage repositories and repository policies.",
+    commandName: "repo", abstract: "Manage repositories, their access and lifecycle policies.",
     discussion: "Example:\n  hoist repo create 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app --immutable-tags",
-    subcommands: [Create.self, List.self, Delete.self, Policy.self])
+    subcommands: [Create.self, List.self, Delete.self, RepoPolicyCommand.self, RepoLifecycleCommand.self])
 
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,67 +68,6 @@ struct RepoCommand: AsyncParsableCommand {
       try await withECR(repository, connection, command: "hoist repo delete") { api, name in
         try await api.deleteRepository(name, force: force)
         printError("Deleted repository \(name)")
-      }
-    }
-  }
-
-  struct Policy: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-      abstract: "Set, show or delete an ECR repository policy.",
-      discussion: "Example:\n  hoist repo policy get 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app",
-      subcommands: [Set.self, Get.self, Remove.self])
-
-    struct Set: AsyncParsableCommand {
-      static let configuration = CommandConfiguration(
-        abstract: "Set a repository policy from a JSON file.",
-        discussion: "Example:\n  hoist repo policy set 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app policy.json")
-      @Argument(help: "REGISTRY/REPOSITORY") var repository: String
-      @Argument(help: "The policy document (JSON).") var file: String
-      @OptionGroup var connection: ConnectionOptions
-
-      func run() async throws {
-        try await withECR(repository, connection, command: "hoist repo policy set") { api, name in
-          guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("\(file): cannot read the policy file")
-          }
-          guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
-            throw ValidationError("\(file): the policy is not a JSON object")
-          }
-          try await api.setPolicy(name, policy: String(decoding: data, as: UTF8.self))
-          printError("Policy set on \(name)")
-        }
-      }
-    }
-
-    struct Get: AsyncParsableCommand {
-      static let configuration = CommandConfiguration(
-        abstract: "Print a repository policy.",
-        discussion: "Example:\n  hoist repo policy get 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app")
-      @Argument(help: "REGISTRY/REPOSITORY") var repository: String
-      @OptionGroup var connection: ConnectionOptions
-
-      func run() async throws {
-        try await withECR(repository, connection, command: "hoist repo policy get") { api, name in
-          guard let policy = try await api.policy(name) else {
-            throw ValidationError("repository \(name) has no policy")
-          }
-          print(policy)
-        }
-      }
-    }
-
-    struct Remove: AsyncParsableCommand {
-      static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete a repository policy.",
-        discussion: "Example:\n  hoist repo policy delete 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app")
-      @Argument(help: "REGISTRY/REPOSITORY") var repository: String
-      @OptionGroup var connection: ConnectionOptions
-
-      func run() async throws {
-        try await withECR(repository, connection, command: "hoist repo policy delete") { api, name in
-          try await api.deletePolicy(name)
-          printError("Policy deleted from \(name)")
-        }
       }
     }
   }

@@ -49,4 +49,18 @@ import Transport
     settings.plainHTTP = true
     #expect(settings.transportOptions(hosts: ["a", "b"], alsoPlain: ["c"]).plainHTTPHosts == ["a", "b", "c"])
   }
+
+  @Test func aPolicyDocumentMustBeAJSONObject() throws {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).json")
+    defer { try? FileManager.default.removeItem(at: file) }
+    try Data("[1, 2]".utf8).write(to: file)
+    #expect { try RepositoryPolicyKind.lifecycle.document(file: file.path) } throws: {
+      "\($0)" == "\(file.path): the lifecycle policy is not a JSON object"
+    }
+    #expect { try RepositoryPolicyKind.access.document(file: file.path + ".gone") } throws: {
+      "\($0)" == "\(file.path).gone: cannot read the policy file"
+    }
+    try Data(#"{"rules": []}"#.utf8).write(to: file)
+    #expect(try RepositoryPolicyKind.lifecycle.document(file: file.path) == #"{"rules": []}"#)
+  }
 }

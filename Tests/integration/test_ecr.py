@@ -104,6 +104,31 @@ def test_immutable_tag_is_explained(ecr, env):
     assert "immutable" in again.stderr and "'1'" in again.stderr
 
 
+def test_lifecycle_policy_is_set_shown_and_deleted(ecr, env, tmp_path):
+    environment = ecr.env(env, ecr.ci)
+    name = f"{ecr.name}/lifecycle/app"
+    hoist(["repo", "create", name], environment)
+    rules = {"rules": [
+        {"rulePriority": 1, "description": "expire untagged after 7 days",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                       "countNumber": 7}, "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": "keep the last 30 releases",
+         "selection": {"tagStatus": "tagged", "tagPrefixList": ["release-"], "countType": "imageCountMoreThan",
+                       "countNumber": 30}, "action": {"type": "expire"}}]}
+    document = tmp_path / "lifecycle.json"
+    document.write_text(json.dumps(rules))
+    assert hoist(["repo", "lifecycle", "get", name], environment, check=False).returncode != 0
+    hoist(["repo", "lifecycle", "set", name, str(document)], environment)
+    assert json.loads(hoist(["repo", "lifecycle", "get", name], environment).stdout) == rules
+    # The access policy is another document: setting one leaves the other alone.
+    assert hoist(["repo", "policy", "get", name], environment, check=False).returncode != 0
+    hoist(["repo", "lifecycle", "delete", name], environment)
+    missing = hoist(["repo", "lifecycle", "get", name], environment, check=False)
+    assert missing.returncode != 0 and "has no lifecycle policy" in missing.stderr
+    notecr = hoist(["repo", "lifecycle", "get", "localhost:5000/app"], environment, check=False)
+    assert notecr.returncode != 0 and "hoist repo lifecycle get" in notecr.stderr
+
+
 def test_bad_aws_credentials_fail_clearly(ecr, env):
     source = os.path.join(TESTDATA, "oci-layout")
     wrong = hoist(["push", source, f"{ecr.name}/quirks/app:2"], ecr.env(env, (ecr.ci[0], "wrong-secret")),
