@@ -20,6 +20,9 @@ struct RepoLifecycleCommand: AsyncParsableCommand {
     subcommands: [PolicySet<Lifecycle>.self, PolicyGet<Lifecycle>.self, PolicyDelete<Lifecycle>.self])
 }
 
+/// The repository the examples name.
+private let example = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
+
 /// Which of a repository's policies a command works on.
 protocol PolicyKindChoice { static var kind: RepositoryPolicyKind { get } }
 enum Access: PolicyKindChoice { static let kind = RepositoryPolicyKind.access }
@@ -27,7 +30,10 @@ enum Lifecycle: PolicyKindChoice { static let kind = RepositoryPolicyKind.lifecy
 
 struct PolicySet<Kind: PolicyKindChoice>: AsyncParsableCommand {
   static var configuration: CommandConfiguration {
-    CommandConfiguration(commandName: "set", abstract: "Set the \(Kind.kind.noun) from a JSON file.")
+    CommandConfiguration(
+      commandName: "set", abstract: "Set the \(Kind.kind.noun) from a JSON file.",
+      discussion:
+        "Example:\n  \(Kind.kind.command) set \(example) \(Kind.kind == .access ? "policy" : "lifecycle").json")
   }
   @Argument(help: "REGISTRY/REPOSITORY") var repository: String
   @Argument(help: "The policy document (JSON).") var file: String
@@ -43,7 +49,9 @@ struct PolicySet<Kind: PolicyKindChoice>: AsyncParsableCommand {
 
 struct PolicyGet<Kind: PolicyKindChoice>: AsyncParsableCommand {
   static var configuration: CommandConfiguration {
-    CommandConfiguration(commandName: "get", abstract: "Print the \(Kind.kind.noun).")
+    CommandConfiguration(
+      commandName: "get", abstract: "Print the \(Kind.kind.noun).",
+      discussion: "Example:\n  \(Kind.kind.command) get \(example)")
   }
   @Argument(help: "REGISTRY/REPOSITORY") var repository: String
   @OptionGroup var connection: ConnectionOptions
@@ -60,7 +68,9 @@ struct PolicyGet<Kind: PolicyKindChoice>: AsyncParsableCommand {
 
 struct PolicyDelete<Kind: PolicyKindChoice>: AsyncParsableCommand {
   static var configuration: CommandConfiguration {
-    CommandConfiguration(commandName: "delete", abstract: "Delete the \(Kind.kind.noun).")
+    CommandConfiguration(
+      commandName: "delete", abstract: "Delete the \(Kind.kind.noun).",
+      discussion: "Example:\n  \(Kind.kind.command) delete \(example)")
   }
   @Argument(help: "REGISTRY/REPOSITORY") var repository: String
   @OptionGroup var connection: ConnectionOptions
