@@ -15,6 +15,20 @@ public struct BundleCheck {
   var omitted = [Digest: Int64]()
   var report: BundleReport
 
+  /// Checks the bundle at `path`, as `verify` does, never throwing: a file that cannot be read as a bundle at
+  /// all is the one problem of its report.
+  public static func report(path: String, base: [Digest: Int64]? = nil, describe: (any Error) -> String) async
+    -> BundleReport
+  {
+    do {
+      return try await verify(path: path, base: base)
+    } catch {
+      var unreadable = BundleReport(path: path)
+      unreadable.problems.append(describe(error))
+      return unreadable
+    }
+  }
+
   /// Checks the bundle at `path`; a file that is no bundle at all is an error, anything wrong inside one
   /// is a problem in the report.
   public static func verify(path: String, base: [Digest: Int64]? = nil) async throws -> BundleReport {

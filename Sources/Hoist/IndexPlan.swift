@@ -37,11 +37,7 @@ public struct IndexPlan: Sendable {
 
   /// The destinations as written, and parsed.
   public func parsedDestinations() throws(PlanError) -> [(text: String, reference: Reference)] {
-    do {
-      return try Reference.destinations(destinations)
-    } catch {
-      throw PlanError(error.description)
-    }
+    try PlanRules.destinations(destinations)
   }
 
   /// The registry hosts the index touches.

@@ -45,9 +45,7 @@ public struct PullPlan: Sendable {
   /// Refuses what cannot be pulled as asked.
   public func validate() throws(PlanError) {
     try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
-    if referrers != nil && format == .dir {
-      throw PlanError("a dir: folder holds one image and no referrers; pull to an OCI layout or archive")
-    }
+    try PlanRules.check(referrers: referrers, intoDir: format == .dir, verb: "pull")
     try PlanRules.check(concurrency: concurrency)
     if format == .dir && images.count > 1 {
       throw PlanError("a dir: folder holds one image; pull several into an OCI layout or archive")
@@ -123,7 +121,7 @@ public struct CopyPlan: Sendable {
   public func validate() throws(PlanError) {
     try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)
     try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
-    try PlanRules.check(referrers: referrers, into: destination, verb: "copy")
+    try PlanRules.check(referrers: referrers, intoDir: destination.isDirFolder, verb: "copy")
     try PlanRules.check(concurrency: concurrency)
   }
 

@@ -63,12 +63,7 @@ public struct PushPlan: Sendable {
   /// else `defaultRegistry`), every image of the file (or the one `image` names) under its own name.
   public func jobs(path: String, defaultRegistry: String?) throws -> [Job] {
     guard let registry = registry ?? (destinations.isEmpty ? defaultRegistry : nil) else {
-      let parsed: [(text: String, reference: Reference)]
-      do {
-        parsed = try Reference.destinations(destinations)
-      } catch {
-        throw PlanError(error.description)
-      }
+      let parsed = try PlanRules.destinations(destinations)
       return [Job(image: image, texts: parsed.map(\.text), references: parsed.map(\.reference))]
     }
     let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: path)

@@ -36,16 +36,7 @@ struct VerifyCommand: AsyncParsableCommand {
     try await reportingErrors {
       var reports = [BundleReport]()
       let base = try base.map(DeltaBase.blobs(at:))
-      for file in files {
-        do {
-          reports.append(try await BundleCheck.verify(path: file, base: base))
-        } catch {
-          // A file that cannot be read as a bundle at all is one problem of its own; the others are checked.
-          var unreadable = BundleReport(path: file)
-          unreadable.problems.append(oneLine(error))
-          reports.append(unreadable)
-        }
-      }
+      for file in files { reports.append(await BundleCheck.report(path: file, base: base, describe: oneLine)) }
       for report in reports {
         for note in report.notes { printError("\(report.path): note: \(note)") }
         for problem in report.problems {

@@ -90,7 +90,12 @@ public struct Retries: HTTPSender {
     } catch is CancellationError {
       throw CancellationError()
     } catch is NIOTooManyBytesError {
-      guard !failed else { return .answered(Self.with(response, body: ByteBuffer())) }
+      // A failure's body is only read to classify it; one too large to read is judged by its status.
+      let whole = Self.with(response, body: ByteBuffer())
+      guard !failed else {
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:))
+        return PassingFailure.status(status) ? .passing(whole, retryAfter: retryAfter) : .answered(whole)
+      }
       throw TransportError.answerTooLarge(limit: limit)
     } catch {
       throw ConnectionFailure(error)

@@ -1,0 +1,98 @@
+import Archives
+import OCI
+import Transfer
+
+/// The rules more than one plan checks, each written once.
+public enum PlanRules {
+  /// How many blobs a job may move at once.
+  public static let concurrency = 1...64
+
+  /// The smallest upload chunk a user may ask for (ECR's smallest part).
+  public static let minimumChunkSize = 5 << 20
+
+  /// The smallest part a split bundle may be made of.
+  public static let minimumPartSize: Int64 = 1 << 20
+
+  /// Refuses a `--concurrency` outside `concurrency`.
+  public static func check(concurrency: Int) throws(PlanError) {
+    guard Self.concurrency.contains(concurrency) else {
+      throw PlanError(
+        "--concurrency must be between \(Self.concurrency.lowerBound) and \(Self.concurrency.upperBound)")
+    }
+  }
+
+  /// Refuses referrers together with an option that changes manifest digests (`conflict`, when set):
+  /// referrers name their subject by digest, so it must stay.
+  public static func check(referrers: ReferrerSelection?, against conflict: String?) throws(PlanError) {
+    if referrers != nil, let conflict {
+      throw PlanError(
+        "--referrers keeps every digest, which \(conflict) would change; referrers name their images by digest")
+    }
+  }
+
+  /// The referrers a copy from a file carries: those asked for; else none, with the reason they stay
+  /// behind (`--no-referrers`, or `unfit`: the destination cannot hold them as they are); else every one
+  /// the file holds (they were put there on purpose), as an implied selection.
+  public static func referrers(
+    fromFile asked: ReferrerSelection?, leftOut: Bool, unfit: String? = nil
+  ) -> (selection: ReferrerSelection?, leftOutBecause: String?) {
+    if let asked { return (asked, nil) }
+    if leftOut { return (nil, "--no-referrers") }
+    if let unfit { return (nil, unfit) }
+    return (ReferrerSelection(implied: true), nil)
+  }
+
+  /// Push destinations as written (`REF`, `+TAG` for another tag of the one before), parsed.
+  public static func destinations(_ texts: [String]) throws(PlanError) -> [(text: String, reference: Reference)] {
+    do {
+      return try Reference.destinations(texts)
+    } catch {
+      throw PlanError(error.description)
+    }
+  }
+
+  /// Refuses `--no-referrers` beside `--referrers` or `--referrers-type`.
+  public static func check(referrers: ReferrerSelection?, leftOut: Bool) throws(PlanError) {
+    if referrers != nil && leftOut { throw PlanError("--no-referrers and --referrers exclude each other") }
+  }
+
+  /// Refuses a delta (`--since`) in a format whose readers need every blob: `docker load` reads a docker
+  /// archive whole, and a `dir:` folder is one image's every file.
+  public static func check(since: [String], into format: OutputFormat) throws(PlanError) {
+    guard !since.isEmpty, format == .dockerArchive || format == .dir else { return }
+    throw PlanError(
+      "a delta bundle (--since) leaves blobs out, which \(format.rawValue) cannot; write it as an OCI layout "
+        + "or an OCI tar (--format oci-archive)")
+  }
+
+  /// The blobs every `--since` bundle or inventory holds.
+  public static func blobs(since: [String]) throws -> [Digest: Int64] {
+    var all = [Digest: Int64]()
+    for path in since { all.merge(try DeltaBase.blobs(at: path)) { first, _ in first } }
+    return all
+  }
+
+  /// Refuses referrers into a `dir:` folder, which holds one image and nothing else.
+  public static func check(referrers: ReferrerSelection?, intoDir: Bool, verb: String) throws(PlanError) {
+    if referrers != nil, intoDir {
+      throw PlanError("a dir: folder holds one image and no referrers; \(verb) to an OCI layout or archive")
+    }
+  }
+}
+
+extension CopyOptions {
+  /// These options carrying `referrers` (nil: none), every digest then kept when they were asked for.
+  public func carrying(_ referrers: ReferrerSelection?) -> CopyOptions {
+    var options = self
+    options.referrers = referrers
+    if let referrers, !referrers.implied { options.keepDigests = true }
+    return options
+  }
+
+  /// These options carrying a file's referrers as `PlanRules.referrers(fromFile:…)` chose.
+  public func carrying(fromFile chosen: (selection: ReferrerSelection?, leftOutBecause: String?)) -> CopyOptions {
+    var options = carrying(chosen.selection)
+    options.referrersLeftOutBecause = chosen.leftOutBecause
+    return options
+  }
+}
