@@ -35,6 +35,8 @@ public actor LayoutDestination: ImageDestination {
   let staging: String
   let inPlace: Bool
   var entries: [Descriptor] = []
+  /// The `CopyOrder.position` of the copy that stored each entry: entries are kept in that order.
+  private var entryPositions: [Int] = []
   /// Every manifest and index stored, for the `dir:` format, which keeps them apart from other blobs.
   var manifests = Set<Digest>()
   /// Blobs the output no longer names (compressed layers and manifests replaced by uncompressed ones).
@@ -123,8 +125,11 @@ public actor LayoutDestination: ImageDestination {
     manifests.insert(digest)
     switch reference {
     case .tag(let name):
-      entries.removeAll { $0.refName == name }
-      entries.append(
+      for position in entries.indices.reversed() where entries[position].refName == name {
+        entries.remove(at: position)
+        entryPositions.remove(at: position)
+      }
+      list(
         Descriptor(
           mediaType: mediaType, digest: digest, size: Int64(bytes.count),
           annotations: [Annotation.refName: name]))
@@ -135,9 +140,18 @@ public actor LayoutDestination: ImageDestination {
       else { break }
       var entry = Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
       entry.artifactType = listed.descriptor.artifactType
-      entries.append(entry)
+      list(entry)
     }
     return digest
+  }
+
+  /// Lists an entry after those of its own copy and of every copy given before it, however the copies of a
+  /// run interleave.
+  private func list(_ entry: Descriptor) {
+    let position = CopyOrder.position
+    let at = entryPositions.firstIndex { $0 > position } ?? entries.count
+    entries.insert(entry, at: at)
+    entryPositions.insert(position, at: at)
   }
 
   public func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? { nil }

@@ -21,6 +21,25 @@ public enum PlanRules {
     }
   }
 
+  /// How many images `--jobs` may move at once, and how many move unless it says.
+  public static let jobs = 1...32
+  public static let defaultJobs = 4
+
+  /// Refuses a `--jobs` outside `jobs`.
+  public static func check(jobs: Int) throws(PlanError) {
+    guard Self.jobs.contains(jobs) else {
+      throw PlanError("--jobs must be between \(Self.jobs.lowerBound) and \(Self.jobs.upperBound)")
+    }
+  }
+
+  /// Refuses a `--max-requests-per-second` that is not a positive number.
+  public static func check(requestsPerSecond: Double?) throws(PlanError) {
+    guard let requestsPerSecond else { return }
+    guard requestsPerSecond > 0, requestsPerSecond.isFinite else {
+      throw PlanError("--max-requests-per-second must be a number above 0")
+    }
+  }
+
   /// Refuses referrers together with an option that changes manifest digests (`conflict`, when set):
   /// referrers name their subject by digest, so it must stay.
   public static func check(referrers: ReferrerSelection?, against conflict: String?) throws(PlanError) {

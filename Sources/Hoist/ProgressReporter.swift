@@ -46,6 +46,8 @@ public final class ProgressReporter: @unchecked Sendable {
   private var ticker: Task<Void, Never>?
   private var finished = false
   private let color = ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+  /// The image the event being handled belongs to, when a run copies several at once.
+  private var image: String?
 
   /// A reporter drawing in `mode` (not `auto`) for blobs that undergo `verb` (push, pull, copy), with a
   /// total line every `totalInterval` seconds in plain mode.
@@ -69,12 +71,24 @@ public final class ProgressReporter: @unchecked Sendable {
   private func handle(_ event: ProgressEvent) {
     lock.lock()
     defer { lock.unlock() }
+    if case .of(let image, let inner) = event {
+      self.image = image
+      defer { self.image = nil }
+      show(inner)
+    } else {
+      show(event)
+    }
+    if mode == .tty { draw(force: false) }
+  }
+
+  /// Shows one event (called with the lock held).
+  private func show(_ event: ProgressEvent) {
     switch event {
     case .notice(let text):
       switch mode {
       case .json: emit(["event": "notice", "message": text])
-      case .plain: line("note: \(text)")
-      case .tty: lineAboveTable("note: \(text)")
+      case .plain: line("note: \(prefix)\(text)")
+      case .tty: lineAboveTable("note: \(prefix)\(text)")
       default: break
       }
     case .blobStarted(let digest, let size, let compressing):
@@ -122,8 +136,8 @@ public final class ProgressReporter: @unchecked Sendable {
           "size": blobs[digest]?.size ?? sent,
         ])
     case .referrerFound, .manifestStored: handleDocument(event)
+    case .of(_, let inner): show(inner)
     }
-    if mode == .tty { draw(force: false) }
   }
 
   /// A referrer found, or a manifest stored (called with the lock held).
@@ -136,7 +150,7 @@ public final class ProgressReporter: @unchecked Sendable {
       let text =
         "referrer".padded + " \(digest.short) (\(artifactType ?? "no artifact type")) of \(subject.short)"
         + (tag.map { " under \($0)" } ?? "")
-      if mode == .tty { lineAboveTable(text) } else { plainOrJSON(text, object) }
+      if mode == .tty { lineAboveTable(prefix + text) } else { plainOrJSON(text, object) }
     case .manifestStored(let target, let digest):
       plainOrJSON(
         "manifest".padded + " \(target) \(digest.short)",
@@ -178,11 +192,14 @@ public final class ProgressReporter: @unchecked Sendable {
 
   private func plainOrJSON(_ text: String, _ object: [String: Any]) {
     switch mode {
-    case .plain: line(text)
+    case .plain: line(prefix + text)
     case .json: emit(object)
     default: break
     }
   }
+
+  /// What a plain line starts with: the image it is about, when a run copies several at once.
+  private var prefix: String { image.map { "\($0): " } ?? "" }
 
   private func totals() -> (done: Int64, size: Int64) {
     blobs.values.reduce((0, 0)) { ($0.0 + $1.done, $0.1 + $1.size) }
@@ -211,6 +228,8 @@ public final class ProgressReporter: @unchecked Sendable {
   }
 
   private func emit(_ object: [String: Any]) {
+    var object = object
+    if let image { object["image"] = image }
     guard
       let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     else { return }

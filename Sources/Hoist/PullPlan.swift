@@ -16,6 +16,8 @@ public struct PullPlan: Sendable {
   public var uncompressedLayers = false
   /// 8: an image of 100 small layers pulled in 0.26–0.29 s against 0.29–0.35 s with 4; large layers the same.
   public var concurrency = 8
+  /// How many images move at once (`--jobs`).
+  public var imagesAtOnce = PlanRules.defaultJobs
   public var platform = PlatformChoice.host
   public var referrers: ReferrerSelection?
   /// Bundles or inventories whose blobs the output leaves out: a delta bundle (`--since`).
@@ -47,6 +49,7 @@ public struct PullPlan: Sendable {
     try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
     try PlanRules.check(referrers: referrers, intoDir: format == .dir, verb: "pull")
     try PlanRules.check(concurrency: concurrency)
+    try PlanRules.check(jobs: imagesAtOnce)
     if format == .dir && images.count > 1 {
       throw PlanError("a dir: folder holds one image; pull several into an OCI layout or archive")
     }
@@ -85,12 +88,14 @@ public struct PullPlan: Sendable {
     let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
     let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
     let platform = platform
+    let several = references.count > 1
     let stored = try await engine.run(
       references.map { reference in
         ImageCopy(
           source: { try session.source(.registry(reference), platform: platform) },
-          targets: [CopyTarget(destination: destination, tags: [reference.description])])
-      })
+          targets: [CopyTarget(destination: destination, tags: [reference.description])],
+          label: several ? reference.description : nil)
+      }, jobs: imagesAtOnce)
     let reused = await destination.reusedFromEarlierRun
     return Result(
       stored: Array(zip(references.map(\.description), stored.map(\.digest))), reusedBlobs: reused.blobs,

@@ -20,6 +20,8 @@ public struct PushPlan: Sendable {
   public var format: ManifestFormat?
   public var chunkSize = RegistryDestination.defaultChunkSize
   public var concurrency = 4
+  /// How many of the archive's images move at once (`--jobs`).
+  public var imagesAtOnce = PlanRules.defaultJobs
   public var compression = CompressionKind.gzip
   public var compressionLevel: Int32?
   /// Create missing ECR repositories first.
@@ -38,6 +40,7 @@ public struct PushPlan: Sendable {
   public func validate(defaultRegistry: String?) throws(PlanError) {
     try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)
     try PlanRules.check(referrers: referrers, against: format.map { "--format \($0.rawValue)" })
+    try PlanRules.check(jobs: imagesAtOnce)
     if destinations.isEmpty && (registry ?? defaultRegistry) == nil {
       throw PlanError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
     }
@@ -97,12 +100,14 @@ public struct PushPlan: Sendable {
       let targets = try RegistryDestination.targets(for: job.references, chunkSize: chunkSize, clients: &clients) {
         try session.client(for: $0, createRepositories: createRepositories)
       }
-      return ImageCopy(source: { try ArchiveSource.open(path: path, image: job.image) }, targets: targets)
+      return ImageCopy(
+        source: { try ArchiveSource.open(path: path, image: job.image) }, targets: targets,
+        label: jobs.count > 1 ? job.texts.first : nil)
     }
     if let delta = try DeltaRecord.read(bundle: path) {
       try await DeltaCheck(record: delta).check(copies, bundle: source)
     }
-    let stored = try await engine.run(copies)
+    let stored = try await engine.run(copies, jobs: imagesAtOnce)
     return zip(jobs, stored).flatMap { job, stored in job.texts.map { ($0, stored.digest) } }
   }
 }

@@ -4,6 +4,7 @@ import ECR
 import Foundation
 import OCI
 import Registry
+import Synchronization
 import Transfer
 import Transport
 
@@ -23,6 +24,8 @@ public struct SessionSettings: Sendable {
   public var retries = 5
   /// Read and write no local cache (blob info, ECR logins).
   public var noCache = false
+  /// The most requests a second to each host, if the registry publishes a limit.
+  public var maxRequestsPerSecond: Double?
   /// Credentials for every registry the command names (`--username`, `--password-stdin`).
   public var credentials: RegistryCredentials?
   /// Where each HTTP request is reported (`--debug`), if anywhere.
@@ -69,6 +72,7 @@ public struct SessionSettings: Sendable {
     options.trustStoreFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     options.insecure = insecure
     options.retryPolicy = retryPolicy
+    options.limits = RequestLimits(perSecond: maxRequestsPerSecond)
     options.proxies = ProxySettings(environment: environment)
     options.plainHTTPHosts = (plainHTTP ? Set(hosts) : []).union(alsoPlain)
     options.trace = trace
@@ -87,6 +91,9 @@ public struct Session: Sendable {
   public let aws: AWSSession
   /// ECR logins kept between runs, unless turned off.
   public let tokenCache: ECRTokenCache?
+  /// The clients made so far: one per registry (and way of treating it), so that every image of a run
+  /// shares its registry's ping, tokens and ECR login.
+  private let clients = MadeClients()
 
   /// Runs `body` with a session for the given registry hosts, and closes its transport afterwards, whether
   /// `body` succeeds or fails. The settings' credentials apply to every host, `perHost` to its own;
@@ -138,6 +145,17 @@ public struct Session: Sendable {
   public func client(for host: String, endpoint: String? = nil, createRepositories: Bool = false) throws
     -> RegistryClient
   {
+    let key = "\(host) \(endpoint ?? host) \(createRepositories)"
+    if let made = clients.made.withLock({ $0[key] }) { return made }
+    let client = try makeClient(for: host, endpoint: endpoint, createRepositories: createRepositories)
+    return clients.made.withLock { clients in
+      if let made = clients[key] { return made }
+      clients[key] = client
+      return client
+    }
+  }
+
+  private func makeClient(for host: String, endpoint: String?, createRepositories: Bool) throws -> RegistryClient {
     let ecr = ecr(host)
     let provider = Self.credentialProvider(
       explicit: credentials.explicit[host], configured: try credentials.credentials(for: host), ecr: ecr)
@@ -203,4 +221,9 @@ public struct Session: Sendable {
       return names.count == 1 ? names[0] : "latest"
     }
   }
+}
+
+/// A session's registry clients, by registry and way of treating it.
+final class MadeClients: Sendable {
+  let made = Mutex<[String: RegistryClient]>([:])
 }

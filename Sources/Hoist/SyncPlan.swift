@@ -17,6 +17,12 @@ public struct SyncPlan: Sendable {
   /// the docker archive or OCI layout to write every image into.
   public var output: String?
   public var concurrency = 4
+  /// How many images move at once (`--jobs`).
+  public var imagesAtOnce = PlanRules.defaultJobs
+  /// The part of the list this run takes, when the mirror is split across runs.
+  public var shard: Shard?
+  /// Create missing ECR repositories in the destination.
+  public var createRepositories = false
   public var referrers: ReferrerSelection?
   /// With `output`: bundles or inventories whose blobs it leaves out (a delta), and the largest file it is
   /// written in (parts beyond).
@@ -32,10 +38,12 @@ public struct SyncPlan: Sendable {
 
   /// Checks the options alone, before the file is read.
   public static func validate(
-    registry: String?, output: String?, concurrency: Int, since: [String] = [], maxFileSize: Int64? = nil
+    registry: String?, output: String?, concurrency: Int, jobs: Int = PlanRules.defaultJobs, since: [String] = [],
+    maxFileSize: Int64? = nil
   ) throws(PlanError) {
     if (registry == nil) == (output == nil) { throw PlanError("give --registry or --output, one of them") }
     try PlanRules.check(concurrency: concurrency)
+    try PlanRules.check(jobs: jobs)
     if output == nil && (!since.isEmpty || maxFileSize != nil) {
       throw PlanError("--since and --max-file-size shape a bundle; give --output")
     }
@@ -48,6 +56,37 @@ public struct SyncPlan: Sendable {
     }
   }
 
+  /// The shard a run takes: `--shard INDEX/COUNT`, else a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX`
+  /// with `--shard-count` or `JOB_COMPLETIONS` for the count; nil (the whole list) when none is given.
+  public static func shard(flag: String?, count: Int?, environment: [String: String]) throws(PlanError) -> Shard? {
+    let usage = "--shard takes INDEX/COUNT, with INDEX from 0 to COUNT-1 (e.g. 0/4)"
+    if let flag {
+      guard count == nil else { throw PlanError("give --shard INDEX/COUNT or --shard-count, not both") }
+      let parts = flag.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+      guard parts.count == 2, let index = parts[0], let total = parts[1], total >= 1, (0..<total).contains(index) else {
+        throw PlanError(usage)
+      }
+      return Shard(index: index, count: total)
+    }
+    let variable = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+    guard let indexText = variable("JOB_COMPLETION_INDEX") else {
+      if count != nil {
+        throw PlanError("--shard-count goes with JOB_COMPLETION_INDEX (an Indexed Job); else give --shard")
+      }
+      return nil
+    }
+    guard let index = Int(indexText) else { throw PlanError("JOB_COMPLETION_INDEX is \(indexText), not a number") }
+    guard let total = count ?? variable("JOB_COMPLETIONS").flatMap({ Int($0) }) else {
+      throw PlanError(
+        "JOB_COMPLETION_INDEX is \(index) but the number of shards is unknown: give --shard-count or set JOB_COMPLETIONS"
+      )
+    }
+    guard total >= 1, (0..<total).contains(index) else {
+      throw PlanError("JOB_COMPLETION_INDEX \(index) is not a shard of \(total) (0 to \(total - 1))")
+    }
+    return Shard(index: index, count: total)
+  }
+
   /// Reads the list at `path`.
   public static func read(_ path: String) throws -> SyncFile {
     guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path: path) }
@@ -55,12 +94,12 @@ public struct SyncPlan: Sendable {
   }
 
   /// The registries the list asks to reach over plain HTTP (`tls-verify: false`).
-  public var plainHosts: Set<String> { Set(list.images.filter { !$0.tlsVerify }.map(\.registry)) }
+  public var plainHosts: Set<String> { Set(entries.filter { !$0.tlsVerify }.map(\.registry)) }
 
   /// Credentials the list gives, by registry.
   public var credentials: [String: RegistryCredentials] {
     var credentials = [String: RegistryCredentials]()
-    for image in list.images {
+    for image in entries {
       if let username = image.username, let password = image.password {
         credentials[image.registry] = RegistryCredentials(username: username, password: password)
       }
@@ -71,7 +110,7 @@ public struct SyncPlan: Sendable {
   /// Every registry host the mirror touches.
   public func hosts() throws -> [String] {
     let destination = try registry.map { try Reference.placing("x", under: $0).registry }
-    return Array(Set(list.images.map(\.registry))) + (destination.map { [$0] } ?? [])
+    return Array(Set(entries.map(\.registry))) + (destination.map { [$0] } ?? [])
   }
 
   /// One image to carry: from where, and (into a registry) to where.
@@ -82,38 +121,52 @@ public struct SyncPlan: Sendable {
     public var name: String { destination?.description ?? source.description }
   }
 
-  /// What became of an image, or of an entry of the list.
+  /// What became of an image (named as `Item.name` names it), or of an entry of the list.
   public enum Outcome: Sendable {
-    case copied(String, Digest)
+    /// Copied, with the bytes sent for it.
+    case copied(String, Digest, bytes: Int64)
     case alreadyThere(String, Digest)
-    /// An image or an entry (`where` names the entry's line) that failed.
-    case failed(where: String?, any Error)
+    /// An image, or an entry (`where` names the entry's line), that failed.
+    case failed(String, where: String?, any Error)
   }
 
-  /// The images every entry names (listing tags where a regex or range selects them), and a failure line
-  /// for each entry that could not be listed.
+  /// The entries of the list this run takes: all of them, or its shard's.
+  public var entries: [SyncFile.Image] { shard?.images(of: list) ?? list.images }
+
+  /// The images every entry of this run names (each repository's tags listed once, several repositories at
+  /// once, where a regex or range selects them), and a failure for each entry that could not be listed.
   public func items(in session: Session) async -> (items: [Item], failures: [Outcome]) {
+    let entries = entries
+    var listed = [String: Result<[String], any Error>]()
+    let toList = Array(Set(entries.filter(\.needsTags).map(\.name))).sorted()
+    let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let tags = await inParallel(toList, width: Self.checksAtOnce) { name -> Result<[String], any Error> in
+      let image = byName[name]!
+      do {
+        return .success(try await session.client(for: image.registry).tags(repository: image.repository))
+      } catch {
+        return .failure(error)
+      }
+    }
+    for (name, result) in zip(toList, tags) { listed[name] = result }
     var items = [Item]()
     var failures = [Outcome]()
-    for image in list.images {
+    for image in entries {
       do {
-        items += try await self.items(image, session)
+        let available = try listed[image.name]?.get() ?? []
+        items += try self.items(image, tags: SyncFile.tags(image.selection, of: available))
       } catch {
-        failures.append(.failed(where: "\(path):\(image.line)", error))
+        failures.append(.failed(image.name, where: "\(path):\(image.line)", error))
       }
     }
     return (items, failures)
   }
 
-  private func items(_ image: SyncFile.Image, _ session: Session) async throws -> [Item] {
-    var tags = [String]()
-    if case .tags(let listed) = image.selection, !listed.isEmpty {
-      tags = listed
-    } else {
-      let client = try session.client(for: image.registry)
-      tags = SyncFile.tags(image.selection, of: try await client.tags(repository: image.repository))
-    }
-    return try tags.map { tag in
+  /// How many repositories are listed, or tags compared, at once.
+  static let checksAtOnce = 16
+
+  private func items(_ image: SyncFile.Image, tags: [String]) throws -> [Item] {
+    try tags.map { tag in
       let byDigest = tag.hasPrefix("sha256:")
       let source = try Reference(parsing: "\(image.registry)/\(image.repository)\(byDigest ? "@" : ":")\(tag)")
       guard let registry else { return Item(source: source) }
@@ -125,66 +178,15 @@ public struct SyncPlan: Sendable {
       return Item(source: source, destination: destination)
     }
   }
+}
 
-  /// Copies the items; into a registry without referrers, an image whose destination tag holds its digest
-  /// already is not copied again. A failed image does not stop the others.
-  public func copy(
-    _ items: [Item], in session: Session, progress: @escaping @Sendable (ProgressEvent) -> Void
-  ) async throws -> [Outcome] {
-    let engine = CopyEngine(
-      options: session.settings.copyOptions(concurrency: concurrency).carrying(referrers),
-      cache: session.settings.blobInfoCache(), progress: progress)
-    let bundle = try output.map {
-      try LayoutDestination(
-        path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false, maxFileSize: maxFileSize)
-    }
-    if let bundle, !since.isEmpty { await bundle.leaveOut(try PlanRules.blobs(since: since), since: since) }
-    var copies = [ImageCopy]()
-    var copied = [Item]()
-    var outcomes = [Outcome]()
-    for item in items {
-      let source = RegistrySource(
-        client: try session.client(for: item.source), repository: item.source.repository,
-        reference: item.source.manifestReference, platform: .all)
-      let target: CopyTarget
-      if let bundle {
-        target = CopyTarget(destination: bundle, tags: [item.source.description])
-      } else if let reference = item.destination {
-        let destination = RegistryDestination(
-          client: try session.client(for: reference), repository: reference.repository,
-          chunkSize: RegistryDestination.defaultChunkSize)
-        // With referrers, an image already mirrored is copied again (blobs found, nothing sent), so that
-        // signatures added since reach the mirror.
-        if referrers == nil, let tag = reference.tag,
-          let there = try? await Self.alreadyThere(source, at: destination, tag: tag)
-        {
-          outcomes.append(.alreadyThere(item.name, there))
-          continue
-        }
-        target = CopyTarget(destination: destination, tags: reference.tag.map { [$0] } ?? [])
-      } else {
-        continue
-      }
-      copies.append(ImageCopy(source: { source }, targets: [target]))
-      copied.append(item)
-    }
-    for (item, result) in zip(copied, try await engine.runEach(copies)) {
-      switch result {
-      case .success(let stored): outcomes.append(.copied(item.name, stored.digest))
-      case .failure(let error): outcomes.append(.failed(where: nil, error))
-      }
-    }
-    return outcomes
-  }
+extension SyncFile.Image {
+  /// `registry/repository`.
+  var name: String { "\(registry)/\(repository)" }
 
-  /// The digest the destination tag holds, when it is the source's: the image is there already.
-  static func alreadyThere(_ source: RegistrySource, at destination: RegistryDestination, tag: String) async throws
-    -> Digest?
-  {
-    guard let current = try await destination.currentManifest(tag: tag),
-      let served = try await source.client.manifest(repository: source.repository, reference: source.reference)
-    else { return nil }
-    let digest = Digest(sha256Bytes: SHA256Hasher.hash(served.bytes))
-    return Digest(sha256Bytes: SHA256Hasher.hash(current.bytes)) == digest ? digest : nil
+  /// Whether the entry's tags must be listed (every tag, a regex, a range).
+  var needsTags: Bool {
+    if case .tags(let listed) = selection { return listed.isEmpty }
+    return true
   }
 }

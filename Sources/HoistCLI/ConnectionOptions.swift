@@ -35,10 +35,17 @@ struct ConnectionOptions: ParsableArguments {
   @Flag(name: .long, help: "Use no local cache: neither blob info nor ECR logins are read or written.")
   var noCache = false
 
+  @Option(name: .long, help: "The most requests a second to each registry, for registries that publish a limit.")
+  var maxRequestsPerSecond: Double?
+
   @Flag(
     name: .long, help: "Print each HTTP request (method, URL without query, status) to stderr; secrets are never shown."
   )
   var debug = false
+
+  func validate() throws {
+    try usage { try PlanRules.check(requestsPerSecond: maxRequestsPerSecond) }
+  }
 
   /// The session these flags describe; the password is read from standard input only by `withConnection`.
   var settings: SessionSettings {
@@ -50,6 +57,7 @@ struct ConnectionOptions: ParsableArguments {
     settings.region = region
     settings.retries = retries
     settings.noCache = noCache
+    settings.maxRequestsPerSecond = maxRequestsPerSecond
     if debug { settings.trace = { line in printError("debug: \(line)") } }
     return settings
   }

@@ -72,8 +72,11 @@ struct PullCommand: AsyncParsableCommand {
   var maxFileSize: ByteCount?
 
   /// 8: an image of 100 small layers pulled in 0.26–0.29 s against 0.29–0.35 s with 4; large layers the same.
-  @Option(name: .long, help: "How many blobs to fetch at once.")
+  @Option(name: .long, help: "How many blobs to fetch at once, per image.")
   var concurrency = 8
+
+  @Option(name: .long, help: "How many images to fetch at once.")
+  var jobs = PlanRules.defaultJobs
 
   @OptionGroup var platforms: PlatformOptions
   @OptionGroup var carried: ReferrerOptions
@@ -86,6 +89,7 @@ struct PullCommand: AsyncParsableCommand {
     plan.format = format
     plan.uncompressedLayers = uncompressedLayers
     plan.concurrency = concurrency
+    plan.imagesAtOnce = jobs
     plan.platform = platforms.choice
     plan.referrers = carried.selection
     plan.since = since

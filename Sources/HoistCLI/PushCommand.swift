@@ -60,8 +60,11 @@ struct PushCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Upload chunk size for blobs of known size, e.g. 32MiB (at least 5MiB).")
   var chunkSize: ByteCount = ByteCount(bytes: RegistryDestination.defaultChunkSize)
 
-  @Option(name: .long, help: "How many blobs to upload at once.")
+  @Option(name: .long, help: "How many blobs to upload at once, per image.")
   var concurrency = 4
+
+  @Option(name: .long, help: "How many of the archive's images to push at once.")
+  var jobs = PlanRules.defaultJobs
 
   @Option(
     name: .long,
@@ -88,6 +91,7 @@ struct PushCommand: AsyncParsableCommand {
     plan.format = format
     plan.chunkSize = chunkSize.bytes
     plan.concurrency = concurrency
+    plan.imagesAtOnce = jobs
     plan.compression = compression
     plan.compressionLevel = compressionLevel
     plan.createRepositories = createRepository

@@ -22,9 +22,16 @@ struct SyncCommand: AsyncParsableCommand {
       into one docker archive or OCI layout. A failed image does not stop the others: the summary on stderr
       names it and the exit status is 1. stdout has DEST@sha256:<digest> for each image copied or already there.
 
+      --jobs images move at once; a blob they share is sent once. Every registry gets one request limiter:
+      it slows down when the registry throttles (429, 503, AWS throttling; Retry-After honoured) and speeds
+      up again. --shard INDEX/COUNT takes a stable part of the list (whole repositories), so COUNT runs on
+      as many machines mirror it together; in a Kubernetes Indexed Job, JOB_COMPLETION_INDEX with
+      --shard-count (or JOB_COMPLETIONS) says the same. --report writes what the run did as JSON.
+
       Examples:
         hoist sync images.yaml --registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror --dry-run
         hoist sync images.yaml --output bundle.tar
+        hoist sync images.yaml --registry mirror.example.com --shard 2/8 --report shard-2.json
       """
   )
 
@@ -38,7 +45,14 @@ struct SyncCommand: AsyncParsableCommand {
   var since: [String] = []
   @Option(name: .long, help: "With --output: write a .tar larger than this in parts, e.g. 4GiB.")
   var maxFileSize: ByteCount?
-  @Option(name: .long, help: "How many blobs to move at once.") var concurrency = 4
+  @Option(name: .long, help: "How many blobs to move at once, per image.") var concurrency = 4
+  @Option(name: .long, help: "How many images to move at once.") var jobs = PlanRules.defaultJobs
+  @Option(name: .long, help: "Take part INDEX of COUNT of the list (INDEX from 0), e.g. 0/4.") var shard: String?
+  @Option(name: .long, help: "The number of shards, with JOB_COMPLETION_INDEX (else JOB_COMPLETIONS).")
+  var shardCount: Int?
+  @Option(name: .long, help: "Write what the run did (copied, already there, failed, bytes, time) as JSON.")
+  var report: String?
+  @Flag(name: .long, help: "Create missing Amazon ECR repositories in the destination.") var createRepository = false
 
   @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
@@ -47,16 +61,20 @@ struct SyncCommand: AsyncParsableCommand {
   func validate() throws {
     try usage {
       try SyncPlan.validate(
-        registry: registry, output: output, concurrency: concurrency, since: since,
+        registry: registry, output: output, concurrency: concurrency, jobs: jobs, since: since,
         maxFileSize: maxFileSize.map { Int64($0.bytes) })
+      _ = try SyncPlan.shard(flag: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
     }
   }
 
   func run() async throws {
     var failed = false
     try await reportingErrors {
+      let started = Date()
       var plan = SyncPlan(list: try SyncPlan.read(file), path: file, registry: registry, output: output)
-      (plan.concurrency, plan.referrers) = (concurrency, carried.selection)
+      (plan.concurrency, plan.imagesAtOnce, plan.referrers) = (concurrency, jobs, carried.selection)
+      plan.createRepositories = createRepository
+      plan.shard = try SyncPlan.shard(flag: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
       (plan.since, plan.maxFileSize) = (since, maxFileSize.map { Int64($0.bytes) })
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
@@ -69,30 +87,26 @@ struct SyncCommand: AsyncParsableCommand {
         }
         let outcomes = unlisted + (dryRun ? [] : try await plan.copy(items, in: session, progress: reporter.report))
         reporter.finish()
-        return report(outcomes)
+        let summary = SyncReport(outcomes, shard: plan.shard, seconds: Date().timeIntervalSince(started))
+        if let report { try writeAtomically(String(decoding: try summary.encoded(), as: UTF8.self), to: report) }
+        return show(summary, outcomes)
       }
     }
     if failed { throw ExitStatus.failure }
   }
 
   /// Prints each image's line and the summary; true when something failed.
-  func report(_ outcomes: [SyncPlan.Outcome]) -> Bool {
-    var (copied, skipped, failures) = (0, 0, [String]())
+  func show(_ summary: SyncReport, _ outcomes: [SyncPlan.Outcome]) -> Bool {
     for outcome in outcomes {
       switch outcome {
-      case .copied(let name, let digest):
-        print("\(name)@\(digest)")
-        copied += 1
-      case .alreadyThere(let name, let digest):
-        print("\(name)@\(digest)")
-        skipped += 1
-      case .failed(let place, let error): failures.append((place.map { "\($0): " } ?? "") + oneLine(error))
+      case .copied(let name, let digest, _), .alreadyThere(let name, let digest): print("\(name)@\(digest)")
+      case .failed: break
       }
     }
-    if !dryRun || !failures.isEmpty {
-      printError("sync: \(copied) copied, \(skipped) already there, \(failures.count) failed")
+    if !dryRun || !summary.failed.isEmpty {
+      printError("sync: \(summary.summary)" + (summary.shard.map { " (shard \($0))" } ?? ""))
     }
-    for failure in failures { printError("failed: \(failure)") }
-    return !failures.isEmpty
+    for failure in summary.failed { printError("failed: \(failure.error)") }
+    return !summary.failed.isEmpty
   }
 }

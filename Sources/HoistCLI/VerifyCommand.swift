@@ -1,6 +1,7 @@
 import Archives
 import ArgumentParser
 import Foundation
+import Hoist
 
 /// `hoist verify FILE...`: a bundle checked offline, before or after it crosses an air gap.
 struct VerifyCommand: AsyncParsableCommand {

@@ -13,11 +13,12 @@ public final class RetryBudget: Sendable {
 
   public let policy: RetryPolicy
   private let used = Mutex(0)
+  private let throttled = Mutex(0)
 
   public init(policy: RetryPolicy) { self.policy = policy }
 
-  /// Tries made so far: the first one and every retry granted.
-  public var attempts: Int { used.withLock { $0 } + 1 }
+  /// Tries made so far: the first one and every retry granted, after failures and throttles.
+  public var attempts: Int { used.withLock { $0 } + throttled.withLock { $0 } + 1 }
 
   /// The tries the running operation has made so far (1 outside any operation).
   public static var attemptsSoFar: Int { current?.attempts ?? 1 }
@@ -40,7 +41,24 @@ public final class RetryBudget: Sendable {
       return $0
     }
     guard let attempt else { return false }
-    let seconds = policy.delay(attempt: attempt, retryAfter: retryAfter)
+    return await wait(policy.delay(attempt: attempt, retryAfter: retryAfter))
+  }
+
+  /// Grants one more try after the server throttled the request, from the throttles' own allowance
+  /// (`RetryPolicy.throttledAttempts`), and waits `retryAfter` or the backoff; false when it is spent or the
+  /// task was cancelled.
+  public func retryThrottled(retryAfter: Double?) async -> Bool {
+    guard !Task.isCancelled else { return false }
+    let attempt: Int? = throttled.withLock {
+      guard $0 < policy.throttledAttempts else { return nil }
+      $0 += 1
+      return $0
+    }
+    guard let attempt else { return false }
+    return await wait(policy.delay(attempt: min(attempt, max(policy.attempts, 1)), retryAfter: retryAfter))
+  }
+
+  private func wait(_ seconds: Double) async -> Bool {
     do {
       try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
     } catch {

@@ -13,6 +13,11 @@ public struct RetryPolicy: Sendable, Equatable {
     self.maximumDelay = maximumDelay
   }
 
+  /// How many times a request the server throttled (429, an AWS throttling code) is sent again: four times
+  /// `attempts`, apart from them. A throttle is the server setting the pace, which the request limiter
+  /// follows for every request to it, not a failure of the operation.
+  public var throttledAttempts: Int { attempts * 4 }
+
   /// Seconds to wait before try number `attempt` (1 for the first retry); `retryAfter` is what the
   /// server asked for, if anything, capped at twice `maximumDelay`.
   public func delay(attempt: Int, retryAfter: Double? = nil) -> Double {

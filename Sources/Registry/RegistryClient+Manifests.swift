@@ -67,6 +67,14 @@ extension RegistryClient {
 }
 
 extension RegistryClient {
+  /// The digest of the manifest a tag or digest names (HEAD: nothing but headers), nil when there is none;
+  /// asked with the rights to pull, or (`forPush`) to push, so that the token serves the push that follows.
+  public func manifestDigest(repository: String, reference: String, forPush: Bool) async throws -> Digest? {
+    try await manifestDigest(
+      repository: repository, reference: reference,
+      scope: forPush ? Self.pushScope(repository) : Self.pullScope(repository))
+  }
+
   /// The digest of the manifest a tag or digest names (HEAD), nil when there is none.
   func manifestDigest(repository: String, reference: String, scope: String? = nil) async throws -> Digest? {
     let operation = "check manifest \(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"

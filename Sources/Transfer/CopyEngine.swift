@@ -7,7 +7,9 @@ import Streams
 public struct CopyEngine: Sendable {
   public let options: CopyOptions
   let cache: BlobInfoCache
-  let progress: @Sendable (ProgressEvent) -> Void
+  private(set) var progress: @Sendable (ProgressEvent) -> Void
+  /// Blobs being sent to a place by one copy of the run, which the others wait for instead of sending them too.
+  let sending = BlobsInFlight()
 
   public init(
     options: CopyOptions, cache: BlobInfoCache = BlobInfoCache(file: nil),
@@ -18,52 +20,85 @@ public struct CopyEngine: Sendable {
     self.progress = progress
   }
 
-  /// Runs copies one after another as one piece of work: prepares each destination before its first copy,
-  /// commits every destination after the last, and when a copy fails, abandons them all and throws the
-  /// failure as a destination explains it (or as it is). Returns the root descriptor of each copy as stored.
-  public func run(_ copies: [ImageCopy]) async throws -> [Descriptor] {
-    try await perform(copies, keepGoing: false).map { try $0.get() }
+  /// Runs copies as one piece of work, `jobs` images at a time: prepares each destination before its first
+  /// copy, commits every destination after the last, and when a copy fails, abandons them all and throws the
+  /// failure as a destination explains it (or as it is). Returns the root descriptor of each copy as stored,
+  /// in the order given.
+  public func run(_ copies: [ImageCopy], jobs: Int = 1) async throws -> [Descriptor] {
+    try await perform(copies, keepGoing: false, jobs: jobs).map { try $0.get() }
   }
 
-  /// Runs every copy even when some fail (a mirror of many images): each failure is kept as its result, as
-  /// a destination explains it; destinations that took at least one image are committed, the others
-  /// abandoned. Only an interruption, or a failure to prepare or commit, is thrown.
-  public func runEach(_ copies: [ImageCopy]) async throws -> [Result<Descriptor, any Error>] {
-    try await perform(copies, keepGoing: true)
+  /// Runs every copy even when some fail (a mirror of many images), `jobs` at a time: each failure is kept
+  /// as its result, as a destination explains it; destinations that took at least one image are committed,
+  /// the others abandoned. Only an interruption, or a failure to prepare or commit, is thrown.
+  public func runEach(_ copies: [ImageCopy], jobs: Int = 1) async throws -> [Result<Descriptor, any Error>] {
+    try await perform(copies, keepGoing: true, jobs: jobs)
   }
 
-  private func perform(_ copies: [ImageCopy], keepGoing: Bool) async throws -> [Result<Descriptor, any Error>] {
-    var destinations = [any ImageDestination]()
-    var used = Set<AnyHashable>()
-    var results = [Result<Descriptor, any Error>]()
+  private func perform(
+    _ copies: [ImageCopy], keepGoing: Bool, jobs: Int
+  ) async throws -> [Result<Descriptor, any Error>] {
+    let run = RunDestinations()
+    var results = [Result<Descriptor, any Error>?](repeating: nil, count: copies.count)
     do {
-      for copy in copies {
-        for target in copy.targets where !destinations.contains(where: { $0.identity == target.destination.identity }) {
-          try await target.destination.prepare()
-          destinations.append(target.destination)
+      try await withThrowingTaskGroup(of: (Int, Result<Descriptor, any Error>).self) { group in
+        var next = 0
+        func startNext() {
+          guard next < copies.count else { return }
+          let position = next
+          next += 1
+          group.addTask {
+            (position, try await self.perform(copies[position], at: position, in: run, keepGoing: keepGoing))
+          }
         }
-        do {
-          let source = try await copy.source()
-          results.append(.success(try await self.copy(from: source, to: copy.targets)))
-          for target in copy.targets { used.insert(target.destination.identity) }
-        } catch {
-          guard keepGoing, !Task.isCancelled else { throw error }
-          results.append(.failure(await explained(error, by: copy.targets.map(\.destination))))
+        for _ in 0..<max(1, jobs) { startNext() }
+        while let (position, result) = try await group.next() {
+          results[position] = result
+          startNext()
         }
       }
-      for destination in destinations {
-        if used.contains(destination.identity) {
+      for destination in await run.prepared {
+        if await run.took(destination) {
           try await destination.commit()
         } else {
           await destination.abandon()
         }
       }
-      return results
+      return results.map { $0! }
     } catch {
+      let destinations = await run.prepared
       let failure = await explained(error, by: destinations)
       for destination in destinations { await destination.abandon() }
       throw failure
     }
+  }
+
+  /// One copy of a run: its destinations prepared (once per run), the copy made under its position (which
+  /// orders what file destinations list) with its events labelled with the image when it has a label.
+  private func perform(
+    _ copy: ImageCopy, at position: Int, in run: RunDestinations, keepGoing: Bool
+  ) async throws -> Result<Descriptor, any Error> {
+    for target in copy.targets { try await run.prepare(target.destination) }
+    let engine = copy.label.map(labelled) ?? self
+    do {
+      let source = try await copy.source()
+      let stored = try await CopyOrder.$position.withValue(position) {
+        try await engine.copy(from: source, to: copy.targets)
+      }
+      await run.use(copy.targets.map(\.destination))
+      return .success(stored)
+    } catch {
+      guard keepGoing, !Task.isCancelled else { throw error }
+      return .failure(await explained(error, by: copy.targets.map(\.destination)))
+    }
+  }
+
+  /// This engine with every event wrapped as an event of `image`.
+  private func labelled(_ image: String) -> CopyEngine {
+    let progress = progress
+    var engine = self
+    engine.progress = { progress(.of(image: image, $0)) }
+    return engine
   }
 
   /// A failure as the first destination that has something to add explains it, else as it is.
@@ -96,13 +131,18 @@ public struct CopyEngine: Sendable {
   }
 }
 
-/// One image to copy and where it goes; the source is opened when its turn comes.
+/// One image to copy and where it goes; the source is opened when its turn comes. A `label` (the image's
+/// name) marks its progress events, for runs that copy several images at once.
 public struct ImageCopy: Sendable {
   public var source: @Sendable () async throws -> any ImageSource
   public var targets: [CopyTarget]
+  public var label: String?
 
-  public init(source: @escaping @Sendable () async throws -> any ImageSource, targets: [CopyTarget]) {
+  public init(
+    source: @escaping @Sendable () async throws -> any ImageSource, targets: [CopyTarget], label: String? = nil
+  ) {
     self.source = source
     self.targets = targets
+    self.label = label
   }
 }

@@ -63,22 +63,42 @@ extension CopyJob {
         },
       ]
     }
+    // Another copy of the run sending the same blob to the same place is waited for, then looked at again.
+    let keys = targets.map { BlobsInFlight.Key(digest: layer.digest, place: $0.destination.place) }
     var missing = targets
-    for find in candidates {
-      guard let candidate = await find() else { continue }
-      let placed = try await placeWithoutSending(candidate, sourceBlob: !compress)
-      if placed.lacking.isEmpty {
-        result.digest = candidate.digest
-        result.size = candidate.size
-        engine.progress(
-          placed.mountedFrom.map { .blobMounted(layer.digest, from: $0) }
-            ?? .blobSkipped(layer.digest, size: candidate.size))
-        return result
+    repeat {
+      missing = targets
+      for find in candidates {
+        guard let candidate = await find() else { continue }
+        let placed = try await placeWithoutSending(candidate, sourceBlob: !compress)
+        if placed.lacking.isEmpty {
+          result.digest = candidate.digest
+          result.size = candidate.size
+          engine.progress(
+            placed.mountedFrom.map { .blobMounted(layer.digest, from: $0) }
+              ?? .blobSkipped(layer.digest, size: candidate.size))
+          return result
+        }
+        // A compressed twin found for some targets need not be what compressing gives now: all get the new blob.
+        if !compress { missing = placed.lacking }
       }
-      // A compressed twin found for some targets need not be what compressing gives now: all get the new blob.
-      if !compress { missing = placed.lacking }
+    } while await !engine.sending.claim(keys)
+    do {
+      let sent = try await send(layer, compress: compress, to: missing)
+      await engine.sending.release(keys)
+      result.digest = sent.digest
+      result.size = sent.size
+      return result
+    } catch {
+      await engine.sending.release(keys)
+      throw error
     }
+  }
 
+  /// Streams a layer to the targets that lack it, and notes where it went and what it compressed to.
+  private func send(
+    _ layer: Descriptor, compress: Bool, to missing: [CopyTarget]
+  ) async throws -> (digest: Digest, size: Int64) {
     engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
     let (digest, size) = try await retrying(layer.digest) { try await stream(layer, compress: compress, to: missing) }
     if compress {
@@ -87,9 +107,7 @@ extension CopyJob {
     for target in missing { await remember(digest, at: target.destination.location) }
     await remember(layer.digest, at: source.mountOrigin(of: layer))
     engine.progress(.blobDone(layer.digest, stored: digest, sent: size))
-    result.digest = digest
-    result.size = size
-    return result
+    return (digest, size)
   }
 
   /// Makes `candidate` present in every target that can have it without sending it: those that hold it

@@ -65,6 +65,8 @@ public enum ProgressEvent: Sendable {
   case manifestStored(String, digest: Digest)
   /// A referrer of `subject` is about to be copied (`tag`: the cosign tag it lives under, if any).
   case referrerFound(Digest, subject: Digest, artifactType: String?, tag: String?)
+  /// An event of one image among several a run copies at once, named as the run's caller labelled it.
+  indirect case of(image: String, ProgressEvent)
 }
 
 /// What went wrong in the copy itself, as opposed to at a source or destination.

@@ -26,6 +26,14 @@ public enum PassingFailure {
     return throttlingCodes.contains(code)
   }
 
+  /// Whether an answer is the server throttling: a 429, or a 400 or 503 whose body names an AWS throttling
+  /// code (S3's `SlowDown` is a 503). A plain 503 is a server unavailable, not a pace.
+  public static func throttles(status: UInt, body: ByteBuffer) -> Bool {
+    if status == 429 { return true }
+    guard status == 400 || status == 503, let code = awsCode(in: Data(body.readableBytesView)) else { return false }
+    return throttlingCodes.contains(code)
+  }
+
   /// Whether the server may have done what the request asked although no answer came whole: the
   /// connection broke or timed out after the request went out, or a 5xx came (a proxy's, perhaps, in front
   /// of a server that did the work). A connection that was never made, a 408 or a 429 did nothing.

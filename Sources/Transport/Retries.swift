@@ -57,10 +57,16 @@ public struct Retries: HTTPSender {
       case .answered(let response):
         if !(200..<300).contains(response.status.code), let answer = await settled() { return answer }
         return response
-      case .passing(let response, let retryAfter):
+      case .passing(let response, let retryAfter, let throttled):
         lost = lost || PassingFailure.mayHaveActed(status: response.status.code)
         if resend.looksFirst, let answer = await settled() { return answer }
-        if resend.repeatable, await budget.retry(after: .transient, retryAfter: retryAfter) { continue }
+        if resend.repeatable,
+          throttled
+            ? await budget.retryThrottled(retryAfter: retryAfter)
+            : await budget.retry(after: .transient, retryAfter: retryAfter)
+        {
+          continue
+        }
         if let answer = await settled() { return answer }
         return response
       }
@@ -70,8 +76,8 @@ public struct Retries: HTTPSender {
   private enum Outcome {
     /// An answer that stands: a success, or a refusal that will not pass.
     case answered(HTTPClientResponse)
-    /// An answer saying the request may pass later, its body read.
-    case passing(HTTPClientResponse, retryAfter: Double?)
+    /// An answer saying the request may pass later, its body read; `throttled` when it sets a pace.
+    case passing(HTTPClientResponse, retryAfter: Double?, throttled: Bool)
   }
 
   /// One try: the answer, with its body read whole when the request asks for that, and for every failure
@@ -94,7 +100,8 @@ public struct Retries: HTTPSender {
       let whole = Self.with(response, body: ByteBuffer())
       guard !failed else {
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:))
-        return PassingFailure.status(status) ? .passing(whole, retryAfter: retryAfter) : .answered(whole)
+        return PassingFailure.status(status)
+          ? .passing(whole, retryAfter: retryAfter, throttled: status == 429) : .answered(whole)
       }
       throw TransportError.answerTooLarge(limit: limit)
     } catch {
@@ -103,7 +110,7 @@ public struct Retries: HTTPSender {
     let whole = Self.with(response, body: body)
     guard PassingFailure.answer(status: status, body: body) else { return .answered(whole) }
     let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:))
-    return .passing(whole, retryAfter: retryAfter)
+    return .passing(whole, retryAfter: retryAfter, throttled: PassingFailure.throttles(status: status, body: body))
   }
 
   /// The response with a body already read.
@@ -124,11 +131,12 @@ public struct Retries: HTTPSender {
 }
 
 /// How the layers of every request path are stacked below authentication, in the order a request passes
-/// them: `Retries`, `Redirects`, `RequestTrace` (with `--debug`), then the base (`HTTPTransport`).
+/// them: `Retries`, `Redirects`, `Limiter` (the session's per-host limits), `RequestTrace` (with `--debug`),
+/// then the base (`HTTPTransport`).
 public enum RequestPath {
   public static func over(_ base: any HTTPSender, options: TransportOptions) -> any HTTPSender {
     var sender = base
     if let trace = options.trace { sender = RequestTrace(over: sender, trace: trace) }
-    return Retries(over: Redirects(over: sender), policy: options.retryPolicy)
+    return Retries(over: Redirects(over: Limiter(over: sender, limits: options.limits)), policy: options.retryPolicy)
   }
 }

@@ -15,6 +15,9 @@ public struct TransportOptions: Sendable {
   public var plainHTTPHosts: Set<String> = []
   /// The proxy settings, usually from the environment.
   public var proxies = ProxySettings()
+  /// How many requests each host gets at once and per second, shared by every request path made with these
+  /// options (and their copies).
+  public var limits = RequestLimits()
   /// Receives one line per request (method, URL without query, status) when set (`--debug`).
   public var trace: (@Sendable (String) -> Void)?
 

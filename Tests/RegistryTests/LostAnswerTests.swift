@@ -67,13 +67,15 @@ import Transport
     #expect(try await ecrClient(twice, retries: 3).authorizationToken().password == "secret")
     #expect(twice.requests == 3)
 
-    let always = ScriptedSender(Array(repeating: .answer(400, throttled), count: 4))
+    // Throttles have their own allowance, four times the retries: the server sets the pace.
+    let always = ScriptedSender(Array(repeating: .answer(400, throttled), count: 13))
     await #expect {
       try await ecrClient(always, retries: 3).authorizationToken()
     } throws: { error in
       ErrorCategory(of: error) == .transient && "\(error)".contains("ECR GetAuthorizationToken")
-        && "\(error)".contains("tried 4 times") && "\(error)".contains("ThrottlingException")
+        && "\(error)".contains("tried 13 times") && "\(error)".contains("ThrottlingException")
     }
+    #expect(always.requests == 13)
   }
 
   /// Sends one PUT through `Retries` over `script` with a look that counts its calls and answers `found`.

@@ -236,12 +236,20 @@ actor MemoryUpload: BlobUpload {
   }
 }
 
-/// Collects the notices a copy gives.
+/// Collects the notices a copy gives, and the images its events were labelled with.
 final class Notices: @unchecked Sendable {
   private let lock = NSLock()
   private var collected = [String]()
+  private var images = Set<String>()
   var texts: [String] { lock.withLock { collected } }
+  var labels: Set<String> { lock.withLock { images } }
   func take(_ event: ProgressEvent) {
-    if case .notice(let text) = event { lock.withLock { collected.append(text) } }
+    switch event {
+    case .notice(let text): lock.withLock { collected.append(text) }
+    case .of(let image, let inner):
+      lock.withLock { _ = images.insert(image) }
+      take(inner)
+    default: break
+    }
   }
 }

@@ -327,3 +327,39 @@ class ReferrersFront(Front):
             reply(request, status, headers + list(added.items()), payload)
 
         super().__init__(front)
+
+
+class ThrottlingFront(Front):
+    """Forwards to a registry but throttles a share `rate` of requests (a seeded draw): a 429 with
+    `Retry-After: 0`, a 429 without it, or a 503, before anything is done. `throttled` counts them and
+    `most_at_once` is the most requests the front held at the same time."""
+
+    def __init__(self, upstream_port, seed, rate):
+        import random
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.throttled = 0
+        self.at_once = 0
+        self.most_at_once = 0
+
+        def front(request):
+            with self.lock:
+                draw = self.random.random()
+                self.at_once += 1
+                self.most_at_once = max(self.most_at_once, self.at_once)
+            try:
+                body = read_body(request)
+                if draw < rate:
+                    with self.lock:
+                        self.throttled += 1
+                    kind = int(draw / rate * 3)
+                    headers = [("Retry-After", "0")] if kind == 0 else []
+                    return reply(request, 503 if kind == 2 else 429, headers,
+                                 b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}')
+                status, headers, payload = forward(upstream_port, request, body)
+                reply(request, status, own_location(headers, upstream_port, self.port), payload)
+            finally:
+                with self.lock:
+                    self.at_once -= 1
+
+        super().__init__(front)

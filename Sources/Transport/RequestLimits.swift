@@ -1,0 +1,152 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+
+/// The request limits of a session: one `HostLimiter` per host, shared by every client, image and blob
+/// that speaks to it, and a ceiling on requests per second (`--max-requests-per-second`), if given.
+public final class RequestLimits: Sendable {
+  let perSecond: Double?
+  private let hosts = Mutex<[String: HostLimiter]>([:])
+
+  public init(perSecond: Double? = nil) { self.perSecond = perSecond }
+
+  /// The limiter of a host (`host:port`).
+  func limiter(for host: String) -> HostLimiter {
+    hosts.withLock { hosts in
+      if let limiter = hosts[host] { return limiter }
+      let limiter = HostLimiter(perSecond: perSecond)
+      hosts[host] = limiter
+      return limiter
+    }
+  }
+}
+
+/// What one host's answers allow: requests wait for room in the `RequestWindow`, for the pause a
+/// `Retry-After` asked of everyone, and for their turn under the requests-per-second ceiling.
+actor HostLimiter {
+  /// How an answer bears on the host's limits.
+  enum Outcome: Equatable {
+    case succeeded
+    case throttled(retryAfter: Double?)
+    /// A failure that says nothing about load (a refused connection, a 404).
+    case neutral
+  }
+
+  /// The longest pause one `Retry-After` imposes on every request to the host.
+  static let longestPause = 60.0
+
+  private(set) var window = RequestWindow()
+  private var inFlight = 0
+  private var sent: UInt64 = 0
+  private var waiting = [CheckedContinuation<Void, Never>]()
+  private var pausedUntil = ContinuousClock.now
+  private var nextStart = ContinuousClock.now
+  private let interval: Duration?
+
+  init(perSecond: Double?) { interval = perSecond.map { .seconds(1 / $0) } }
+
+  /// Waits for the request's turn; returns its number, to hand back to `finished`.
+  func start() async throws -> UInt64 {
+    while true {
+      if pausedUntil > .now {
+        try await Task.sleep(until: pausedUntil, clock: .continuous)
+        continue
+      }
+      guard inFlight < window.allowed else {
+        await withCheckedContinuation { waiting.append($0) }
+        continue
+      }
+      inFlight += 1
+      sent += 1
+      let number = sent
+      if let interval {
+        let turn = max(ContinuousClock.now, nextStart)
+        nextStart = turn + interval
+        do {
+          try await Task.sleep(until: turn, clock: .continuous)
+        } catch {
+          finished(number, .neutral)
+          throw error
+        }
+      }
+      return number
+    }
+  }
+
+  /// Notes how request `number` ended, and lets waiting requests go where there is room.
+  func finished(_ number: UInt64, _ outcome: Outcome) {
+    inFlight -= 1
+    switch outcome {
+    case .succeeded: window.succeeded()
+    case .throttled(let retryAfter):
+      window.throttled(request: number, next: sent + 1)
+      if let retryAfter, retryAfter > 0 {
+        pausedUntil = max(pausedUntil, .now + .seconds(min(retryAfter, Self.longestPause)))
+      }
+    case .neutral: break
+    }
+    var room = window.allowed - inFlight
+    while room > 0 && !waiting.isEmpty {
+      waiting.removeFirst().resume()
+      room -= 1
+    }
+  }
+}
+
+/// The request-path layer that keeps each host within its limits (`RequestLimits`): every try waits its
+/// turn, and every answer tells the host's limiter whether the server is throttling.
+public struct Limiter: HTTPSender {
+  let next: any HTTPSender
+  let limits: RequestLimits
+
+  public init(over next: any HTTPSender, limits: RequestLimits) {
+    self.next = next
+    self.limits = limits
+  }
+
+  public func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse
+  {
+    guard let url = URLComponents(string: request.url), let host = url.host else {
+      return try await next.send(request, timeout: timeout, resend: resend)
+    }
+    let limiter = limits.limiter(for: url.port.map { "\(host):\($0)" } ?? host)
+    let number = try await limiter.start()
+    do {
+      let (outcome, answer) = try await Self.outcome(of: try await next.send(request, timeout: timeout, resend: resend))
+      await limiter.finished(number, outcome)
+      return answer
+    } catch {
+      await limiter.finished(number, .neutral)
+      throw error
+    }
+  }
+
+  /// Whether an answer throttles: a 429 or 503, or an AWS 400 naming a throttling code (read from a small
+  /// body, which is handed on whole). Returns the answer to hand on.
+  static func outcome(of response: HTTPClientResponse) async throws -> (HostLimiter.Outcome, HTTPClientResponse) {
+    let status = response.status.code
+    let retryAfter = response.headers.first(name: "Retry-After").flatMap(Retries.seconds(retryAfter:))
+    if status == 429 || status == 503 { return (.throttled(retryAfter: retryAfter), response) }
+    guard status == 400 else { return (status < 400 ? .succeeded : .neutral, response) }
+    if let type = response.headers.first(name: "x-amzn-ErrorType") {
+      let code = String(type.split(separator: ":").first ?? "")
+      return (PassingFailure.throttlingCodes.contains(code) ? .throttled(retryAfter: retryAfter) : .neutral, response)
+    }
+    guard let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length <= 1 << 16 else {
+      return (.neutral, response)
+    }
+    let body: ByteBuffer
+    do {
+      body = try await response.body.collect(upTo: length)
+    } catch is CancellationError {
+      throw CancellationError()
+    } catch {
+      throw ConnectionFailure(error)
+    }
+    let code = PassingFailure.awsCode(in: Data(body.readableBytesView))
+    let whole = Retries.with(response, body: body)
+    let throttled = code.map(PassingFailure.throttlingCodes.contains) ?? false
+    return (throttled ? .throttled(retryAfter: retryAfter) : .neutral, whole)
+  }
+}
