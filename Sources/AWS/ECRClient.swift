@@ -16,7 +16,7 @@ public struct ECRClient: Sendable {
     self.signer = SigV4Signer(credentials: credentials, region: host.region, service: host.service)
   }
 
-  private func call(_ action: String, _ body: [String: Any], about subject: String) async throws -> [String: Any] {
+  func call(_ action: String, _ body: [String: Any], about subject: String) async throws -> [String: Any] {
     let prefix = host.isPublic ? "SpencerFrontendService" : "AmazonEC2ContainerRegistry_V20150921"
     var body = body
     if !host.isPublic && !host.account.isEmpty { body["registryId"] = host.account }

@@ -104,13 +104,17 @@ public enum RepositoryPolicyKind: Sendable {
   /// Its `hoist repo` subcommand.
   public var command: String { self == .access ? "hoist repo policy" : "hoist repo lifecycle" }
 
-  /// Reads a policy document from `file`: it must be a JSON object.
+  /// Reads a policy document from `file`: it must be a JSON object, and a lifecycle policy one of the shape
+  /// ECR takes.
   public func document(file: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: file) else {
       throw PlanError("\(file): cannot read the \(noun) file")
     }
-    guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+    guard let policy = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw PlanError("\(file): the \(noun) is not a JSON object")
+    }
+    if self == .lifecycle, let problem = LifecyclePolicyShape.problem(in: policy) {
+      throw PlanError("\(file): not a lifecycle policy ECR takes: \(problem)")
     }
     return String(decoding: data, as: UTF8.self)
   }

@@ -69,17 +69,16 @@ extension SyncPlan {
   }
 
   /// The digest the item's destination tag holds, when it is the source's: the image is there already.
-  /// Two HEADs, at once.
+  /// Two HEADs, the source's only when the destination has the tag (a first mirror asks each registry
+  /// once per image; the checks run many at once, so the order costs no time).
   func alreadyThere(_ item: Item, in session: Session) async throws -> Digest? {
-    guard let destination = item.destination, let tag = destination.tag else { return nil }
-    let sourceClient = try session.client(for: item.source)
-    let destinationClient = try session.client(for: destination, createRepositories: createRepositories)
-    async let served = sourceClient.manifestDigest(
+    guard let destination = item.destination, let tag = destination.tag,
+      let current = try await session.client(for: destination, createRepositories: createRepositories)
+        .manifestDigest(repository: destination.repository, reference: tag, forPush: true)
+    else { return nil }
+    let served = try await session.client(for: item.source).manifestDigest(
       repository: item.source.repository, reference: item.source.manifestReference, forPush: false)
-    async let current = destinationClient.manifestDigest(
-      repository: destination.repository, reference: tag, forPush: true)
-    guard let current = try await current, let served = try await served, current == served else { return nil }
-    return served
+    return served == current ? current : nil
   }
 }
 

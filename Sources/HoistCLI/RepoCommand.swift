@@ -18,15 +18,19 @@ struct RepoCommand: AsyncParsableCommand {
       abstract: "Create an ECR repository.",
       discussion:
         "Example:\n  hoist repo create 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app --immutable-tags --scan-on-push"
+        + " --lifecycle-policy lifecycle.json"
     )
     @Argument(help: "REGISTRY/REPOSITORY") var repository: String
     @Flag(help: "Tags cannot be overwritten.") var immutableTags = false
     @Flag(help: "Scan images when they are pushed.") var scanOnPush = false
+    @Option(name: .long, help: "A lifecycle policy (JSON) to set on the new repository.") var lifecyclePolicy: String?
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
       try await withECR(repository, connection, command: "hoist repo create") { api, name in
+        let policy = try lifecyclePolicy.map { try RepositoryPolicyKind.lifecycle.document(file: $0) }
         let created = try await api.createRepository(name, immutableTags: immutableTags, scanOnPush: scanOnPush)
+        if let policy { try await RepositoryPolicyKind.lifecycle.set(policy, on: name, api) }
         print(created.uri.isEmpty ? name : created.uri)
       }
     }

@@ -33,6 +33,7 @@ public actor BlobInfoCache {
   private var layers: [String: Entry]
   private var locations: [String: [Sighting]]
   private var dirty = false
+  private var lastSaved = ContinuousClock.now
 
   /// A cache kept in `file` (read now, written by `save`), or in memory only when `file` is nil.
   public init(file: URL?) {
@@ -90,7 +91,15 @@ public actor BlobInfoCache {
 
   /// Writes the cache (merged with what other runs wrote meanwhile, newer sightings first) atomically;
   /// failures are not fatal.
+  /// Saves what was learnt if the last save is `interval` seconds old: a run of many images keeps its
+  /// findings against an interruption without writing the file after every image.
+  public func checkpoint(interval: Double = 5) {
+    guard ContinuousClock.now - lastSaved >= .seconds(interval) else { return }
+    save()
+  }
+
   public func save() {
+    lastSaved = ContinuousClock.now
     guard dirty, let file else { return }
     var merged = Self.load(file) ?? Stored(layers: [:], locations: [:])
     merged.layers.merge(layers) { _, new in new }

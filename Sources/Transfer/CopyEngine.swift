@@ -57,6 +57,7 @@ public struct CopyEngine: Sendable {
           startNext()
         }
       }
+      await cache.save()
       for destination in await run.prepared {
         if await run.took(destination) {
           try await destination.commit()
@@ -66,6 +67,7 @@ public struct CopyEngine: Sendable {
       }
       return results.map { $0! }
     } catch {
+      await cache.save()
       let destinations = await run.prepared
       let failure = await explained(error, by: destinations)
       for destination in destinations { await destination.abandon() }
@@ -121,11 +123,11 @@ public struct CopyEngine: Sendable {
       if root.isBuilt {
         progress(.notice("\(source) has no registry manifest to keep: hoist built one, \(stored.digest)"))
       }
-      await cache.save()
+      await cache.checkpoint()
       return stored
     } catch {
       // What finished before the failure spares the next attempt the work.
-      await cache.save()
+      await cache.checkpoint()
       throw error
     }
   }

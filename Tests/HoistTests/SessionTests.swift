@@ -61,6 +61,9 @@ import Transport
       "\($0)" == "\(file.path).gone: cannot read the policy file"
     }
     try Data(#"{"rules": []}"#.utf8).write(to: file)
-    #expect(try RepositoryPolicyKind.lifecycle.document(file: file.path) == #"{"rules": []}"#)
+    #expect { try RepositoryPolicyKind.lifecycle.document(file: file.path) } throws: {
+      "\($0)" == "\(file.path): not a lifecycle policy ECR takes: rules: a list of at least one rule"
+    }
+    #expect(try RepositoryPolicyKind.access.document(file: file.path) == #"{"rules": []}"#)
   }
 }

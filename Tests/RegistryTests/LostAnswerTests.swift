@@ -118,16 +118,17 @@ import Transport
     let (answer, looks) = try await put(through: refused, lookingFirst: false, found: true)
     #expect(answer.status.code == 201 && looks == 1)
   }
+}
 
-  func ecrClient(_ sender: any HTTPSender, retries: Int) throws -> ECRClient {
-    var options = TransportOptions()
-    options.retryPolicy = quickPolicy(retries)
-    let host = try #require(ECRHost(host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com"))
-    let environment = AWSEnvironment(variables: ["AWS_ENDPOINT_URL_ECR": "http://aws.test"])
-    return ECRClient(
-      host: host, credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", source: "test"),
-      environment: environment, http: AWSHTTP(over: sender, options: options))
-  }
+/// An ECR API client for 123456789012 in eu-west-1 that sends through `sender`.
+func ecrClient(_ sender: any HTTPSender, retries: Int) throws -> ECRClient {
+  var options = TransportOptions()
+  options.retryPolicy = quickPolicy(retries)
+  let host = try #require(ECRHost(host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com"))
+  let environment = AWSEnvironment(variables: ["AWS_ENDPOINT_URL_ECR": "http://aws.test"])
+  return ECRClient(
+    host: host, credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", source: "test"),
+    environment: environment, http: AWSHTTP(over: sender, options: options))
 }
 
 /// Answers from a script, one step per request: an answer, or a connection failure of some kind.

@@ -129,6 +129,69 @@ def test_lifecycle_policy_is_set_shown_and_deleted(ecr, env, tmp_path):
     assert notecr.returncode != 0 and "hoist repo lifecycle get" in notecr.stderr
 
 
+def test_a_repository_is_created_with_its_lifecycle_policy_checked_first(ecr, env, tmp_path):
+    environment = ecr.env(env, ecr.ci)
+    rules = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                                         "countUnit": "days", "countNumber": 3},
+                        "action": {"type": "expire"}}]}
+    document = tmp_path / "lifecycle.json"
+    document.write_text(json.dumps(rules))
+    name = f"{ecr.name}/lifecycle/created"
+    hoist(["repo", "create", name, "--lifecycle-policy", str(document)], environment)
+    assert json.loads(hoist(["repo", "lifecycle", "get", name], environment).stdout) == rules
+    rules["rules"][0]["selection"]["countType"] = "imageCountLessThan"
+    document.write_text(json.dumps(rules))
+    refused = hoist(["repo", "create", f"{ecr.name}/lifecycle/refused", "--lifecycle-policy", str(document)],
+                    environment, check=False)
+    assert refused.returncode != 0
+    assert "rules[0].selection.countType: imageCountMoreThan or sinceImagePushed" in refused.stderr
+    assert "lifecycle/refused" not in hoist(["repo", "list", ecr.name], environment).stdout, "nothing was created"
+
+
+def test_scan_waits_for_the_scan_and_gates_on_severity(ecr, env):
+    import urllib.request
+    environment = ecr.env(env, ecr.ci)
+    source = os.path.join(TESTDATA, "oci-layout")
+    name = f"{ecr.name}/scan/app"
+    hoist(["push", source, f"{name}:1", "--create-repository"], environment)
+    # Never scanned (the repository does not scan on push): a basic scan is started; moto finds one HIGH.
+    gated = hoist(["scan", f"{name}:1", "--wait", "--fail-on", "high"], environment, check=False)
+    assert gated.returncode == 3, gated.stderr
+    assert "started a basic scan" in gated.stderr and "1 finding(s) at or above HIGH" in gated.stderr
+    assert "COMPLETE, HIGH 1" in gated.stdout and "CVE-9999-9999\tmoto_fake 9.9.9" in gated.stdout
+    assert hoist(["scan", f"{name}:1", "--fail-on", "critical"], environment).returncode == 0
+    report = json.loads(hoist(["scan", f"{name}:1", "--json"], environment).stdout)
+    assert report["counts"] == {"HIGH": 1} and report["findings"][0]["severity"] == "HIGH"
+
+    # Enhanced scanning (Inspector) results, as moto serves them when told to.
+    for repository in ("enhanced", "unsupported"):
+        hoist(["push", source, f"{ecr.name}/scan/{repository}:1", "--create-repository"], environment)
+    results = [
+        {"registryId": "123456789012", "repositoryName": "scan/enhanced", "imageId": {"imageTag": "1"},
+         "imageScanStatus": {"status": "ACTIVE"},
+         "imageScanFindings": {"findingSeverityCounts": {"CRITICAL": 1, "MEDIUM": 2}, "enhancedFindings": [
+             {"severity": "CRITICAL", "title": "CVE-2024-6387 - openssh",
+              "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2024-6387", "sourceUrl": "https://nvd/6387",
+                                              "vulnerablePackages": [{"name": "openssh", "version": "9.2"}]}}]}},
+        {"registryId": "123456789012", "repositoryName": "scan/unsupported", "imageId": {"imageTag": "1"},
+         "imageScanStatus": {"status": "UNSUPPORTED_IMAGE", "description": "The operating system is not supported"},
+         "imageScanFindings": {}}]
+    request = urllib.request.Request(f"{ecr.moto.url}/moto-api/static/ecr/scan-finding-results", method="POST",
+                                     data=json.dumps({"results": results, "region": "us-east-1"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+    critical = hoist(["scan", f"{ecr.name}/scan/enhanced:1", "--wait", "--fail-on", "critical"], environment,
+                     check=False)
+    assert critical.returncode == 3 and "ACTIVE, CRITICAL 1, MEDIUM 2" in critical.stdout
+    assert "CRITICAL\tCVE-2024-6387\topenssh 9.2\thttps://nvd/6387" in critical.stdout
+    unsupported = hoist(["scan", f"{ecr.name}/scan/unsupported:1", "--wait", "--fail-on", "critical"], environment,
+                        check=False)
+    assert unsupported.returncode == 1
+    assert "ECR could not scan" in unsupported.stderr and "operating system is not supported" in unsupported.stderr
+    notecr = hoist(["scan", "localhost:5000/app:1"], environment, check=False)
+    assert notecr.returncode != 0 and "not an ECR registry" in notecr.stderr
+
+
 def test_bad_aws_credentials_fail_clearly(ecr, env):
     source = os.path.join(TESTDATA, "oci-layout")
     wrong = hoist(["push", source, f"{ecr.name}/quirks/app:2"], ecr.env(env, (ecr.ci[0], "wrong-secret")),

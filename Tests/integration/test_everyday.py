@@ -115,7 +115,8 @@ def test_version_completion_and_exit_codes(services, env, tmp_path):
     for command in ["", "push", "pull", "copy", "inspect", "tag", "tags", "digest", "login", "logout", "delete",
                     "images", "ecr", "ecr get-login-password", "repo", "repo create", "repo list", "repo delete",
                     "repo policy", "repo policy set", "repo policy get", "repo policy delete", "repo lifecycle",
-                    "repo lifecycle set", "repo lifecycle get", "repo lifecycle delete", "verify", "inventory"]:
+                    "repo lifecycle set", "repo lifecycle get", "repo lifecycle delete", "verify", "inventory",
+                    "scan", "sync"]:
         assert "Example" in hoist(command.split() + ["--help"], env).stdout, command
     assert hoist(["push", str(tmp_path / "missing.tar"), f"{services.plain.host}/x:1"], env, check=False).returncode == 66
     assert hoist(["push", LEGACY, f"{services.basic.host}/x:1", "--plain-http", "--username", USER,

@@ -1,0 +1,92 @@
+import AWS
+import ArgumentParser
+import Foundation
+import Hoist
+import OCI
+
+/// `hoist scan REF`: ECR's vulnerability scan of an image, as a gate for CI.
+struct ScanCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "scan",
+    abstract: "Show ECR's vulnerability scan of an image, wait for it, and fail on findings at a severity.",
+    discussion: """
+      Reads the scan ECR made of the image (basic scanning, or enhanced scanning through Amazon Inspector);
+      an image never scanned (its repository does not scan on push) gets a basic scan started. With --wait,
+      a scan in progress is looked at again (after 5 s, then half as long again each time, up to 30 s) until
+      it is complete or --timeout passes. Prints the counts by severity and the worst findings (all of them
+      with --json). With --fail-on LEVEL (critical, high, medium, low, informational), findings at or above
+      it end the run with exit status 3; a scan that is not complete or failed ends it with 1.
+
+      Example:
+        hoist push app.tar 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4
+        hoist scan 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --wait --fail-on critical
+      """)
+
+  @Argument(help: "The image: an ECR repository with a tag or digest.") var reference: String
+  @Flag(name: .long, help: "Wait until the scan is complete.") var wait = false
+  @Option(name: .long, help: "How long to wait, e.g. 10m or 90s.") var timeout = Seconds(seconds: 600)
+  @Option(name: .long, help: "Fail (exit 3) on findings at or above: critical, high, medium, low, informational.")
+  var failOn: Severity?
+  @Flag(name: .long, help: "Print the whole report as JSON.") var json = false
+  @Option(name: .long, help: "How many of the worst findings to print.") var top = 10
+  @OptionGroup var connection: ConnectionOptions
+
+  /// The scan these flags ask for.
+  func plan() throws -> ScanPlan {
+    var plan = ScanPlan(reference: try Reference(parsing: reference))
+    (plan.wait, plan.timeout, plan.failOn) = (wait, timeout.seconds, failOn)
+    try plan.validate()
+    return plan
+  }
+
+  func validate() throws { try usage { _ = try plan() } }
+
+  func run() async throws {
+    var failing = 0
+    try await reportingErrors {
+      let plan = try plan()
+      let report = try await connection.withConnection(hosts: [plan.reference.registry]) { session in
+        try await plan.run(in: session) { printError("scan: \($0)") }
+      }
+      show(report)
+      if let failOn {
+        failing = report.findings(atOrAbove: failOn)
+        if failing > 0 { printError("scan: \(failing) finding(s) at or above \(failOn.rawValue)") }
+      }
+    }
+    if failing > 0 { throw ExitCode(3) }
+  }
+
+  func show(_ report: ScanReport) {
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+      if let data = try? encoder.encode(report) { print(String(decoding: data, as: UTF8.self)) }
+      return
+    }
+    print("\(report.image)\(report.digest.map { "@\($0)" } ?? ""): \(report.status), \(report.summary)")
+    for finding in report.findings.prefix(top) {
+      print([finding.severity, finding.name, finding.package ?? "", finding.uri ?? ""].joined(separator: "\t"))
+    }
+    if report.findings.count > top { print("… and \(report.findings.count - top) more (--json lists them all)") }
+  }
+}
+
+extension Severity: ExpressibleByArgument {
+  public init?(argument: String) { self.init(flag: argument) }
+}
+
+/// A span of time as a flag gives it: `90`, `90s`, `10m`, `1h`.
+struct Seconds: ExpressibleByArgument {
+  var seconds: Double
+
+  init(seconds: Double) { self.seconds = seconds }
+
+  init?(argument: String) {
+    let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+    let scales: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    let (suffix, scale) = scales.first { text.hasSuffix($0.0) && Double(text.dropLast($0.0.count)) != nil } ?? ("", 1)
+    guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
+    seconds = value * scale
+  }
+}
