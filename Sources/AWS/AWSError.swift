@@ -39,7 +39,8 @@ public enum AWSError: CategorizedError, CustomStringConvertible {
       if code.hasSuffix("NotFoundException") { return .notFound }
       if status == 401 || Self.credentialCodes.contains(code) { return .unauthorized }
       if status == 403 || code.hasPrefix("AccessDenied") { return .denied }
-      if PassingFailure.status(UInt(status)) || PassingFailure.throttlingCodes.contains(code) { return .transient }
+      if status == 429 || PassingFailure.throttlingCodes.contains(code) { return .throttled }
+      if PassingFailure.status(UInt(status)) { return .transient }
       return .rejected
     case .noCredentials, .credentialSource: return .unauthorized
     case .noRegion: return .invalidInput

@@ -140,7 +140,9 @@ public struct ECRClient: Sendable {
   }
 
   public func describeImages(_ name: String) async throws -> [Image] {
-    try await paginate("DescribeImages", ["repositoryName": name], key: "imageDetails", about: name).map {
+    try await paginate(
+      "DescribeImages", ["repositoryName": name, "maxResults": 1000], key: "imageDetails", about: name
+    ).map {
       Image(
         digest: $0["imageDigest"] as? String ?? "", tags: $0["imageTags"] as? [String] ?? [],
         sizeInBytes: ($0["imageSizeInBytes"] as? NSNumber)?.int64Value ?? 0,

@@ -50,6 +50,25 @@ extension Session {
     }
   }
 
+  /// The digest each tag of a repository holds, in one call per page, where the registry can say so (ECR's
+  /// `DescribeImages`): an empty map for a repository that does not exist; nil for a registry that is not
+  /// ECR, or when ECR would not answer (no `ecr:DescribeImages`), where each tag must be asked for.
+  public func taggedDigests(registry: String, repository: String) async -> [String: Digest]? {
+    guard let ecr = ecr(registry) else { return nil }
+    do {
+      var digests = [String: Digest]()
+      for image in try await ecr.api().describeImages(repository) {
+        guard let digest = try? Digest(image.digest) else { continue }
+        for tag in image.tags { digests[tag] = digest }
+      }
+      return digests
+    } catch let error as AWSError where error.code == "RepositoryNotFoundException" {
+      return [:]
+    } catch {
+      return nil
+    }
+  }
+
   /// Checks a login to `host` and returns the credentials to store for it: an ECR login from the AWS chain
   /// when no user was given for an ECR host, else those the session has for it.
   public func login(to host: String, userGiven: Bool) async throws -> RegistryCredentials? {

@@ -28,10 +28,14 @@ extension SyncPlan {
     if let bundle, !since.isEmpty { await bundle.leaveOut(try PlanRules.blobs(since: since), since: since) }
     // With referrers, an image already mirrored is copied again (blobs found, nothing sent), so that
     // signatures added since reach the mirror.
-    let mirrored: [Digest?] =
-      bundle == nil && referrers == nil
-      ? await inParallel(items, width: Self.checksAtOnce) { [self] item in try? await alreadyThere(item, in: session) }
-      : items.map { _ in nil }
+    var mirrored = items.map { _ -> Digest? in nil }
+    if bundle == nil && referrers == nil {
+      let known = await taggedDigests(
+        at: items.flatMap { [$0.source] + ($0.destination.map { [$0] } ?? []) }, in: session)
+      mirrored = await inParallel(items, width: Self.checksAtOnce) { [self] item in
+        try? await alreadyThere(item, known: known, in: session)
+      }
+    }
     var outcomes = [Outcome?](repeating: nil, count: items.count)
     var copies = [ImageCopy]()
     var copied = [Int]()
@@ -68,17 +72,41 @@ extension SyncPlan {
     return outcomes.compactMap { $0 }
   }
 
+  /// What the repositories' tags hold, for those whose registry says so in one call (ECR), by
+  /// `registry/repository`.
+  func taggedDigests(at references: [Reference], in session: Session) async -> [String: [String: Digest]] {
+    let repositories = Array(Set(references.map { [$0.registry, $0.repository] }))
+    let listed = await inParallel(repositories, width: Self.checksAtOnce) { place in
+      await session.taggedDigests(registry: place[0], repository: place[1])
+    }
+    var known = [String: [String: Digest]]()
+    for (place, digests) in zip(repositories, listed) { known[place.joined(separator: "/")] = digests }
+    return known
+  }
+
   /// The digest the item's destination tag holds, when it is the source's: the image is there already.
-  /// Two HEADs, the source's only when the destination has the tag (a first mirror asks each registry
-  /// once per image; the checks run many at once, so the order costs no time).
-  func alreadyThere(_ item: Item, in session: Session) async throws -> Digest? {
+  /// Each side's digest from `known` (its repository's tags, listed at once) or a HEAD; the source's only
+  /// when the destination has the tag (a first mirror asks each registry once per image at most; the checks
+  /// run many at once, so the order costs no time).
+  func alreadyThere(_ item: Item, known: [String: [String: Digest]], in session: Session) async throws -> Digest? {
     guard let destination = item.destination, let tag = destination.tag,
-      let current = try await session.client(for: destination, createRepositories: createRepositories)
-        .manifestDigest(repository: destination.repository, reference: tag, forPush: true)
+      let current = try await digest(of: destination, tag: tag, known: known, forPush: true, in: session)
     else { return nil }
-    let served = try await session.client(for: item.source).manifestDigest(
-      repository: item.source.repository, reference: item.source.manifestReference, forPush: false)
+    let served =
+      if let digest = item.source.digest { digest } else {
+        try await digest(of: item.source, tag: item.source.manifestReference, known: known, forPush: false, in: session)
+      }
     return served == current ? current : nil
+  }
+
+  /// The digest a tag of a repository holds: from `known`, else a HEAD (`forPush`: with the rights a push
+  /// needs, at the destination).
+  private func digest(
+    of reference: Reference, tag: String, known: [String: [String: Digest]], forPush: Bool, in session: Session
+  ) async throws -> Digest? {
+    if let listed = known[reference.registry + "/" + reference.repository] { return listed[tag] }
+    return try await session.client(for: reference, createRepositories: forPush && createRepositories)
+      .manifestDigest(repository: reference.repository, reference: tag, forPush: forPush)
   }
 }
 

@@ -7,8 +7,11 @@ public enum ErrorCategory: Sendable, Equatable {
   case unauthorized
   /// Credentials accepted, but without the permission needed.
   case denied
-  /// May not happen again if the same thing is tried a little later: a dropped connection, a 5xx, a 429.
+  /// May not happen again if the same thing is tried a little later: a dropped connection, a 5xx.
   case transient
+  /// The server asked for a slower pace (a 429, an AWS throttling code): worth trying again, from the
+  /// throttles' own allowance (`RetryPolicy.throttledAttempts`).
+  case throttled
   /// What the user gave (arguments, files, images) cannot be used as it is.
   case invalidInput
   /// The server refused the request for a reason that will not pass (an invalid manifest, an immutable tag).
@@ -30,7 +33,7 @@ public enum ErrorCategory: Sendable, Equatable {
   }
 
   /// Worth trying again.
-  public var isTransient: Bool { self == .transient }
+  public var isTransient: Bool { self == .transient || self == .throttled }
 }
 
 /// An error that says which kind of failure it is.

@@ -12,13 +12,13 @@ public final class RetryBudget: Sendable {
   @TaskLocal public static var current: RetryBudget?
 
   public let policy: RetryPolicy
-  private let used = Mutex(0)
-  private let throttled = Mutex(0)
+  /// Retries granted after failures, and after throttles.
+  private let granted = Mutex((failures: 0, throttles: 0))
 
   public init(policy: RetryPolicy) { self.policy = policy }
 
   /// Tries made so far: the first one and every retry granted, after failures and throttles.
-  public var attempts: Int { used.withLock { $0 } + throttled.withLock { $0 } + 1 }
+  public var attempts: Int { granted.withLock { $0.failures + $0.throttles } + 1 }
 
   /// The tries the running operation has made so far (1 outside any operation).
   public static var attemptsSoFar: Int { current?.attempts ?? 1 }
@@ -32,27 +32,20 @@ public final class RetryBudget: Sendable {
 
   /// Grants one more try after a failure of `category` and waits the backoff before it (or `retryAfter`,
   /// what the server asked for); false when the failure will not pass, the budget is spent, or the task was
-  /// cancelled.
+  /// cancelled. A throttle draws on the throttles' own allowance (`RetryPolicy.throttledAttempts`), its
+  /// backoff growing no further than a failure's last.
   public func retry(after category: ErrorCategory, retryAfter: Double? = nil) async -> Bool {
     guard category.isTransient, !Task.isCancelled else { return false }
-    let attempt: Int? = used.withLock {
-      guard $0 < policy.attempts else { return nil }
-      $0 += 1
-      return $0
-    }
-    guard let attempt else { return false }
-    return await wait(policy.delay(attempt: attempt, retryAfter: retryAfter))
-  }
-
-  /// Grants one more try after the server throttled the request, from the throttles' own allowance
-  /// (`RetryPolicy.throttledAttempts`), and waits `retryAfter` or the backoff; false when it is spent or the
-  /// task was cancelled.
-  public func retryThrottled(retryAfter: Double?) async -> Bool {
-    guard !Task.isCancelled else { return false }
-    let attempt: Int? = throttled.withLock {
-      guard $0 < policy.throttledAttempts else { return nil }
-      $0 += 1
-      return $0
+    let throttle = category == .throttled
+    let attempt: Int? = granted.withLock { granted in
+      if throttle {
+        guard granted.throttles < policy.throttledAttempts else { return nil }
+        granted.throttles += 1
+        return granted.throttles
+      }
+      guard granted.failures < policy.attempts else { return nil }
+      granted.failures += 1
+      return granted.failures
     }
     guard let attempt else { return false }
     return await wait(policy.delay(attempt: min(attempt, max(policy.attempts, 1)), retryAfter: retryAfter))

@@ -46,18 +46,19 @@ actor HostLimiter {
 
   init(perSecond: Double?) { interval = perSecond.map { .seconds(1 / $0) } }
 
-  /// Waits for the request's turn; returns its number, to hand back to `finished`.
-  func start() async throws -> UInt64 {
+  /// Waits for the request's turn; returns its number, to hand back to `finished`. A request that is not
+  /// `counted` in the window (one whose body streams) waits only for pauses and the pace.
+  func start(counted: Bool) async throws -> UInt64 {
     while true {
       if pausedUntil > .now {
         try await Task.sleep(until: pausedUntil, clock: .continuous)
         continue
       }
-      guard inFlight < window.allowed else {
+      guard !counted || inFlight < window.allowed else {
         await withCheckedContinuation { waiting.append($0) }
         continue
       }
-      inFlight += 1
+      if counted { inFlight += 1 }
       sent += 1
       let number = sent
       if let interval {
@@ -66,7 +67,7 @@ actor HostLimiter {
         do {
           try await Task.sleep(until: turn, clock: .continuous)
         } catch {
-          finished(number, .neutral)
+          finished(number, .neutral, counted: counted)
           throw error
         }
       }
@@ -75,8 +76,8 @@ actor HostLimiter {
   }
 
   /// Notes how request `number` ended, and lets waiting requests go where there is room.
-  func finished(_ number: UInt64, _ outcome: Outcome) {
-    inFlight -= 1
+  func finished(_ number: UInt64, _ outcome: Outcome, counted: Bool) {
+    if counted { inFlight -= 1 }
     switch outcome {
     case .succeeded: window.succeeded()
     case .throttled(let retryAfter):
@@ -95,7 +96,10 @@ actor HostLimiter {
 }
 
 /// The request-path layer that keeps each host within its limits (`RequestLimits`): every try waits its
-/// turn, and every answer tells the host's limiter whether the server is throttling.
+/// turn, and every answer tells the host's limiter whether the server is throttling. A request that may not
+/// go again (its body streams) waits for pauses and the pace but takes no room in the window: a body that
+/// streams for minutes must not keep the window shut, and a task feeding two such bodies (one blob to two
+/// repositories of a registry) must not wait on itself.
 public struct Limiter: HTTPSender {
   let next: any HTTPSender
   let limits: RequestLimits
@@ -111,13 +115,14 @@ public struct Limiter: HTTPSender {
       return try await next.send(request, timeout: timeout, resend: resend)
     }
     let limiter = limits.limiter(for: url.port.map { "\(host):\($0)" } ?? host)
-    let number = try await limiter.start()
+    let counted = resend.repeatable
+    let number = try await limiter.start(counted: counted)
     do {
       let (outcome, answer) = try await Self.outcome(of: try await next.send(request, timeout: timeout, resend: resend))
-      await limiter.finished(number, outcome)
+      await limiter.finished(number, outcome, counted: counted)
       return answer
     } catch {
-      await limiter.finished(number, .neutral)
+      await limiter.finished(number, .neutral, counted: counted)
       throw error
     }
   }

@@ -60,11 +60,7 @@ public struct Retries: HTTPSender {
       case .passing(let response, let retryAfter, let throttled):
         lost = lost || PassingFailure.mayHaveActed(status: response.status.code)
         if resend.looksFirst, let answer = await settled() { return answer }
-        if resend.repeatable,
-          throttled
-            ? await budget.retryThrottled(retryAfter: retryAfter)
-            : await budget.retry(after: .transient, retryAfter: retryAfter)
-        {
+        if resend.repeatable, await budget.retry(after: throttled ? .throttled : .transient, retryAfter: retryAfter) {
           continue
         }
         if let answer = await settled() { return answer }

@@ -72,7 +72,7 @@ import Transport
     await #expect {
       try await ecrClient(always, retries: 3).authorizationToken()
     } throws: { error in
-      ErrorCategory(of: error) == .transient && "\(error)".contains("ECR GetAuthorizationToken")
+      ErrorCategory(of: error) == .throttled && "\(error)".contains("ECR GetAuthorizationToken")
         && "\(error)".contains("tried 13 times") && "\(error)".contains("ThrottlingException")
     }
     #expect(always.requests == 13)

@@ -56,20 +56,25 @@ import Testing
     let limits = RequestLimits()
     let busy = limits.limiter(for: "busy:5000")
     for _ in 0..<8 {
-      let number = try await busy.start()
-      await busy.finished(number, .throttled(retryAfter: nil))
+      let number = try await busy.start(counted: true)
+      await busy.finished(number, .throttled(retryAfter: nil), counted: true)
     }
     #expect(await busy.window.allowed == 1)
+    // With one request in flight, a streamed body still starts: it takes no room in the window.
+    let held = try await busy.start(counted: true)
+    let streamed = try await busy.start(counted: false)
+    await busy.finished(streamed, .succeeded, counted: false)
+    await busy.finished(held, .succeeded, counted: true)
     #expect(await limits.limiter(for: "calm:5000").window.allowed == 64)
     #expect(limits.limiter(for: "busy:5000") === busy, "one limiter per host, shared")
   }
 
   @Test func aRetryAfterPausesEveryRequestToTheHost() async throws {
     let limiter = HostLimiter(perSecond: nil)
-    let first = try await limiter.start()
-    await limiter.finished(first, .throttled(retryAfter: 0.3))
+    let first = try await limiter.start(counted: true)
+    await limiter.finished(first, .throttled(retryAfter: 0.3), counted: true)
     let clock = ContinuousClock()
-    let waited = try await clock.measure { _ = try await limiter.start() }
+    let waited = try await clock.measure { _ = try await limiter.start(counted: false) }
     #expect(waited >= .milliseconds(250))
   }
 }

@@ -182,9 +182,12 @@ class ECRFront:
         return self.reply(request, status, payload, out)
 
     def mirror_image(self, name, reference, manifest, headers):
-        """Tells moto about a pushed manifest, as ECR's own image list would know it."""
+        """Tells moto about a pushed manifest, as ECR's own image list would know it: under its true digest
+        (moto makes one up from the layers when not given it)."""
+        import hashlib
         arguments = {"repositoryName": name, "imageManifest": manifest.decode(),
-                     "imageManifestMediaType": headers.get("Content-Type", "")}
+                     "imageManifestMediaType": headers.get("Content-Type", ""),
+                     "imageDigest": "sha256:" + hashlib.sha256(manifest).hexdigest()}
         if not reference.startswith("sha256:"):
             arguments["imageTag"] = reference
         try:

@@ -443,6 +443,20 @@ def test_index_mutate_append_and_sync_on_ecr(ecr, services, env, tmp_path):
     listing.write_text(f"{services.plain.host}:\n  tls-verify: false\n  images:\n    oneliners/tool: [\"1\"]\n")
     synced = hoist(["sync", str(listing), "--registry", f"{ecr.name}/mirror", "-q"], environment).stdout
     assert synced.startswith(f"{ecr.name}/mirror/oneliners/tool:1@sha256:")
+    # Again: ECR's DescribeImages says what the mirror's tags hold, one call per repository, no HEAD.
+    before = len(ecr.front.log)
+    again = hoist(["sync", str(listing), "--registry", f"{ecr.name}/mirror", "-q"], environment)
+    assert "0 copied, 1 already there, 0 failed" in again.stderr
+    assert not [entry for entry in ecr.front.log[before:] if "/manifests/" in entry[1]], "no manifest asked for"
+    # From ECR to ECR: both sides' digests from DescribeImages; nothing asked of the registry but the tag list.
+    onward = tmp_path / "onward.yaml"
+    onward.write_text(f"{ecr.name}:\n  images:\n    mirror/oneliners/tool: []\n")
+    hoist(["sync", str(onward), "--registry", f"{ecr.name}/second", "--create-repository", "-q"], environment)
+    before = len(ecr.front.log)
+    again = hoist(["sync", str(onward), "--registry", f"{ecr.name}/second", "-q"], environment)
+    assert "0 copied, 1 already there, 0 failed" in again.stderr
+    assert [entry[1].split("?")[0] for entry in ecr.front.log[before:] if entry[1] != "/v2/"] == [
+        "/v2/mirror/oneliners/tool/tags/list"]
 
 
 def test_referrers_travel_to_ecr_and_are_attached_and_listed_there(ecr, services, env, tmp_path):

@@ -15,7 +15,8 @@ from small_images import make_images, sync_yaml  # noqa: E402
 
 def served_digest(host, repository, tag):
     request = urllib.request.Request(f"http://{host}/v2/{repository}/manifests/{tag}", method="HEAD", headers={
-        "Accept": "application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json"})
+        "Accept": "application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json,"
+                  "application/vnd.docker.distribution.manifest.v2+json"})
     with urllib.request.urlopen(request) as response:
         return response.headers["Docker-Content-Digest"]
 
@@ -110,3 +111,31 @@ def test_images_in_flight_send_a_shared_blob_once(services, env, tmp_path):
            "--no-cache"], env)
     # 8 images: the shared base and repository layers once, each image's own layer and config once.
     assert registry.count_requests("POST", "/v2/inflight/mirror/") - before == 2 + 8 + 8
+
+
+def test_a_bundle_of_images_pulled_at_once_is_the_bundle_pulled_one_by_one(services, env, tmp_path):
+    import hashlib
+    registry = services.plain
+    made = make_images(registry.host, "order/src", 4, 3)
+    names = [f"{registry.host}/{repository}:{tag}" for repository, tags in sorted(made.items()) for tag in tags]
+    digests = {}
+    for jobs in ("1", "8"):
+        bundle = tmp_path / f"bundle-{jobs}.tar"
+        hoist(["pull", *names, "--output", str(bundle), "--plain-http", "-q", "--jobs", jobs], env)
+        digests[jobs] = hashlib.sha256(bundle.read_bytes()).hexdigest()
+        hoist(["verify", str(bundle)], env)
+    assert digests["1"] == digests["8"], "the listing follows the order given, not the order images finished"
+
+
+def test_one_blob_to_two_repositories_of_a_registry_that_throttles_hard(services, env, tmp_path):
+    """The limiter's window falls to one request; a blob streamed to two repositories of the same registry
+    (two request bodies fed by one reader) still goes, because a streamed body takes no room in the window."""
+    subprocess.run([os.path.join(ROOT, "scripts", "make-fixtures"), "--big", "12", str(tmp_path)], check=True)
+    front = ThrottlingFront(services.plain.port, seed=7, rate=0.25)
+    try:
+        pushed = hoist(["push", str(tmp_path / "big.tar"), f"{front.host}/hard/a:1", f"{front.host}/hard/b:1",
+                        "--plain-http", "--no-cache", "--retries", "8", "-q"], env)
+    finally:
+        front.stop()
+    assert len(pushed.stdout.splitlines()) == 2 and front.throttled >= 5
+    assert served_digest(services.plain.host, "hard/a", "1") == served_digest(services.plain.host, "hard/b", "1")
