@@ -89,8 +89,6 @@ public actor BlobInfoCache {
     return Dictionary(uniqueKeysWithValues: newest.prefix(maximumLocations * 9 / 10).map { ($0.key, $0.value) })
   }
 
-  /// Writes the cache (merged with what other runs wrote meanwhile, newer sightings first) atomically;
-  /// failures are not fatal.
   /// Saves what was learnt if the last save is `interval` seconds old: a run of many images keeps its
   /// findings against an interruption without writing the file after every image.
   public func checkpoint(interval: Double = 5) {
@@ -98,6 +96,8 @@ public actor BlobInfoCache {
     save()
   }
 
+  /// Writes the cache (merged with what other runs wrote meanwhile, newer sightings first) atomically;
+  /// failures are not fatal.
   public func save() {
     lastSaved = ContinuousClock.now
     guard dirty, let file else { return }
