@@ -20,8 +20,9 @@ public struct CopyEngine: Sendable {
     self.progress = progress
   }
 
-  /// Runs copies as one piece of work, `jobs` images at a time: prepares each destination before its first
-  /// copy, commits every destination after the last, and when a copy fails, abandons them all and throws the
+  /// Runs copies as one piece of work, `jobs` images at a time (copies into one registry repository take
+  /// turns, see `RunDestinations.takeTurn`): prepares each destination before its first copy, commits every
+  /// destination after the last, and when a copy fails, abandons them all and throws the
   /// failure as a destination explains it (or as it is). Returns the root descriptor of each copy as stored,
   /// in the order given.
   public func run(_ copies: [ImageCopy], jobs: Int = 1) async throws -> [Descriptor] {
@@ -42,11 +43,9 @@ public struct CopyEngine: Sendable {
     var results = [Result<Descriptor, any Error>?](repeating: nil, count: copies.count)
     do {
       try await withThrowingTaskGroup(of: (Int, Result<Descriptor, any Error>).self) { group in
-        var next = 0
+        var order = RunDestinations.startOrder(copies.map { $0.targets.first?.destination.repositoryKey })[...]
         func startNext() {
-          guard next < copies.count else { return }
-          let position = next
-          next += 1
+          guard let position = order.popFirst() else { return }
           group.addTask {
             (position, try await self.perform(copies[position], at: position, in: run, keepGoing: keepGoing))
           }
@@ -75,21 +74,26 @@ public struct CopyEngine: Sendable {
     }
   }
 
-  /// One copy of a run: its destinations prepared (once per run), the copy made under its position (which
-  /// orders what file destinations list) with its events labelled with the image when it has a label.
+  /// One copy of a run: its destinations prepared (once per run), its turn at the registry repositories it
+  /// writes into taken, the copy made under its position (which orders what file destinations list) with
+  /// its events labelled with the image when it has a label.
   private func perform(
     _ copy: ImageCopy, at position: Int, in run: RunDestinations, keepGoing: Bool
   ) async throws -> Result<Descriptor, any Error> {
     for target in copy.targets { try await run.prepare(target.destination) }
     let engine = copy.label.map(labelled) ?? self
+    let repositories = Set(copy.targets.compactMap(\.destination.repositoryKey))
+    await run.takeTurn(repositories)
     do {
       let source = try await copy.source()
       let stored = try await CopyOrder.$position.withValue(position) {
         try await engine.copy(from: source, to: copy.targets)
       }
+      await run.endTurn(repositories)
       await run.use(copy.targets.map(\.destination))
       return .success(stored)
     } catch {
+      await run.endTurn(repositories)
       guard keepGoing, !Task.isCancelled else { throw error }
       return .failure(await explained(error, by: copy.targets.map(\.destination)))
     }

@@ -9,19 +9,30 @@ extension CopyJob {
   /// other blob.
   func copyConfig(_ config: Descriptor, _ data: Data) async throws {
     await remember(config.digest, at: source.mountOrigin(of: config))
-    let placed = try await placeWithoutSending(config, sourceBlob: true)
-    guard !placed.lacking.isEmpty else {
-      engine.progress(
-        placed.mountedFrom.map { .blobMounted(config.digest, from: $0) }
-          ?? .blobSkipped(config.digest, size: config.size))
-      return
+    // Another copy of the run storing the same config in the same place is waited for, then looked at again.
+    let keys = targets.map { BlobsInFlight.Key(digest: config.digest, place: $0.destination.place) }
+    var placed: (lacking: [CopyTarget], mountedFrom: String?)
+    repeat {
+      placed = try await placeWithoutSending(config, sourceBlob: true)
+      guard !placed.lacking.isEmpty else {
+        engine.progress(
+          placed.mountedFrom.map { .blobMounted(config.digest, from: $0) }
+            ?? .blobSkipped(config.digest, size: config.size))
+        return
+      }
+    } while await !engine.sending.claim(keys)
+    do {
+      engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
+      for target in placed.lacking {
+        try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
+        await remember(config.digest, at: target.destination.location)
+      }
+      await engine.sending.release(keys)
+      engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
+    } catch {
+      await engine.sending.release(keys)
+      throw error
     }
-    engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
-    for target in placed.lacking {
-      try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
-      await remember(config.digest, at: target.destination.location)
-    }
-    engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
   }
 
   /// Moves each distinct layer once, `concurrency` at a time; returns the layers as stored, in order.
