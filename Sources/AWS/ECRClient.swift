@@ -75,6 +75,18 @@ public struct ECRClient: Sendable {
     return Repository(answer["repository"] as? [String: Any] ?? [:])
   }
 
+  /// Makes sure the repository exists, creating it (mutable tags, no scan on push) when ECR says it does not.
+  /// A create whose answer was lost and that is tried again meets the repository it made
+  /// (`RepositoryAlreadyExistsException`), as does a create racing another writer: either way it exists.
+  public func ensureRepository(_ name: String) async throws {
+    guard try await describeRepository(name) == nil else { return }
+    do {
+      _ = try await createRepository(name, immutableTags: false, scanOnPush: false)
+    } catch let error as AWSError where error.code == "RepositoryAlreadyExistsException" {
+      return
+    }
+  }
+
   /// The repository, or nil when ECR says it does not exist.
   public func describeRepository(_ name: String) async throws -> Repository? {
     do {

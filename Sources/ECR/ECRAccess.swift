@@ -49,12 +49,7 @@ public struct ECRAccess: Sendable {
   public func api() async throws -> ECRClient { try await session.ecr(host) }
 
   /// Creates the repository unless it exists.
-  public func ensureRepository(_ name: String) async throws {
-    let api = try await api()
-    if try await api.describeRepository(name) == nil {
-      _ = try await api.createRepository(name, immutableTags: false, scanOnPush: false)
-    }
-  }
+  public func ensureRepository(_ name: String) async throws { try await api().ensureRepository(name) }
 
   /// Says plainly what a failed push to `repository` means, where ECR's answer is cryptic: a missing
   /// repository (`NAME_UNKNOWN`, or a dropped connection) or an immutable tag; nil when neither.

@@ -53,9 +53,8 @@ public struct IndexPlan: Sendable {
     let index = try await ComposedIndex.compose(
       try sources.map { try session.source($0, platform: .all) }, format: format,
       annotations: PlanInputs.pairs(annotations))
-    var clients = [String: RegistryClient]()
     let targets = try RegistryDestination.targets(
-      for: parsed.map(\.reference), chunkSize: RegistryDestination.defaultChunkSize, clients: &clients
+      for: parsed.map(\.reference), chunkSize: RegistryDestination.defaultChunkSize
     ) { try session.client(for: $0) }
     let engine = CopyEngine(
       options: session.settings.copyOptions(concurrency: concurrency), cache: session.settings.blobInfoCache(),

@@ -10,6 +10,11 @@ public enum JSONText {
     return out
   }
 
+  /// An `Encodable` value, rendered as `pretty` renders the value it encodes to.
+  public static func pretty<Value: Encodable>(encoding value: Value) throws -> String {
+    pretty(try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)))
+  }
+
   private static func write(_ value: Any, indent: String, to out: inout String) {
     let inner = indent + "  "
     switch value {

@@ -95,9 +95,8 @@ public struct PushPlan: Sendable {
   ) async throws -> [(text: String, digest: Digest)] {
     let engine = CopyEngine(
       options: copyOptions(session.settings), cache: session.settings.blobInfoCache(), progress: progress)
-    var clients = [String: RegistryClient]()
     let copies = try jobs.map { job in
-      let targets = try RegistryDestination.targets(for: job.references, chunkSize: chunkSize, clients: &clients) {
+      let targets = try RegistryDestination.targets(for: job.references, chunkSize: chunkSize) {
         try session.client(for: $0, createRepositories: createRepositories)
       }
       return ImageCopy(

@@ -48,15 +48,17 @@ public struct ScanPlan: Sendable {
 
   /// The waits between looks at a scan in progress, until `timeout` seconds are spent.
   func polls() -> [Double] {
-    var waits = [Double]()
-    var next = firstPoll
-    while waits.reduce(0, +) + next <= timeout {
-      waits.append(next)
+    var (waits, spent, next) = ([Double](), 0.0, firstPoll)
+    while spent < timeout {
+      waits.append(min(next, timeout - spent))
+      spent += waits.last!
       next = min(next * 1.5, Self.longestPoll)
     }
-    if waits.reduce(0, +) < timeout { waits.append(timeout - waits.reduce(0, +)) }
     return waits
   }
+
+  /// How many of the report's findings fail the gate: those at or above `failOn` (none without it).
+  public func failing(_ report: ScanReport) -> Int { failOn.map(report.findings(atOrAbove:)) ?? 0 }
 
   /// Reads the scan; starts a basic one when the image has none (a repository that does not scan on push),
   /// and with `wait` looks again until it is complete. `note` hears what is going on.
@@ -168,7 +170,7 @@ public enum ScanError: CategorizedError, CustomStringConvertible {
     case .notComplete(let image, let status, nil):
       "the scan of \(image) is not complete (\(status)); give --wait to wait for it"
     case .notComplete(let image, let status, let waited?):
-      "the scan of \(image) did not complete within \(Int(waited)) s (\(status))"
+      "the scan of \(image) did not complete within \(Int(waited)) s (\(status)); give a longer --timeout"
     case .failed(let image, let status, let reason):
       "ECR could not scan \(image): \(status)\(reason.map { ": \($0)" } ?? "")"
     }

@@ -72,7 +72,7 @@ public struct SessionSettings: Sendable {
     options.trustStoreFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     options.insecure = insecure
     options.retryPolicy = retryPolicy
-    options.limits = RequestLimits(perSecond: maxRequestsPerSecond)
+    options.limits = RequestLimits(perSecond: maxRequestsPerSecond, policy: retryPolicy)
     options.proxies = ProxySettings(environment: environment)
     options.plainHTTPHosts = (plainHTTP ? Set(hosts) : []).union(alsoPlain)
     options.trace = trace

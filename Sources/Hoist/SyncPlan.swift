@@ -137,18 +137,16 @@ public struct SyncPlan: Sendable {
   /// once, where a regex or range selects them), and a failure for each entry that could not be listed.
   public func items(in session: Session) async -> (items: [Item], failures: [Outcome]) {
     let entries = entries
-    var listed = [String: Result<[String], any Error>]()
-    let toList = Array(Set(entries.filter(\.needsTags).map(\.name))).sorted()
-    let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-    let tags = await inParallel(toList, width: Self.checksAtOnce) { name -> Result<[String], any Error> in
-      let image = byName[name]!
+    var seen = Set<String>()
+    let toList = entries.filter { $0.needsTags && seen.insert($0.name).inserted }
+    let tags = await inParallel(toList, width: Self.checksAtOnce) { image -> Result<[String], any Error> in
       do {
         return .success(try await session.client(for: image.registry).tags(repository: image.repository))
       } catch {
         return .failure(error)
       }
     }
-    for (name, result) in zip(toList, tags) { listed[name] = result }
+    let listed = Dictionary(uniqueKeysWithValues: zip(toList.map(\.name), tags))
     var items = [Item]()
     var failures = [Outcome]()
     for image in entries {

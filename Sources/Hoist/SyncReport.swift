@@ -51,10 +51,6 @@ public struct SyncReport: Codable, Sendable, Equatable {
   /// `N copied, N already there, N failed`.
   public var summary: String { "\(copied.count) copied, \(alreadyThere.count) already there, \(failed.count) failed" }
 
-  /// The report as JSON, keys sorted.
-  public func encoded() throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    return try encoder.encode(self)
-  }
+  /// The report as the JSON file `--report` writes, as `JSONText` writes JSON.
+  public func json() throws -> String { try JSONText.pretty(encoding: self) + "\n" }
 }

@@ -25,9 +25,7 @@ struct InventoryCommand: AsyncParsableCommand {
     try await reportingErrors {
       let plan = InventoryPlan(location: location)
       let inventory = try await connection.withConnection(hosts: [plan.registry]) { try await plan.run(in: $0) }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-      try writeAtomically(String(decoding: try encoder.encode(inventory), as: UTF8.self) + "\n", to: output)
+      try writeAtomically(try JSONText.pretty(encoding: inventory) + "\n", to: output)
       printError("\(inventory.blobs.count) blobs listed in \(output)")
     }
   }

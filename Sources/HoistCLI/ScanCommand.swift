@@ -49,21 +49,14 @@ struct ScanCommand: AsyncParsableCommand {
         try await plan.run(in: session) { printError("scan: \($0)") }
       }
       show(report)
-      if let failOn {
-        failing = report.findings(atOrAbove: failOn)
-        if failing > 0 { printError("scan: \(failing) finding(s) at or above \(failOn.rawValue)") }
-      }
+      failing = plan.failing(report)
+      if let failOn, failing > 0 { printError("scan: \(failing) finding(s) at or above \(failOn.rawValue)") }
     }
     if failing > 0 { throw ExitCode(3) }
   }
 
   func show(_ report: ScanReport) {
-    if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-      if let data = try? encoder.encode(report) { print(String(decoding: data, as: UTF8.self)) }
-      return
-    }
+    if json, let text = try? JSONText.pretty(encoding: report) { return print(text) }
     print("\(report.image)\(report.digest.map { "@\($0)" } ?? ""): \(report.status), \(report.summary)")
     for finding in report.findings.prefix(top) {
       print([finding.severity, finding.name, finding.package ?? "", finding.uri ?? ""].joined(separator: "\t"))

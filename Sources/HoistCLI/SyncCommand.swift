@@ -88,7 +88,7 @@ struct SyncCommand: AsyncParsableCommand {
         let outcomes = unlisted + (dryRun ? [] : try await plan.copy(items, in: session, progress: reporter.report))
         reporter.finish()
         let summary = SyncReport(outcomes, shard: plan.shard, seconds: Date().timeIntervalSince(started))
-        if let report { try writeAtomically(String(decoding: try summary.encoded(), as: UTF8.self), to: report) }
+        if let report { try writeAtomically(try summary.json(), to: report) }
         return show(summary, outcomes)
       }
     }

@@ -18,10 +18,14 @@ public struct RetryPolicy: Sendable, Equatable {
   /// follows for every request to it, not a failure of the operation.
   public var throttledAttempts: Int { attempts * 4 }
 
+  /// The longest `Retry-After` honoured, for one request's next try and for the pause of every request to
+  /// the server: twice `maximumDelay`.
+  public var longestRetryAfter: Double { maximumDelay * 2 }
+
   /// Seconds to wait before try number `attempt` (1 for the first retry); `retryAfter` is what the
   /// server asked for, if anything, capped at twice `maximumDelay`.
   public func delay(attempt: Int, retryAfter: Double? = nil) -> Double {
-    if let retryAfter { return min(max(retryAfter, 0), maximumDelay * 2) }
+    if let retryAfter { return min(max(retryAfter, 0), longestRetryAfter) }
     let exponential = min(maximumDelay, baseDelay * Double(1 << min(attempt - 1, 20)))
     return exponential * Double.random(in: 0.8...1.2)
   }

@@ -43,11 +43,9 @@ public struct RegistryDestination: ImageDestination {
   }
 
   /// The targets for pushing to `references`: one per repository, carrying every tag asked for in it (a
-  /// reference without a tag gets `latest`), with one client per registry host: the one in `clients`, else
-  /// a new one from `client`, kept in `clients` for the next images.
+  /// reference without a tag gets `latest`), each with the client `client` gives its registry.
   public static func targets(
-    for references: [Reference], chunkSize: Int, clients: inout [String: RegistryClient],
-    client: (Reference) throws -> RegistryClient
+    for references: [Reference], chunkSize: Int, client: (Reference) throws -> RegistryClient
   ) throws -> [CopyTarget] {
     var targets = [CopyTarget]()
     var positions = [String: Int]()
@@ -57,12 +55,11 @@ public struct RegistryDestination: ImageDestination {
         if !targets[position].tags.contains(tag) { targets[position].tags.append(tag) }
         continue
       }
-      let shared = try clients[reference.registry] ?? client(reference)
-      clients[reference.registry] = shared
       positions[reference.name] = targets.count
       targets.append(
         CopyTarget(
-          destination: RegistryDestination(client: shared, repository: reference.repository, chunkSize: chunkSize),
+          destination: RegistryDestination(
+            client: try client(reference), repository: reference.repository, chunkSize: chunkSize),
           tags: [tag]))
     }
     return targets

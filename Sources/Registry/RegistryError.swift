@@ -59,7 +59,7 @@ public struct RegistryError: CategorizedError, CustomStringConvertible {
       if status == 403 { return .denied }
       if codes.contains(where: { $0.code == "BLOB_UPLOAD_UNKNOWN" }) { return .transient }
       if status == 404 || codes.contains(where: { Self.missingCodes.contains($0.code) }) { return .notFound }
-      if status == 429 { return .throttled }
+      if PassingFailure.throttles(status: UInt(status), awsCode: nil) { return .throttled }
       return PassingFailure.status(UInt(status)) ? .transient : .rejected
     case .unreachable(let failure): return failure.category
     case .authentication: return .unauthorized

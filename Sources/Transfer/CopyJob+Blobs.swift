@@ -9,30 +9,26 @@ extension CopyJob {
   /// other blob.
   func copyConfig(_ config: Descriptor, _ data: Data) async throws {
     await remember(config.digest, at: source.mountOrigin(of: config))
-    // Another copy of the run storing the same config in the same place is waited for, then looked at again.
-    let keys = targets.map { BlobsInFlight.Key(digest: config.digest, place: $0.destination.place) }
-    var placed: (lacking: [CopyTarget], mountedFrom: String?)
-    repeat {
-      placed = try await placeWithoutSending(config, sourceBlob: true)
-      guard !placed.lacking.isEmpty else {
+    var lacking = [CopyTarget]()
+    try await once(
+      config.digest,
+      look: {
+        let placed = try await placeWithoutSending(config, sourceBlob: true)
+        lacking = placed.lacking
+        guard placed.lacking.isEmpty else { return nil }
         engine.progress(
           placed.mountedFrom.map { .blobMounted(config.digest, from: $0) }
             ?? .blobSkipped(config.digest, size: config.size))
-        return
-      }
-    } while await !engine.sending.claim(keys)
-    do {
-      engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
-      for target in placed.lacking {
-        try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
-        await remember(config.digest, at: target.destination.location)
-      }
-      await engine.sending.release(keys)
-      engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
-    } catch {
-      await engine.sending.release(keys)
-      throw error
-    }
+        return ()
+      },
+      send: {
+        engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
+        for target in lacking {
+          try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
+          await remember(config.digest, at: target.destination.location)
+        }
+        engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
+      })
   }
 
   /// Moves each distinct layer once, `concurrency` at a time; returns the layers as stored, in order.
@@ -58,8 +54,14 @@ extension CopyJob {
   /// Moves one layer: skips it where it exists, else streams it (compressing an uncompressed one).
   private func copyLayer(_ layer: Descriptor, format: ManifestFormat) async throws -> Descriptor {
     let compress = built && MediaType.isUncompressedLayer(layer.mediaType)
-    var result = layer
-    if compress { result.mediaType = options.compression.isZstd ? MediaType.ociLayerZstd : format.gzipLayerType }
+    let mediaType =
+      compress ? (options.compression.isZstd ? MediaType.ociLayerZstd : format.gzipLayerType) : layer.mediaType
+    // The layer as stored: its blob's digest and size under the layer's (or the compressed) type.
+    func stored(_ digest: Digest, _ size: Int64) -> Descriptor {
+      var result = layer
+      (result.mediaType, result.digest, result.size) = (mediaType, digest, size)
+      return result
+    }
 
     // What the blob may already be stored as: itself, or for a layer to compress, what the blob-info cache
     // remembers and then (asked only if needed) what the destination tags' current manifests hold.
@@ -74,32 +76,45 @@ extension CopyJob {
         },
       ]
     }
-    // Another copy of the run sending the same blob to the same place is waited for, then looked at again.
-    let keys = targets.map { BlobsInFlight.Key(digest: layer.digest, place: $0.destination.place) }
     var missing = targets
-    repeat {
-      missing = targets
-      for find in candidates {
-        guard let candidate = await find() else { continue }
-        let placed = try await placeWithoutSending(candidate, sourceBlob: !compress)
-        if placed.lacking.isEmpty {
-          result.digest = candidate.digest
-          result.size = candidate.size
-          engine.progress(
-            placed.mountedFrom.map { .blobMounted(layer.digest, from: $0) }
-              ?? .blobSkipped(layer.digest, size: candidate.size))
-          return result
+    return try await once(
+      layer.digest,
+      look: {
+        missing = targets
+        for find in candidates {
+          guard let candidate = await find() else { continue }
+          let placed = try await placeWithoutSending(candidate, sourceBlob: !compress)
+          if placed.lacking.isEmpty {
+            engine.progress(
+              placed.mountedFrom.map { .blobMounted(layer.digest, from: $0) }
+                ?? .blobSkipped(layer.digest, size: candidate.size))
+            return stored(candidate.digest, candidate.size)
+          }
+          // A compressed twin found for some targets need not be what compressing gives now: all get the new blob.
+          if !compress { missing = placed.lacking }
         }
-        // A compressed twin found for some targets need not be what compressing gives now: all get the new blob.
-        if !compress { missing = placed.lacking }
-      }
+        return nil
+      },
+      send: {
+        let sent = try await send(layer, compress: compress, to: missing)
+        return stored(sent.digest, sent.size)
+      })
+  }
+
+  /// Places a blob once for the whole run: `look` returns what it is stored as when no target needs it sent
+  /// (nil: some do); while another copy of the run sends the same blob to the same places, this one waits
+  /// for it and looks again; otherwise it claims the blob and `send`s it.
+  private func once<Placed>(
+    _ digest: Digest, look: () async throws -> Placed?, send: () async throws -> Placed
+  ) async throws -> Placed {
+    let keys = targets.map { BlobsInFlight.Key(digest: digest, place: $0.destination.place) }
+    repeat {
+      if let placed = try await look() { return placed }
     } while await !engine.sending.claim(keys)
     do {
-      let sent = try await send(layer, compress: compress, to: missing)
+      let placed = try await send()
       await engine.sending.release(keys)
-      result.digest = sent.digest
-      result.size = sent.size
-      return result
+      return placed
     } catch {
       await engine.sending.release(keys)
       throw error

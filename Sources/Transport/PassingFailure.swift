@@ -26,13 +26,27 @@ public enum PassingFailure {
     return throttlingCodes.contains(code)
   }
 
-  /// Whether an answer is the server throttling: a 429, or a 400 or 503 whose body names an AWS throttling
-  /// code (S3's `SlowDown` is a 503). A plain 503 is a server unavailable, not a pace.
-  public static func throttles(status: UInt, body: ByteBuffer) -> Bool {
+  /// Whether an answer is the server throttling: a 429, or a 400 or 503 naming an AWS throttling code
+  /// (S3's `SlowDown` is a 503). A plain 503 is a server unavailable, not a pace.
+  public static func throttles(status: UInt, awsCode: String?) -> Bool {
     if status == 429 { return true }
-    guard status == 400 || status == 503, let code = awsCode(in: Data(body.readableBytesView)) else { return false }
-    return throttlingCodes.contains(code)
+    guard status == 400 || status == 503, let awsCode else { return false }
+    return throttlingCodes.contains(awsCode)
   }
+
+  /// `throttles(status:awsCode:)` with the code read from the answer's body.
+  public static func throttles(status: UInt, body: ByteBuffer) -> Bool {
+    throttles(status: status, awsCode: awsCode(in: Data(body.readableBytesView)))
+  }
+
+  /// Whether an answer asks every request to the server to slow down, for the request limiter: a throttle,
+  /// or a 503 (a server shedding load).
+  public static func slowsDown(status: UInt, awsCode: String?) -> Bool {
+    status == 503 || throttles(status: status, awsCode: awsCode)
+  }
+
+  /// The error code an AWS answer names in its `x-amzn-ErrorType` header (`ThrottlingException:http://…`).
+  public static func awsCode(header: String) -> String { String(header.split(separator: ":").first ?? "") }
 
   /// Whether the server may have done what the request asked although no answer came whole: the
   /// connection broke or timed out after the request went out, or a 5xx came (a proxy's, perhaps, in front

@@ -1,21 +1,27 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import OCI
 import Synchronization
 
 /// The request limits of a session: one `HostLimiter` per host, shared by every client, image and blob
 /// that speaks to it, and a ceiling on requests per second (`--max-requests-per-second`), if given.
 public final class RequestLimits: Sendable {
   let perSecond: Double?
+  /// The longest pause one `Retry-After` imposes on every request to its host (`policy.longestRetryAfter`).
+  let longestPause: Double
   private let hosts = Mutex<[String: HostLimiter]>([:])
 
-  public init(perSecond: Double? = nil) { self.perSecond = perSecond }
+  public init(perSecond: Double? = nil, policy: RetryPolicy = RetryPolicy()) {
+    self.perSecond = perSecond
+    longestPause = policy.longestRetryAfter
+  }
 
   /// The limiter of a host (`host:port`).
   func limiter(for host: String) -> HostLimiter {
     hosts.withLock { hosts in
       if let limiter = hosts[host] { return limiter }
-      let limiter = HostLimiter(perSecond: perSecond)
+      let limiter = HostLimiter(perSecond: perSecond, longestPause: longestPause)
       hosts[host] = limiter
       return limiter
     }
@@ -33,9 +39,6 @@ actor HostLimiter {
     case neutral
   }
 
-  /// The longest pause one `Retry-After` imposes on every request to the host.
-  static let longestPause = 60.0
-
   private(set) var window = RequestWindow()
   private var inFlight = 0
   private var sent: UInt64 = 0
@@ -43,8 +46,12 @@ actor HostLimiter {
   private var pausedUntil = ContinuousClock.now
   private var nextStart = ContinuousClock.now
   private let interval: Duration?
+  private let longestPause: Double
 
-  init(perSecond: Double?) { interval = perSecond.map { .seconds(1 / $0) } }
+  init(perSecond: Double?, longestPause: Double) {
+    interval = perSecond.map { .seconds(1 / $0) }
+    self.longestPause = longestPause
+  }
 
   /// Waits for the request's turn; returns its number, to hand back to `finished`. A request that is not
   /// `counted` in the window (one whose body streams) waits only for pauses and the pace.
@@ -83,7 +90,7 @@ actor HostLimiter {
     case .throttled(let retryAfter):
       window.throttled(request: number, next: sent + 1)
       if let retryAfter, retryAfter > 0 {
-        pausedUntil = max(pausedUntil, .now + .seconds(min(retryAfter, Self.longestPause)))
+        pausedUntil = max(pausedUntil, .now + .seconds(min(retryAfter, longestPause)))
       }
     case .neutral: break
     }
@@ -127,16 +134,18 @@ public struct Limiter: HTTPSender {
     }
   }
 
-  /// Whether an answer throttles: a 429 or 503, or an AWS 400 naming a throttling code (read from a small
-  /// body, which is handed on whole). Returns the answer to hand on.
+  /// Whether an answer asks the host to slow down (`PassingFailure.slowsDown`), an AWS 400's code read from
+  /// its `x-amzn-ErrorType` header or a small body (handed on whole). Returns the answer to hand on.
   static func outcome(of response: HTTPClientResponse) async throws -> (HostLimiter.Outcome, HTTPClientResponse) {
     let status = response.status.code
     let retryAfter = response.headers.first(name: "Retry-After").flatMap(Retries.seconds(retryAfter:))
-    if status == 429 || status == 503 { return (.throttled(retryAfter: retryAfter), response) }
-    guard status == 400 else { return (status < 400 ? .succeeded : .neutral, response) }
-    if let type = response.headers.first(name: "x-amzn-ErrorType") {
-      let code = String(type.split(separator: ":").first ?? "")
-      return (PassingFailure.throttlingCodes.contains(code) ? .throttled(retryAfter: retryAfter) : .neutral, response)
+    let outcome = { (code: String?) -> HostLimiter.Outcome in
+      if PassingFailure.slowsDown(status: status, awsCode: code) { return .throttled(retryAfter: retryAfter) }
+      return status < 400 ? .succeeded : .neutral
+    }
+    guard status == 400 else { return (outcome(nil), response) }
+    if let header = response.headers.first(name: "x-amzn-ErrorType") {
+      return (outcome(PassingFailure.awsCode(header: header)), response)
     }
     guard let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length <= 1 << 16 else {
       return (.neutral, response)
@@ -149,9 +158,6 @@ public struct Limiter: HTTPSender {
     } catch {
       throw ConnectionFailure(error)
     }
-    let code = PassingFailure.awsCode(in: Data(body.readableBytesView))
-    let whole = Retries.with(response, body: body)
-    let throttled = code.map(PassingFailure.throttlingCodes.contains) ?? false
-    return (throttled ? .throttled(retryAfter: retryAfter) : .neutral, whole)
+    return (outcome(PassingFailure.awsCode(in: Data(body.readableBytesView))), Retries.with(response, body: body))
   }
 }

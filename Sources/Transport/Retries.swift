@@ -97,7 +97,8 @@ public struct Retries: HTTPSender {
       guard !failed else {
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:))
         return PassingFailure.status(status)
-          ? .passing(whole, retryAfter: retryAfter, throttled: status == 429) : .answered(whole)
+          ? .passing(whole, retryAfter: retryAfter, throttled: PassingFailure.throttles(status: status, awsCode: nil))
+          : .answered(whole)
       }
       throw TransportError.answerTooLarge(limit: limit)
     } catch {

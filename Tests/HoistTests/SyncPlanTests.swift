@@ -59,7 +59,7 @@ import Testing
         .failed("r/absent", where: "images.yaml:4", PlanError("no such image")),
       ], shard: Shard(index: 1, count: 3), seconds: 2.34567)
     #expect(report.summary == "1 copied, 1 already there, 1 failed")
-    let decoded = try JSONDecoder().decode(SyncReport.self, from: report.encoded())
+    let decoded = try JSONDecoder().decode(SyncReport.self, from: Data(try report.json().utf8))
     #expect(decoded == report)
     #expect(decoded.shard == "1/3" && decoded.seconds == 2.346 && decoded.bytes == 1200)
     #expect(decoded.failed == [SyncReport.Failed(image: "r/absent", error: "images.yaml:4: no such image")])

@@ -184,3 +184,15 @@ final class RivalWriter: HTTPSender {
     return response
   }
 }
+
+@Suite struct LostAWSAnswerTests {
+  @Test func aRepositoryWhoseCreateAnswerWasLostIsThereAndThatIsEnough() async throws {
+    let missing = #"{"__type":"RepositoryNotFoundException","message":"no such repository"}"#
+    let exists = #"{"__type":"RepositoryAlreadyExistsException","message":"already exists"}"#
+    // Described as missing; the create goes out, ECR makes the repository and the answer is lost; the repeat
+    // meets the repository the first try made.
+    let script = ScriptedSender([.answer(400, missing), .fail(.closed), .answer(400, exists)])
+    try await ecrClient(script, retries: 3).ensureRepository("app")
+    #expect(script.requests == 3)
+  }
+}

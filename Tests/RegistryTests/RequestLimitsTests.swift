@@ -70,7 +70,7 @@ import Testing
   }
 
   @Test func aRetryAfterPausesEveryRequestToTheHost() async throws {
-    let limiter = HostLimiter(perSecond: nil)
+    let limiter = HostLimiter(perSecond: nil, longestPause: 60)
     let first = try await limiter.start(counted: true)
     await limiter.finished(first, .throttled(retryAfter: 0.3), counted: true)
     let clock = ContinuousClock()
