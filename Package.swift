@@ -95,7 +95,7 @@ let package = Package(
       path: "Tests/TestSupport"),
     .testTarget(name: "OCITests", dependencies: ["OCI"]),
     .testTarget(name: "MirrorTests", dependencies: ["Mirror"]),
-    .testTarget(name: "StreamsTests", dependencies: ["Streams", "CZstd"]),
+    .testTarget(name: "StreamsTests", dependencies: ["Streams", "CZstd", "CZlib", "OCI"]),
     .testTarget(name: "ArchivesTests", dependencies: ["Archives", "OCI", "Streams"]),
     .testTarget(
       name: "RegistryTests",

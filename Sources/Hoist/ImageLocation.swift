@@ -49,6 +49,12 @@ public enum ImageLocation: Sendable, Equatable {
     return nil
   }
 
+  /// Whether the location is a registry reference by digest, whose digest must then stay.
+  public var namesDigest: Bool {
+    if case .registry(let reference) = self { return reference.digest != nil }
+    return false
+  }
+
   /// Whether the location is a `dir:` folder, which holds one image and no referrers.
   public var isDirFolder: Bool {
     if case .file(_, .dir, _) = self { return true }

@@ -12,6 +12,8 @@ public struct IndexPlan: Sendable {
   /// `KEY=VALUE` items.
   public var annotations = [String]()
   public var concurrency = 4
+  /// A SOCI index for each image (`--soci`); nil builds none.
+  public var soci: SociSettings?
 
   public init(destinations: [String], sources: [ImageLocation]) {
     self.destinations = destinations
@@ -33,6 +35,7 @@ public struct IndexPlan: Sendable {
   public func validate() throws(PlanError) {
     try PlanInputs.check(pairs: annotations, option: "--annotation")
     try PlanRules.check(concurrency: concurrency)
+    try PlanRules.check(soci: soci, format: format)
   }
 
   /// The destinations as written, and parsed.
@@ -56,9 +59,9 @@ public struct IndexPlan: Sendable {
     let targets = try RegistryDestination.targets(
       for: parsed.map(\.reference), chunkSize: RegistryDestination.defaultChunkSize
     ) { try session.client(for: $0) }
-    let engine = CopyEngine(
-      options: session.settings.copyOptions(concurrency: concurrency), cache: session.settings.blobInfoCache(),
-      progress: progress)
+    var options = session.settings.copyOptions(concurrency: concurrency)
+    options.building(soci)
+    let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
     let stored = try await engine.run([ImageCopy(source: { index }, targets: targets)])[0]
     return parsed.map { ($0.text, stored.digest) }
   }

@@ -40,6 +40,32 @@ public enum PlanRules {
     }
   }
 
+  /// The span sizes `--soci-span-size` takes: each is the block size hoist compresses in, held in memory
+  /// once per core.
+  public static let sociSpanSizes = (256 << 10)...(64 << 20)
+
+  /// Refuses SOCI settings out of bounds, and `--soci` with what cannot hold a SOCI index: a Docker
+  /// schema 2 manifest list (`format`), a destination that is not a registry or an OCI layout
+  /// (`destination`), digests that must stay (`keepDigests`), zstd layers hoist would write.
+  public static func check(
+    soci: SociSettings?, format: ManifestFormat? = nil, destination: ImageLocation? = nil, keepDigests: Bool = false,
+    compression: CompressionKind = .gzip
+  ) throws(PlanError) {
+    guard let soci else { return }
+    if !sociSpanSizes.contains(soci.spanSize) { throw PlanError("--soci-span-size must be between 256KiB and 64MiB") }
+    if soci.minLayerSize < 0 { throw PlanError("--soci-min-layer-size must not be negative") }
+    if format == .docker {
+      throw PlanError("a SOCI index goes in an OCI image index; --soci cannot write --format docker")
+    }
+    if compression == .zstd { throw PlanError("SOCI reads gzip layers only; --soci cannot go with --compression zstd") }
+    if keepDigests {
+      throw PlanError("--soci changes the image manifest's digest (it names its SOCI index); give a tag, not a digest")
+    }
+    if case .file(_, let kind, _) = destination, kind == .dockerArchive || kind == .dir {
+      throw PlanError("a \(kind.rawValue) holds no SOCI index; copy --soci to a registry or an OCI layout")
+    }
+  }
+
   /// Refuses referrers together with an option that changes manifest digests (`conflict`, when set):
   /// referrers name their subject by digest, so it must stay.
   public static func check(referrers: ReferrerSelection?, against conflict: String?) throws(PlanError) {

@@ -116,6 +116,8 @@ public struct CopyPlan: Sendable {
   public var referrers: ReferrerSelection?
   /// Leave a file's referrers behind (`--no-referrers`), saying how many.
   public var referrersLeftOut = false
+  /// A SOCI index for each image (`--soci`, `hoist soci create`); nil builds none.
+  public var soci: SociSettings?
 
   public init(source: ImageLocation, destination: ImageLocation) {
     self.source = source
@@ -125,7 +127,9 @@ public struct CopyPlan: Sendable {
   /// Refuses what cannot be copied as asked.
   public func validate() throws(PlanError) {
     try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)
-    try PlanRules.check(referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : nil)
+    try PlanRules.check(
+      referrers: referrers, against: uncompressedLayers ? "--uncompressed-layers" : soci == nil ? nil : "--soci")
+    try PlanRules.check(soci: soci, destination: destination, keepDigests: destination.namesDigest)
     try PlanRules.check(referrers: referrers, intoDir: destination.isDirFolder, verb: "copy")
     try PlanRules.check(concurrency: concurrency)
   }
@@ -145,7 +149,8 @@ public struct CopyPlan: Sendable {
       options = options.carrying(referrers)
     }
     if case .file(_, let format, _) = destination, format != .dockerArchive { options.builtFormat = .oci }
-    if case .registry(let reference) = destination, reference.digest != nil { options.keepDigests = true }
+    options.keepDigests = destination.namesDigest
+    options.building(soci)
     return options
   }
 

@@ -30,6 +30,8 @@ public struct PushPlan: Sendable {
   public var referrers: ReferrerSelection?
   /// Leave the file's referrers behind (`--no-referrers`), saying how many.
   public var referrersLeftOut = false
+  /// A SOCI index for each image (`--soci`); nil builds none.
+  public var soci: SociSettings?
 
   public init(source: String, destinations: [String]) {
     self.source = source
@@ -39,7 +41,9 @@ public struct PushPlan: Sendable {
   /// Refuses what cannot be pushed as asked, with what to do instead; `defaultRegistry` is `HOIST_REGISTRY`.
   public func validate(defaultRegistry: String?) throws(PlanError) {
     try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)
-    try PlanRules.check(referrers: referrers, against: format.map { "--format \($0.rawValue)" })
+    try PlanRules.check(
+      referrers: referrers, against: format.map { "--format \($0.rawValue)" } ?? (soci == nil ? nil : "--soci"))
+    try PlanRules.check(soci: soci, format: format, compression: compression)
     try PlanRules.check(jobs: imagesAtOnce)
     if destinations.isEmpty && (registry ?? defaultRegistry) == nil {
       throw PlanError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
@@ -85,6 +89,7 @@ public struct PushPlan: Sendable {
       fromFile: PlanRules.referrers(fromFile: referrers, leftOut: referrersLeftOut))
     options.format = format
     options.compression = compression.settings(level: compressionLevel)
+    options.building(soci)
     return options
   }
 

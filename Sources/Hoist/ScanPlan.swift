@@ -12,6 +12,8 @@ public struct ScanPlan: Sendable {
   public var timeout: Double = 600
   /// The severity at or above which findings fail the gate.
   public var failOn: Severity?
+  /// Which image of an index the tag names to scan; needed only when the index holds several.
+  public var platform: Platform?
   /// Seconds before the second look at a scan in progress; each later wait is half as long again, up to
   /// `longestPoll`.
   public var firstPoll = 5.0
@@ -29,6 +31,28 @@ public struct ScanPlan: Sendable {
   /// The image as ECR's API names it: by digest, else by tag (`latest` when none is given).
   var image: ECRClient.ImageID {
     reference.digest.map { .digest($0.description) } ?? .tag(reference.manifestReference)
+  }
+
+  /// The image to scan in what the reference names: itself, or for an image index (which ECR does not
+  /// scan), its image of `platform`, or its only image (an image with its SOCI index beside it).
+  func scanned(in root: RootDocument) throws -> ECRClient.ImageID {
+    guard DeclaredType(document: root.bytes)?.isIndex == true else { return image }
+    let index = try Index.decode(root.bytes, what: "\(reference): index")
+    let images = index.manifests.filter { !SociIndex.isIndexEntry($0) && $0.platform?.os != "unknown" }
+    if let platform {
+      guard let chosen = platform.entry(in: Index(mediaType: MediaType.ociIndex, manifests: images)) else {
+        throw MissingPlatform(
+          source: reference.description, wanted: platform.description,
+          available: images.compactMap { $0.platform?.description })
+      }
+      return .digest(chosen.digest.description)
+    }
+    guard images.count == 1 else {
+      throw PlanError(
+        "\(reference) names an index of \(images.count) images; name one with --platform ("
+          + images.compactMap { $0.platform?.description }.joined(separator: ", ") + ")")
+    }
+    return .digest(images[0].digest.description)
   }
 
   /// Where a scan with this status stands.
@@ -65,6 +89,7 @@ public struct ScanPlan: Sendable {
   public func run(in session: Session, note: @escaping @Sendable (String) -> Void) async throws -> ScanReport {
     let api = try await session.ecrAPI(for: reference.registry, command: "hoist scan")
     let repository = reference.repository
+    let image = try scanned(in: try await session.source(.registry(reference), platform: .all).root())
     var page = try await api.imageScanFindings(repository, image: image)
     if page == nil {
       try await api.startImageScan(repository, image: image)

@@ -18,7 +18,7 @@ public struct HoistCommand: AsyncParsableCommand {
     subcommands: [
       PushCommand.self, PullCommand.self, CopyCommand.self, MutateCommand.self, AppendCommand.self, IndexCommand.self,
       SyncCommand.self, VerifyCommand.self, InventoryCommand.self, ReferrersCommand.self, AttachCommand.self,
-      ScanCommand.self,
+      ScanCommand.self, SociCommand.self,
       LoginCommand.self,
       LogoutCommand.self,
       ECRCommand.self,

@@ -46,6 +46,7 @@ struct IndexCreateCommand: AsyncParsableCommand {
   @Option(name: .long, help: "How many blobs to move at once.")
   var concurrency = 4
 
+  @OptionGroup var sociOptions: SociOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
 
@@ -53,6 +54,7 @@ struct IndexCreateCommand: AsyncParsableCommand {
   func plan() throws -> IndexPlan {
     var plan = try IndexPlan(arguments: arguments, also: also)
     (plan.format, plan.annotations, plan.concurrency) = (format, annotation, concurrency)
+    plan.soci = sociOptions.settings
     try plan.validate()
     return plan
   }

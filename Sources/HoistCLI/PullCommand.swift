@@ -149,6 +149,7 @@ struct CopyCommand: AsyncParsableCommand {
   var uncompressedLayers = false
 
   @OptionGroup var platforms: PlatformOptions
+  @OptionGroup var sociOptions: SociOptions
   @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
@@ -162,6 +163,7 @@ struct CopyCommand: AsyncParsableCommand {
     plan.platform = platforms.choice
     plan.referrers = carried.selection
     plan.referrersLeftOut = carried.noReferrers
+    plan.soci = sociOptions.settings
     try plan.validate()
     return plan
   }

@@ -79,6 +79,7 @@ struct PushCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")
   var createRepository = false
 
+  @OptionGroup var sociOptions: SociOptions
   @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
   @OptionGroup var connection: ConnectionOptions
@@ -97,6 +98,7 @@ struct PushCommand: AsyncParsableCommand {
     plan.createRepositories = createRepository
     plan.referrers = carried.selection
     plan.referrersLeftOut = carried.noReferrers
+    plan.soci = sociOptions.settings
     return plan
   }
 

@@ -15,10 +15,12 @@ struct ScanCommand: AsyncParsableCommand {
       a scan in progress is looked at again (after 5 s, then half as long again each time, up to 30 s) until
       it is complete or --timeout passes. Prints the counts by severity and the worst findings (all of them
       with --json). With --fail-on LEVEL (critical, high, medium, low, informational), findings at or above
-      it end the run with exit status 3; a scan that is not complete or failed ends it with 1.
+      it end the run with exit status 3; a scan that is not complete or failed ends it with 1. ECR scans
+      images, not indexes: a tag naming an index scans its image of --platform, or its only image (an image
+      pushed with --soci, whose SOCI index sits beside it).
 
       Example:
-        hoist push app.tar 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4
+        hoist push app.tar 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --soci
         hoist scan 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.4 --wait --fail-on critical
       """)
 
@@ -29,12 +31,15 @@ struct ScanCommand: AsyncParsableCommand {
   var failOn: Severity?
   @Flag(name: .long, help: "Print the whole report as JSON.") var json = false
   @Option(name: .long, help: "How many of the worst findings to print.") var top = 10
+  @Option(name: .long, help: "The image to scan when the tag names an index of several, os/arch[/variant].")
+  var platform: String?
   @OptionGroup var connection: ConnectionOptions
 
   /// The scan these flags ask for.
   func plan() throws -> ScanPlan {
     var plan = ScanPlan(reference: try Reference(parsing: reference))
     (plan.wait, plan.timeout, plan.failOn) = (wait, timeout.seconds, failOn)
+    plan.platform = try platform.map { try Platform(parsing: $0) }
     try plan.validate()
     return plan
   }

@@ -29,6 +29,11 @@ public enum MediaType {
     type == ociManifest || type == dockerManifest
   }
 
+  /// Whether a layer of this type is a gzip-compressed tar.
+  public static func isGzipLayer(_ type: String) -> Bool {
+    type.hasSuffix(".tar+gzip") || type.hasSuffix(".tar.gzip")
+  }
+
   /// Whether a layer of this type is a plain, uncompressed tar.
   public static func isUncompressedLayer(_ type: String) -> Bool {
     type == ociLayer || type == dockerLayerUncompressed

@@ -38,8 +38,10 @@ extension Platform {
     return candidate.variant == variant || (candidate.variant == nil && variant == "v8")
   }
 
-  /// The first entry of `index` for this platform.
-  public func entry(in index: Index) -> Descriptor? { index.manifests.first { matches($0.platform) } }
+  /// The first image of `index` for this platform (a SOCI index beside it shares its platform).
+  public func entry(in index: Index) -> Descriptor? {
+    index.manifests.first { matches($0.platform) && !SociIndex.isIndexEntry($0) }
+  }
 }
 
 /// An index has no image of the platform asked for.
@@ -47,6 +49,10 @@ public struct MissingPlatform: CategorizedError, CustomStringConvertible {
   public var source: String
   public var wanted: String
   public var available: [String]
+
+  public init(source: String, wanted: String, available: [String]) {
+    (self.source, self.wanted, self.available) = (source, wanted, available)
+  }
 
   public var description: String {
     "\(source) has no \(wanted) image; it has: \(available.isEmpty ? "no platforms listed" : available.joined(separator: ", "))"

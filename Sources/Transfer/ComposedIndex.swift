@@ -53,7 +53,7 @@ public struct ComposedIndex: ImageSource {
           }
         }
         try check(entry, of: source, format: format)
-        if let platform = entry.platform, platform.os != "unknown" {
+        if let platform = entry.platform, platform.os != "unknown", !SociIndex.isIndexEntry(entry) {
           let key = "\(platform) \(platform.osVersion ?? "")"
           if let earlier = from[key] {
             throw ComposeError.duplicatePlatform(platform.description, first: earlier, second: source.description)

@@ -10,6 +10,8 @@ public struct CopyEngine: Sendable {
   private(set) var progress: @Sendable (ProgressEvent) -> Void
   /// Blobs being sent to a place by one copy of the run, which the others wait for instead of sending them too.
   let sending = BlobsInFlight()
+  /// The zTOCs built in this run (`--soci`), shared by its copies.
+  let ztocs = ZtocShelf()
 
   public init(
     options: CopyOptions, cache: BlobInfoCache = BlobInfoCache(file: nil),

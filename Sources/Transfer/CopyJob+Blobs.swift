@@ -5,29 +5,28 @@ import Streams
 /// Blob placement: configs and layers into every destination that lacks them, found, mounted or streamed
 /// (compressed once when they must be), each blob tried again from one budget.
 extension CopyJob {
-  /// Stores the config in every destination that lacks it (mounted where it can be), reporting it like any
-  /// other blob.
-  func copyConfig(_ config: Descriptor, _ data: Data) async throws {
-    await remember(config.digest, at: source.mountOrigin(of: config))
+  /// Stores a small blob held in memory (a config, a zTOC) in every destination that lacks it, mounted
+  /// where it can be (from the source's repository too when `inSource`), reporting it like any other blob.
+  func copySmallBlob(_ blob: Descriptor, _ data: Data, inSource: Bool) async throws {
+    if inSource { await remember(blob.digest, at: source.mountOrigin(of: blob)) }
     var lacking = [CopyTarget]()
     try await once(
-      config.digest,
+      blob.digest,
       look: {
-        let placed = try await placeWithoutSending(config, sourceBlob: true)
+        let placed = try await placeWithoutSending(blob, sourceBlob: inSource)
         lacking = placed.lacking
         guard placed.lacking.isEmpty else { return nil }
         engine.progress(
-          placed.mountedFrom.map { .blobMounted(config.digest, from: $0) }
-            ?? .blobSkipped(config.digest, size: config.size))
+          placed.mountedFrom.map { .blobMounted(blob.digest, from: $0) } ?? .blobSkipped(blob.digest, size: blob.size))
         return ()
       },
       send: {
-        engine.progress(.blobStarted(config.digest, size: config.size, compressing: false))
+        engine.progress(.blobStarted(blob.digest, size: blob.size, compressing: false))
         for target in lacking {
-          try await retrying(config.digest) { try await target.destination.putBlob(data, descriptor: config) }
-          await remember(config.digest, at: target.destination.location)
+          try await retrying(blob.digest) { try await target.destination.putBlob(data, descriptor: blob) }
+          await remember(blob.digest, at: target.destination.location)
         }
-        engine.progress(.blobDone(config.digest, stored: config.digest, sent: config.size))
+        engine.progress(.blobDone(blob.digest, stored: blob.digest, sent: blob.size))
       })
   }
 
@@ -68,16 +67,17 @@ extension CopyJob {
     var candidates: [@Sendable () async -> Descriptor?] = [{ layer }]
     if compress {
       let (cache, hints, key) = (engine.cache, hints, options.compressionKey)
-      candidates = [
-        { await cache.lookup(layer.digest, compression: key) },
-        // A twin in the destination's current manifest counts only if it is compressed the way asked.
-        { [zstd = options.compression.isZstd] in
+      candidates = [{ await cache.lookup(layer.digest, compression: key) }]
+      // A twin in the destination's current manifest counts only if it is compressed the way asked; with
+      // --soci, only the cache (whose key names the span) says a twin's members are the spans a zTOC needs.
+      if options.soci == nil {
+        candidates.append { [zstd = options.compression.isZstd] in
           await hints.compressed(for: layer.digest).flatMap { $0.mediaType.hasSuffix("+zstd") == zstd ? $0 : nil }
-        },
-      ]
+        }
+      }
     }
     var missing = targets
-    return try await once(
+    let placed = try await once(
       layer.digest,
       look: {
         missing = targets
@@ -99,6 +99,8 @@ extension CopyJob {
         let sent = try await send(layer, compress: compress, to: missing)
         return stored(sent.digest, sent.size)
       })
+    try await ensureZtoc(of: layer, stored: placed, compress: compress)
+    return placed
   }
 
   /// Places a blob once for the whole run: `look` returns what it is stored as when no target needs it sent
@@ -126,7 +128,9 @@ extension CopyJob {
     _ layer: Descriptor, compress: Bool, to missing: [CopyTarget]
   ) async throws -> (digest: Digest, size: Int64) {
     engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
-    let (digest, size) = try await retrying(layer.digest) { try await stream(layer, compress: compress, to: missing) }
+    let (digest, size) = try await retrying(layer.digest) {
+      try await streamIndexing(layer, compress: compress, to: missing)
+    }
     if compress {
       await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
     }
@@ -190,7 +194,7 @@ extension CopyJob {
   /// Runs a blob's transfer with one `RetryBudget` for everything under it (requests, chunks, sessions),
   /// and starts it again after a failure that may pass while the budget lasts; each new try opens a new
   /// upload session (a file destination continues its partial blob).
-  private func retrying<T>(_ digest: Digest, _ body: () async throws -> T) async throws -> T {
+  func retrying<T>(_ digest: Digest, _ body: () async throws -> T) async throws -> T {
     let budget = RetryBudget(policy: options.retryPolicy)
     return try await RetryBudget.$current.withValue(budget) {
       while true {
@@ -205,9 +209,11 @@ extension CopyJob {
   }
 
   /// One pass over a blob through its stages (`BlobStages.swift`): read and verify, compress if asked, fan
-  /// out to every target. A blob copied as it is to a single destination continues where an interrupted
-  /// run left it.
-  private func stream(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
+  /// out to every target, and show `indexing` the tar and its gzip on the way. A blob copied as it is to a
+  /// single destination continues where an interrupted run left it.
+  func stream(
+    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder? = nil
+  ) async throws -> (Digest, Int64) {
     var uploads = [any BlobUpload]()
     var compression =
       compress
@@ -219,7 +225,7 @@ extension CopyJob {
         uploads.append(
           try await target.destination.beginUpload(expected: compress ? nil : layer, reopen: compress ? nil : reopen))
       }
-      let prefix = !compress && uploads.count == 1 ? try await uploads[0].storedPrefix() : nil
+      let prefix = !compress && uploads.count == 1 && indexing == nil ? try await uploads[0].storedPrefix() : nil
       var read = try await VerifiedRead(
         layer, source: source.description, prefix: prefix, readSize: options.readSize
       ) { try await source.openBlob(layer, from: $0) }
@@ -229,15 +235,23 @@ extension CopyJob {
         let chunk = try await read.next(maxLength: compression?.wanted ?? options.readSize)
         if chunk.isEmpty { break }
         if compression != nil {
-          for block in await compression!.add(chunk) { try await fanOut.send(block) }
+          indexing?.readTar(chunk)
+          for block in await compression!.add(chunk) {
+            indexing?.readMember(block)
+            try await fanOut.send(block)
+          }
         } else {
+          indexing?.readGzip(chunk)
           try await fanOut.send(chunk)
         }
         engine.progress(.blobProgress(layer.digest, bytes: read.bytesRead))
       }
       let actual = try read.verify()
       if compression != nil {
-        for block in await compression!.finish() { try await fanOut.send(block) }
+        for block in await compression!.finish() {
+          indexing?.readMember(block)
+          try await fanOut.send(block)
+        }
       }
       let digest = fanOut.sentDigest() ?? actual
       try await fanOut.finish(digest: digest)

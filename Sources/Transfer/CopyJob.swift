@@ -18,6 +18,8 @@ final class CopyJob: Sendable {
   /// The manifests this copy has taken or is taking, so that a referrer listed twice (or a list that names
   /// the image itself) is copied once.
   let carried = DigestSet()
+  /// The SOCI index of each image manifest this copy stored as an index's child.
+  let sociIndexes = SociCompanions()
 
   init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget], built: Bool) {
     self.engine = engine
@@ -109,21 +111,59 @@ final class CopyJob: Sendable {
     }
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(data))
     if let notice { engine.progress(.notice(notice(digest))) }
-    for target in targets {
-      for reference in naming.references(in: target, digest: digest) {
-        let stored = try await target.destination.putManifest(data, mediaType: mediaType, reference: reference)
-        guard stored == digest else {
-          throw TransferError.manifestDigestMismatch(
-            destination: target.destination.description, expected: digest, actual: stored)
-        }
-        let separator = if case .digest = reference { "@" } else { ":" }
-        engine.progress(.manifestStored("\(target.destination)\(separator)\(reference)", digest: digest))
-      }
-    }
     var result = descriptor
     result.mediaType = mediaType
     result.digest = digest
     result.size = Int64(data.count)
+    guard let soci = rewrite?.soci else {
+      try await putEverywhere(data, as: result, naming: naming)
+      return try await carryReferrers(result, from: descriptor, level: level)
+    }
+    // SOCI v2: the image names its SOCI index, and an image index holds both; as an index's child, the
+    // parent lists the SOCI index beside it, else a new image index does and takes the tags.
+    try await putEverywhere(data, as: result, naming: .digest)
+    var said =
+      "manifest \(descriptor.digest) names its SOCI index \(soci.index.digest), as SOCI v2 requires: now \(digest)"
+    if case .digest = naming {
+      await sociIndexes.set(soci.index, annotations: soci.annotations, for: digest)
+    } else {
+      let entries = [
+        SociIndex.imageEntry(result, annotations: soci.annotations, platform: soci.platform),
+        SociIndex.indexEntry(soci.index, image: digest, platform: soci.platform),
+      ]
+      let indexData = Index(mediaType: MediaType.ociIndex, manifests: entries).encoded()
+      result = Descriptor(
+        mediaType: MediaType.ociIndex, digest: Digest(sha256Bytes: SHA256Hasher.hash(indexData)),
+        size: Int64(indexData.count))
+      try await putEverywhere(indexData, as: result, naming: naming)
+      said += "; the image index \(result.digest) holds both"
+    }
+    engine.progress(.notice(said))
+    return try await carryReferrers(result, from: descriptor, level: level)
+  }
+
+  /// Stores a document in every target under the references `naming` gives, checking the digest each
+  /// stored it under.
+  func putEverywhere(_ data: Data, as descriptor: Descriptor, naming: Naming) async throws {
+    for target in targets {
+      for reference in naming.references(in: target, digest: descriptor.digest) {
+        let stored = try await target.destination.putManifest(
+          data, mediaType: descriptor.mediaType, reference: reference)
+        guard stored == descriptor.digest else {
+          throw TransferError.manifestDigestMismatch(
+            destination: target.destination.description, expected: descriptor.digest, actual: stored)
+        }
+        let separator = if case .digest = reference { "@" } else { ":" }
+        engine.progress(.manifestStored("\(target.destination)\(separator)\(reference)", digest: descriptor.digest))
+      }
+    }
+  }
+
+  /// Copies the referrers of a document just stored as `result` (or says why they stay behind); returns
+  /// `result`.
+  private func carryReferrers(_ result: Descriptor, from descriptor: Descriptor, level: Int) async throws -> Descriptor
+  {
+    let digest = result.digest
     if digest != descriptor.digest, options.referrers?.implied == true {
       try await noteReferrersLeftOut(of: descriptor.digest, level: level, why: "its digest changed to \(digest)")
     } else if options.referrers == nil, let why = options.referrersLeftOutBecause {
@@ -141,6 +181,8 @@ final class CopyJob: Sendable {
     var data: Data
     var conversion: String?
     var dropped: [String]
+    /// The SOCI index the image now names (`--soci`), the image's annotations and its platform.
+    var soci: (index: Descriptor, annotations: [String: String]?, platform: Platform?)?
 
     /// The dropped fields, as the conversion notice ends.
     var lost: String {
@@ -156,13 +198,24 @@ final class CopyJob: Sendable {
     let index = try Index.decode(bytes, what: "\(source): index \(descriptor.digest)")
     var (out, dropped) = (index, [String]())
     if ManifestFormat(mediaType: index.mediaType) != format { (out, dropped) = index.converted(to: format) }
-    for (i, child) in index.manifests.enumerated() {
+    // --soci builds each image's SOCI index anew: the ones the source lists stay behind.
+    if options.soci != nil { out.manifests.removeAll(where: SociIndex.isIndexEntry) }
+    var companions = [Descriptor]()
+    for (i, child) in out.manifests.enumerated() {
       let childBytes = try await source.document(child)
       let stored = try await copyNode(child, bytes: childBytes, naming: .digest, depth: depth + 1, level: level)
+      if let soci = await sociIndexes[stored.digest] {
+        out.manifests[i].annotations = soci.annotations
+        companions.append(SociIndex.indexEntry(soci.index, image: stored.digest, platform: child.platform))
+      }
       guard stored.digest != child.digest else { continue }
       out.manifests[i].mediaType = stored.mediaType
       out.manifests[i].digest = stored.digest
       out.manifests[i].size = stored.size
+    }
+    if !companions.isEmpty {
+      if out.mediaType != MediaType.ociIndex { out = out.converted(to: .oci).index }
+      out.manifests += companions
     }
     guard out != index else { return nil }
     let mediaType = out.mediaType ?? format.indexType
@@ -183,11 +236,21 @@ final class CopyJob: Sendable {
       await hints.learn(diffIDs: diffIDs, configDigest: manifest.config.digest)
     }
     out.layers = try await copyLayers(out.layers, format: format)
-    try await copyConfig(out.config, configData)
+    try await copySmallBlob(out.config, configData, inSource: true)
+    var soci: (index: Descriptor, annotations: [String: String]?, platform: Platform?)?
+    if options.soci != nil {
+      let image = try SociIndex.ociImage(out)
+      if let index = try await writeSociIndex(for: image, of: descriptor.digest) {
+        out = SociIndex.annotating(image, index: index.digest)
+        let platform = (try? ImageConfig.decode(configData, what: "config"))?.platform
+        soci = (index, out.annotations, descriptor.platform ?? platform)
+      }
+    }
     guard out != manifest else { return nil }
     let mediaType = out.mediaType ?? format.manifestType
     out.mediaType = mediaType
     return Rewrite(
-      mediaType: mediaType, data: out.encoded(), conversion: converting ? "manifest" : nil, dropped: dropped)
+      mediaType: mediaType, data: out.encoded(), conversion: converting ? "manifest" : nil, dropped: dropped,
+      soci: soci)
   }
 }

@@ -27,6 +27,9 @@ public struct CopyOptions: Sendable {
   public var referrers: ReferrerSelection?
   /// When `referrers` is nil: why a file's referrers stay behind (`--no-referrers`), to say how many do.
   public var referrersLeftOutBecause: String?
+  /// SOCI v2 indexes to build for each image (`--soci`); nil builds none. Layers hoist compresses are then
+  /// compressed in gzip members of the span, which the plans set in `compression`.
+  public var soci: SociSettings?
 
   public init() {}
 

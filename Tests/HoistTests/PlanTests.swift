@@ -169,3 +169,60 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
     expectRefusal("--concurrency must be between 1 and 64") { try tooMany.validate() }
   }
 }
+
+@Suite struct SociPlanTests {
+  func soci(_ change: (inout SociSettings) -> Void = { _ in }) -> SociSettings {
+    var settings = SociSettings()
+    change(&settings)
+    return settings
+  }
+
+  @Test func eachRefusalSaysWhatToDoInstead() throws {
+    expectRefusal("--soci-span-size must be between 256KiB and 64MiB") {
+      try PlanRules.check(soci: soci { $0.spanSize = 1024 })
+    }
+    expectRefusal("--soci-min-layer-size must not be negative") {
+      try PlanRules.check(soci: soci { $0.minLayerSize = -1 })
+    }
+    expectRefusal("a SOCI index goes in an OCI image index; --soci cannot write --format docker") {
+      try PlanRules.check(soci: soci(), format: .docker)
+    }
+    expectRefusal("SOCI reads gzip layers only; --soci cannot go with --compression zstd") {
+      try PlanRules.check(soci: soci(), compression: .zstd)
+    }
+    expectRefusal("--soci changes the image manifest's digest (it names its SOCI index); give a tag, not a digest") {
+      var plan = CopyPlan(
+        source: try ImageLocation(parsing: "r.example.com/a:1"),
+        destination: try ImageLocation(parsing: "r.example.com/b@sha256:" + String(repeating: "a", count: 64)))
+      plan.soci = soci()
+      try plan.validate()
+    }
+    expectRefusal("a docker-archive holds no SOCI index; copy --soci to a registry or an OCI layout") {
+      var plan = CopyPlan(
+        source: try ImageLocation(parsing: "r.example.com/a:1"), destination: try ImageLocation(parsing: "./out.tar"))
+      plan.soci = soci()
+      try plan.validate()
+    }
+    expectRefusal("--referrers keeps every digest, which --soci would change; referrers name their images by digest") {
+      var plan = PushPlan(source: testdata + "/two-images.tar", destinations: ["r.example.com/app:1"])
+      (plan.soci, plan.referrers) = (soci(), ReferrerSelection(artifactTypes: []))
+      try plan.validate(defaultRegistry: nil)
+    }
+    try PlanRules.check(soci: nil, format: .docker, compression: .zstd)
+  }
+
+  @Test func sociCompressesInMembersOfTheSpan() {
+    var plan = PushPlan(source: testdata + "/two-images.tar", destinations: ["r.example.com/app:1"])
+    plan.soci = soci { $0.spanSize = 2 << 20 }
+    plan.compressionLevel = 4
+    let options = plan.copyOptions(SessionSettings())
+    #expect(options.soci == plan.soci)
+    guard case .gzip(let codec) = options.compression else {
+      Issue.record("not gzip")
+      return
+    }
+    #expect((codec.blockSize, codec.level) == (2 << 20, 4))
+    plan.soci = nil
+    #expect(plan.copyOptions(SessionSettings()).compression.blockSize == 1 << 20)
+  }
+}

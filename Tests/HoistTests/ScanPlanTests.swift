@@ -46,3 +46,37 @@ import Testing
     #expect(clean.summary == "no findings" && clean.findings(atOrAbove: .low) == 0)
   }
 }
+
+@Suite struct ScanTargetTests {
+  func digest(_ byte: UInt8) -> Digest { Digest(sha256Bytes: [UInt8](repeating: byte, count: 32)) }
+
+  func root(_ entries: [Descriptor]) -> RootDocument {
+    let bytes = Index(mediaType: MediaType.ociIndex, manifests: entries).encoded()
+    return RootDocument(
+      descriptor: Descriptor(mediaType: MediaType.ociIndex, digest: digest(9), size: Int64(bytes.count)), bytes: bytes)
+  }
+
+  func image(_ byte: UInt8, _ platform: String) throws -> Descriptor {
+    Descriptor(
+      mediaType: MediaType.ociManifest, digest: digest(byte), size: 1, platform: try Platform(parsing: platform))
+  }
+
+  /// ECR scans images, not indexes: an index's one image (beside its SOCI index), or the one --platform names.
+  @Test func anIndexIsScannedThroughItsImage() throws {
+    var plan = ScanPlan(reference: try Reference(parsing: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"))
+    let amd64 = try image(1, "linux/amd64")
+    let soci = SociIndex.indexEntry(
+      Descriptor(mediaType: MediaType.ociManifest, digest: digest(2), size: 1), image: amd64.digest,
+      platform: amd64.platform)
+    #expect("\(try plan.scanned(in: root([amd64, soci])))" == "@\(amd64.digest)")
+    let both = root([amd64, try image(3, "linux/arm64")])
+    #expect(throws: PlanError.self) { try plan.scanned(in: both) }
+    plan.platform = try Platform(parsing: "linux/arm64")
+    #expect("\(try plan.scanned(in: both))" == "@\(digest(3))")
+    plan.platform = try Platform(parsing: "linux/s390x")
+    #expect(throws: MissingPlatform.self) { try plan.scanned(in: both) }
+    let manifest = Manifest(mediaType: MediaType.ociManifest, config: amd64, layers: []).encoded()
+    #expect(
+      "\(try plan.scanned(in: RootDocument(descriptor: amd64, bytes: manifest)))" == ":1")
+  }
+}

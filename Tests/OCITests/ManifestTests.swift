@@ -82,3 +82,35 @@ import Testing
     #expect(throws: OCIError.self) { try Platform(parsing: "linux") }
   }
 }
+
+@Suite struct SociIndexTests {
+  let digest = Digest(sha256Bytes: [UInt8](repeating: 1, count: 32))
+
+  @Test func aPlatformsImageIsNeverItsSociIndex() {
+    let platform = Platform(os: "linux", architecture: "amd64")
+    let image = Descriptor(mediaType: MediaType.ociManifest, digest: digest, size: 1)
+    let soci = SociIndex.indexEntry(image, image: digest, platform: platform)
+    let index = Index(
+      mediaType: MediaType.ociIndex,
+      manifests: [soci, SociIndex.imageEntry(image, annotations: nil, platform: platform)])
+    #expect(platform.entry(in: index)?.artifactType == nil)
+    #expect(SociIndex.isIndexEntry(soci))
+  }
+
+  @Test func theImageBecomesOCIAndNamesItsIndex() throws {
+    let layer = Descriptor(mediaType: MediaType.dockerLayerGzip, digest: digest, size: 5)
+    let config = Descriptor(mediaType: MediaType.dockerConfig, digest: digest, size: 2)
+    let docker = Manifest(mediaType: MediaType.dockerManifest, config: config, layers: [layer])
+    let image = SociIndex.annotating(try SociIndex.ociImage(docker), index: digest)
+    #expect(image.mediaType == MediaType.ociManifest)
+    #expect(image.config.mediaType == MediaType.ociConfig)
+    #expect(image.layers[0].mediaType == MediaType.ociLayerGzip)
+    #expect(image.annotations == [SociIndex.indexDigestAnnotation: digest.description])
+    let ztoc = SociIndex.ztocDescriptor(digest: digest, size: 9, layer: image.layers[0])
+    let index = SociIndex.manifest(ztocs: [ztoc], buildTool: "hoist 0.1.0")
+    #expect(
+      index.config.digest.description == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+    #expect(index.subject == nil && index.artifactType == nil)
+    #expect(ztoc.annotations?[SociIndex.layerMediaTypeAnnotation] == MediaType.ociLayerGzip)
+  }
+}

@@ -89,6 +89,19 @@ struct SweptOperation: Sendable, CustomStringConvertible {
       ])
       return [try await copy(index, to: client, "combined", ["1", "latest"])]
     },
+    SweptOperation(name: "push with a SOCI index", requests: 25, start: .empty) { client in
+      [
+        try await copy(
+          ArchiveSource.open(path: fixtures + "/docker-legacy.tar", image: nil), to: client, "soci", ["1"], soci: true)
+      ]
+    },
+    SweptOperation(name: "a SOCI index for an image there", requests: 25, start: .holdingApp) { client in
+      [
+        try await copy(
+          RegistrySource(client: client, repository: "app", reference: "1", platform: .all), to: client, "app",
+          ["1-soci"], soci: true)
+      ]
+    },
     SweptOperation(name: "tag", requests: 4, start: .holdingApp) { client in
       [try await client.tag(repository: "app", reference: "1", as: ["2", "stable"]).description]
     },
@@ -128,19 +141,26 @@ struct SweptOperation: Sendable, CustomStringConvertible {
     }
   }
 
-  static func engine() -> CopyEngine {
+  /// The engine each operation uses; with `soci`, every gzip layer gets a zTOC.
+  static func engine(soci: Bool = false) -> CopyEngine {
     var options = CopyOptions()
     options.concurrency = 1
     options.retryPolicy = quickPolicy(3)
+    if soci {
+      var settings = SociSettings()
+      settings.minLayerSize = 0
+      options.soci = settings
+      options.compression = .gzip(BlockGzip(level: 1, blockSize: settings.spanSize))
+    }
     return CopyEngine(options: options)
   }
 
   /// Copies `source` to `repository` of the client's registry under `tags`; returns the stored digest.
   static func copy(
-    _ source: any ImageSource, to client: RegistryClient, _ repository: String, _ tags: [String]
+    _ source: any ImageSource, to client: RegistryClient, _ repository: String, _ tags: [String], soci: Bool = false
   ) async throws -> String {
     let destination = RegistryDestination(client: client, repository: repository, chunkSize: 64 << 10)
-    return try await engine().run([
+    return try await engine(soci: soci).run([
       ImageCopy(source: { source }, targets: [CopyTarget(destination: destination, tags: tags)])
     ])[0].digest.description
   }

@@ -1,0 +1,99 @@
+import Foundation
+import OCI
+import Streams
+
+/// `--soci`: a zTOC for each large gzip layer, built in the pass that moves the layer (or, for a layer the
+/// destinations already hold, in a pass that reads it without sending it); then the SOCI index over them,
+/// which the image manifest names in an annotation (SOCI index manifest v2).
+extension CopyJob {
+  /// A builder for the zTOC of a layer about to stream; nil when it will get none. A layer hoist compresses
+  /// is indexed by its gzip members (one per span, `BlockGzip` with the span as block size); a gzip layer
+  /// copied as it is, by inflating it alongside.
+  private func ztocBuilder(for layer: Descriptor, compress: Bool) -> ZtocBuilder? {
+    guard let soci = options.soci, layer.size >= soci.minLayerSize else { return nil }
+    if compress {
+      guard case .gzip(let codec) = options.compression else { return nil }
+      return ZtocBuilder(membersOf: codec.blockSize)
+    }
+    return MediaType.isGzipLayer(layer.mediaType) ? ZtocBuilder(gzipSpan: soci.spanSize) : nil
+  }
+
+  /// Streams a layer to `targets` (none: only to index it), and keeps the zTOC built on the way.
+  func streamIndexing(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
+    let indexing = ztocBuilder(for: layer, compress: compress)
+    let (digest, size) = try await stream(layer, compress: compress, to: targets, indexing: indexing)
+    if let indexing, let soci = options.soci, size >= soci.minLayerSize {
+      switch indexing.finish(buildTool: soci.buildTool) {
+      case .success(let ztoc): await engine.ztocs.keep(Data(ztoc.encoded()), for: digest)
+      case .failure(let refusal): engine.progress(.notice("layer \(digest) gets no zTOC: \(refusal)"))
+      }
+    }
+    return (digest, size)
+  }
+
+  /// After a layer is placed: a large gzip layer the destinations held already is read (not sent) to index
+  /// it; a large layer SOCI cannot read (zstd, uncompressed) is named in a notice.
+  func ensureZtoc(of layer: Descriptor, stored: Descriptor, compress: Bool) async throws {
+    guard let soci = options.soci, stored.size >= soci.minLayerSize, await engine.ztocs[stored.digest] == nil else {
+      return
+    }
+    guard MediaType.isGzipLayer(stored.mediaType) else {
+      return engine.progress(
+        .notice("layer \(stored.digest) is \(stored.mediaType); SOCI reads gzip layers only, so it gets no zTOC"))
+    }
+    let (digest, _) = try await retrying(layer.digest) { try await streamIndexing(layer, compress: compress, to: []) }
+    if digest != stored.digest {
+      engine.progress(
+        .notice("layer \(stored.digest) is not what hoist compresses it to now (\(digest)), so it gets no zTOC"))
+    }
+  }
+
+  /// Stores the zTOCs of `image`'s layers (OCI, as it will go), the SOCI index's config and the SOCI index
+  /// in every target; returns the SOCI index's descriptor, or nil (with a notice) when no layer has a zTOC.
+  func writeSociIndex(for image: Manifest, of manifest: Digest) async throws -> Descriptor? {
+    guard let soci = options.soci else { return nil }
+    var ztocs = [Descriptor]()
+    for layer in image.layers {
+      let named = layer.digest.description
+      guard !ztocs.contains(where: { $0.annotations?[SociIndex.layerDigestAnnotation] == named }),
+        let data = await engine.ztocs[layer.digest]
+      else { continue }
+      let ztoc = SociIndex.ztocDescriptor(
+        digest: Digest(sha256Bytes: SHA256Hasher.hash(data)), size: Int64(data.count), layer: layer)
+      try await copySmallBlob(ztoc, data, inSource: false)
+      ztocs.append(ztoc)
+    }
+    guard !ztocs.isEmpty else {
+      engine.progress(
+        .notice("manifest \(manifest) has no gzip layer of \(soci.minLayerSize) bytes or more: no SOCI index for it"))
+      return nil
+    }
+    try await copySmallBlob(SociIndex.config, SociIndex.configData, inSource: false)
+    let data = SociIndex.manifest(ztocs: ztocs, buildTool: soci.buildTool).encoded()
+    let index = Descriptor(
+      mediaType: MediaType.ociManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(data)), size: Int64(data.count))
+    try await putEverywhere(data, as: index, naming: .digest)
+    return index
+  }
+}
+
+/// The zTOCs a run has built, by the digest of the layer blob each describes.
+actor ZtocShelf {
+  private var built = [Digest: Data]()
+
+  func keep(_ ztoc: Data, for layer: Digest) { built[layer] = ztoc }
+
+  subscript(layer: Digest) -> Data? { built[layer] }
+}
+
+/// The SOCI index of each image manifest stored by digest in a copy (an index's child), which the index
+/// lists beside it, and the image's annotations, which its entry carries.
+actor SociCompanions {
+  private var indexes = [Digest: (index: Descriptor, annotations: [String: String]?)]()
+
+  func set(_ index: Descriptor, annotations: [String: String]?, for image: Digest) {
+    indexes[image] = (index, annotations)
+  }
+
+  subscript(image: Digest) -> (index: Descriptor, annotations: [String: String]?)? { indexes[image] }
+}
