@@ -8,7 +8,8 @@ public struct FlatBufferWriter {
     /// A table: its fields by field id (nil: absent, the reader's default).
     case table([Field?])
     case string(String)
-    case bytes([UInt8])
+    /// A `[ubyte]` vector of `count` bytes, which `write` appends to the document (no copy of its own).
+    case bytes(count: Int, write: (inout [UInt8]) -> Void)
     /// A vector of tables or strings (offsets to each).
     case vector([Object])
   }
@@ -53,9 +54,19 @@ public struct FlatBufferWriter {
   private mutating func write(_ object: Object) -> Int {
     switch object {
     case .string(let text):
-      return writeVector(Array(text.utf8), elementSize: 1, terminated: true)
-    case .bytes(let bytes):
-      return writeVector(bytes, elementSize: 1, terminated: false)
+      align(4)
+      let start = buffer.count
+      append(UInt64(text.utf8.count), size: 4)
+      buffer += text.utf8
+      buffer.append(0)
+      return start
+    case .bytes(let count, let write):
+      align(4)
+      let start = buffer.count
+      append(UInt64(count), size: 4)
+      write(&buffer)
+      precondition(buffer.count == start + 4 + count, "a byte vector wrote other than its count")
+      return start
     case .vector(let elements):
       align(4)
       let start = buffer.count
@@ -68,15 +79,6 @@ public struct FlatBufferWriter {
     case .table(let fields):
       return writeTable(fields)
     }
-  }
-
-  private mutating func writeVector(_ bytes: [UInt8], elementSize: Int, terminated: Bool) -> Int {
-    align(4)
-    let start = buffer.count
-    append(UInt64(bytes.count / elementSize), size: 4)
-    buffer += bytes
-    if terminated { buffer.append(0) }
-    return start
   }
 
   /// A vtable (field id → offset in the table), then the table: its offset to the vtable, then its fields,

@@ -7,9 +7,9 @@ public struct GzipCheckpoint: Sendable, Equatable {
   public var compressedOffset: Int64
   public var uncompressedOffset: Int64
   public var bits: UInt8
-  /// The last `GzipCheckpoints.windowSize` bytes of output before the checkpoint, oldest first; zeros where
-  /// there were none (the start of the stream, the start of a gzip member).
-  public var window: [UInt8]
+  /// The last `GzipCheckpoints.windowSize` bytes of output before the checkpoint, oldest first (zeros where
+  /// there were none); nil where no output before it is needed (a gzip member's start), written as zeros.
+  public var window: [UInt8]?
 
   /// Where a span starting here begins in the compressed stream: the byte holding `bits` belongs to it.
   public var spanStart: Int64 { compressedOffset - (bits == 0 ? 0 : 1) }
@@ -28,20 +28,25 @@ public struct GzipCheckpoints: Sendable, Equatable {
   /// checkpoint's `compressedOffset` (the last span: to the end of the stream).
   public var spanDigests: [Digest]
 
-  /// The checkpoints as soci-snapshotter's zinfo blob (version 2): the count (u32) and span (u64), then per
-  /// checkpoint its compressed and uncompressed offsets (u64), bits (u8) and window, all little-endian.
-  public func blob() -> [UInt8] {
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(12 + points.count * (17 + Self.windowSize))
+  /// The size of `write(to:)`'s blob.
+  public var blobSize: Int { 12 + points.count * (17 + Self.windowSize) }
+
+  /// Appends the checkpoints as soci-snapshotter's zinfo blob (version 2): the count (u32) and span (u64),
+  /// then per checkpoint its compressed and uncompressed offsets (u64), bits (u8) and window, all
+  /// little-endian.
+  public func write(to bytes: inout [UInt8]) {
     Self.append(UInt64(points.count), size: 4, to: &bytes)
     Self.append(UInt64(span), size: 8, to: &bytes)
     for point in points {
       Self.append(UInt64(point.compressedOffset), size: 8, to: &bytes)
       Self.append(UInt64(point.uncompressedOffset), size: 8, to: &bytes)
       bytes.append(point.bits)
-      bytes += point.window
+      if let window = point.window {
+        bytes += window
+      } else {
+        bytes += repeatElement(0, count: Self.windowSize)
+      }
     }
-    return bytes
   }
 
   private static func append(_ value: UInt64, size: Int, to bytes: inout [UInt8]) {
@@ -100,7 +105,7 @@ public struct MemberCheckpoints {
       points.append(
         GzipCheckpoint(
           compressedOffset: compressedSize + Int64(header), uncompressedOffset: Int64(points.count) * span, bits: 0,
-          window: [UInt8](repeating: 0, count: GzipCheckpoints.windowSize)))
+          window: nil))
       hashes.startSpan(priming: nil)
       hashes.add(UnsafeRawBufferPointer(rebasing: all[header...]))
     }

@@ -30,7 +30,7 @@ public struct Ztoc: Sendable, Equatable {
       nil,  // compression_algorithm: Gzip, the schema's default
       .int32(Int32(checkpoints.points.count - 1)),
       .object(.vector(checkpoints.spanDigests.map { .string($0.description) })),
-      .object(.bytes(checkpoints.blob())),
+      .object(.bytes(count: checkpoints.blobSize, write: checkpoints.write(to:))),
     ]
     return FlatBufferWriter.document(root: [
       .string(Self.version), .string(buildTool), .int64(compressedSize), .int64(uncompressedSize),
