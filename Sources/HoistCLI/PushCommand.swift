@@ -73,7 +73,7 @@ struct PushCommand: AsyncParsableCommand {
 
   @Option(
     name: .long,
-    help: "The compression level: gzip 1 fastest (default) … 12 smallest; zstd 1 … 19 (default 3).")
+    help: "The compression level: gzip 1 fastest (default) … 12 smallest; zstd 1 … 19 (default 2).")
   var compressionLevel: Int32?
 
   @Flag(name: .long, help: "Create missing Amazon ECR repositories before pushing.")

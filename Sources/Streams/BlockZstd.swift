@@ -69,7 +69,7 @@ public enum LayerCompression: Sendable {
   /// gzip as `BlockGzip.fastest` makes it.
   public static let defaultGzip = LayerCompression.gzip(.fastest)
   /// The zstd level and frame size the README's measurements chose.
-  public static let zstdDefaults = (level: Int32(3), blockSize: 1 << 20)
+  public static let zstdDefaults = (level: Int32(2), blockSize: 1 << 20)
 
   /// The input bytes per independently compressed block.
   public var blockSize: Int {
