@@ -3,8 +3,9 @@ import OCI
 
 /// What hoist remembers about blobs between runs: which compressed blob a layer became (uncompressed
 /// digest → compressed digest and size), so a later push can ask the registry for it instead of
-/// compressing again; and where each blob was last seen (registry host and repository), so a push to
-/// another repository of that registry can mount it instead of sending it.
+/// compressing again; where each blob was last seen (registry host and repository), so a push to
+/// another repository of that registry can mount it instead of sending it; and the zTOC built for a layer
+/// (`--soci`), a file beside the cache's, so a layer the registry holds need not be read again to index it.
 public actor BlobInfoCache {
   struct Entry: Codable, Sendable {
     var digest: Digest
@@ -48,6 +49,24 @@ public actor BlobInfoCache {
     guard let data = try? Data(contentsOf: file) else { return nil }
     if let stored = try? JSONDecoder().decode(Stored.self, from: data) { return stored }
     return (try? JSONDecoder().decode([String: Entry].self, from: data)).map { Stored(layers: $0, locations: [:]) }
+  }
+
+  /// The zTOC kept for a layer blob under `settings` (the span and the tool, which the zTOC holds).
+  func ztoc(for layer: Digest, settings: String) -> Data? {
+    guard let file = ztocFile(layer, settings) else { return nil }
+    return try? Data(contentsOf: file)
+  }
+
+  /// Keeps a layer's zTOC for later runs; a cache that cannot be written is no error.
+  func keepZtoc(_ ztoc: Data, for layer: Digest, settings: String) {
+    guard let file = ztocFile(layer, settings) else { return }
+    try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try? ztoc.write(to: file, options: .atomic)
+  }
+
+  private func ztocFile(_ layer: Digest, _ settings: String) -> URL? {
+    let name = "\(layer.hex)-" + String(settings.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" })
+    return file?.deletingLastPathComponent().appendingPathComponent("ztoc").appendingPathComponent(name)
   }
 
   private static func key(_ uncompressed: Digest, _ compression: String) -> String {

@@ -10,8 +10,8 @@ public struct CopyEngine: Sendable {
   private(set) var progress: @Sendable (ProgressEvent) -> Void
   /// Blobs being sent to a place by one copy of the run, which the others wait for instead of sending them too.
   let sending = BlobsInFlight()
-  /// The zTOCs built in this run (`--soci`), shared by its copies.
-  let ztocs = ZtocShelf()
+  /// The zTOCs of this run (`--soci`), shared by its copies.
+  let ztocs: ZtocShelf
 
   public init(
     options: CopyOptions, cache: BlobInfoCache = BlobInfoCache(file: nil),
@@ -20,6 +20,7 @@ public struct CopyEngine: Sendable {
     self.options = options
     self.cache = cache
     self.progress = progress
+    self.ztocs = ZtocShelf(cache: cache, settings: options.soci)
   }
 
   /// Runs copies as one piece of work, `jobs` images at a time (copies into one registry repository take

@@ -34,7 +34,8 @@ extension CopyJob {
   /// After a layer is placed: a large gzip layer the destinations held already is read (not sent) to index
   /// it; a large layer SOCI cannot read (zstd, uncompressed) is named in a notice.
   func ensureZtoc(of layer: Descriptor, stored: Descriptor, compress: Bool) async throws {
-    guard let soci = options.soci, stored.size >= soci.minLayerSize, await engine.ztocs[stored.digest] == nil else {
+    guard let soci = options.soci, stored.size >= soci.minLayerSize, await engine.ztocs.ztoc(for: stored.digest) == nil
+    else {
       return
     }
     guard MediaType.isGzipLayer(stored.mediaType) else {
@@ -48,15 +49,26 @@ extension CopyJob {
     }
   }
 
+  /// With `--soci`, once the image's layers are placed: stores its SOCI index and makes `image` the manifest
+  /// that goes with it (OCI, naming the index); returns what binds the two, nil when the image gets none.
+  func bindSociIndex(_ image: inout Manifest, of descriptor: Descriptor, config: Data) async throws -> SociBinding? {
+    guard options.soci != nil else { return nil }
+    let oci = try SociIndex.ociImage(image)
+    guard let index = try await writeSociIndex(for: oci, of: descriptor.digest) else { return nil }
+    image = SociIndex.annotating(oci, index: index.digest)
+    let platform = descriptor.platform ?? (try? ImageConfig.decode(config, what: "config"))?.platform
+    return SociBinding(index: index, annotations: image.annotations, platform: platform)
+  }
+
   /// Stores the zTOCs of `image`'s layers (OCI, as it will go), the SOCI index's config and the SOCI index
   /// in every target; returns the SOCI index's descriptor, or nil (with a notice) when no layer has a zTOC.
-  func writeSociIndex(for image: Manifest, of manifest: Digest) async throws -> Descriptor? {
+  private func writeSociIndex(for image: Manifest, of manifest: Digest) async throws -> Descriptor? {
     guard let soci = options.soci else { return nil }
     var ztocs = [Descriptor]()
     for layer in image.layers {
       let named = layer.digest.description
       guard !ztocs.contains(where: { $0.annotations?[SociIndex.layerDigestAnnotation] == named }),
-        let data = await engine.ztocs[layer.digest]
+        let data = await engine.ztocs.ztoc(for: layer.digest)
       else { continue }
       let ztoc = SociIndex.ztocDescriptor(
         digest: Digest(sha256Bytes: SHA256Hasher.hash(data)), size: Int64(data.count), layer: layer)
@@ -77,23 +89,45 @@ extension CopyJob {
   }
 }
 
-/// The zTOCs a run has built, by the digest of the layer blob each describes.
+/// The zTOCs of a run, by the digest of the layer blob each describes: those it built, and those the
+/// blob-info cache kept from earlier runs with the same settings.
 actor ZtocShelf {
+  private let cache: BlobInfoCache
+  private let settings: String
   private var built = [Digest: Data]()
 
-  func keep(_ ztoc: Data, for layer: Digest) { built[layer] = ztoc }
-
-  subscript(layer: Digest) -> Data? { built[layer] }
-}
-
-/// The SOCI index of each image manifest stored by digest in a copy (an index's child), which the index
-/// lists beside it, and the image's annotations, which its entry carries.
-actor SociCompanions {
-  private var indexes = [Digest: (index: Descriptor, annotations: [String: String]?)]()
-
-  func set(_ index: Descriptor, annotations: [String: String]?, for image: Digest) {
-    indexes[image] = (index, annotations)
+  init(cache: BlobInfoCache, settings: SociSettings?) {
+    self.cache = cache
+    self.settings = settings.map { "\(Ztoc.version)-\($0.spanSize)-\($0.buildTool)" } ?? ""
   }
 
-  subscript(image: Digest) -> (index: Descriptor, annotations: [String: String]?)? { indexes[image] }
+  func keep(_ ztoc: Data, for layer: Digest) async {
+    built[layer] = ztoc
+    await cache.keepZtoc(ztoc, for: layer, settings: settings)
+  }
+
+  func ztoc(for layer: Digest) async -> Data? {
+    if let ztoc = built[layer] { return ztoc }
+    let kept = await cache.ztoc(for: layer, settings: settings)
+    built[layer] = kept
+    return kept
+  }
+}
+
+/// An image manifest and the SOCI index it names: the index, the image's annotations (which its image index
+/// entry carries) and its platform (which both entries carry).
+struct SociBinding: Sendable {
+  var index: Descriptor
+  var annotations: [String: String]?
+  var platform: Platform?
+}
+
+/// The SOCI binding of each image manifest stored by digest in a copy (an index's child), which the index
+/// lists beside it.
+actor SociCompanions {
+  private var bindings = [Digest: SociBinding]()
+
+  func set(_ binding: SociBinding, for image: Digest) { bindings[image] = binding }
+
+  subscript(image: Digest) -> SociBinding? { bindings[image] }
 }

@@ -125,7 +125,7 @@ final class CopyJob: Sendable {
     var said =
       "manifest \(descriptor.digest) names its SOCI index \(soci.index.digest), as SOCI v2 requires: now \(digest)"
     if case .digest = naming {
-      await sociIndexes.set(soci.index, annotations: soci.annotations, for: digest)
+      await sociIndexes.set(soci, for: digest)
     } else {
       let entries = [
         SociIndex.imageEntry(result, annotations: soci.annotations, platform: soci.platform),
@@ -181,8 +181,8 @@ final class CopyJob: Sendable {
     var data: Data
     var conversion: String?
     var dropped: [String]
-    /// The SOCI index the image now names (`--soci`), the image's annotations and its platform.
-    var soci: (index: Descriptor, annotations: [String: String]?, platform: Platform?)?
+    /// The SOCI index the image now names (`--soci`).
+    var soci: SociBinding?
 
     /// The dropped fields, as the conversion notice ends.
     var lost: String {
@@ -237,15 +237,7 @@ final class CopyJob: Sendable {
     }
     out.layers = try await copyLayers(out.layers, format: format)
     try await copySmallBlob(out.config, configData, inSource: true)
-    var soci: (index: Descriptor, annotations: [String: String]?, platform: Platform?)?
-    if options.soci != nil {
-      let image = try SociIndex.ociImage(out)
-      if let index = try await writeSociIndex(for: image, of: descriptor.digest) {
-        out = SociIndex.annotating(image, index: index.digest)
-        let platform = (try? ImageConfig.decode(configData, what: "config"))?.platform
-        soci = (index, out.annotations, descriptor.platform ?? platform)
-      }
-    }
+    let soci = try await bindSociIndex(&out, of: descriptor, config: configData)
     guard out != manifest else { return nil }
     let mediaType = out.mediaType ?? format.manifestType
     out.mediaType = mediaType

@@ -83,6 +83,22 @@ import Testing
     #expect(await destination.blobs[soci.layers[0].digest] != nil)
   }
 
+  @Test func aLayerIndexedOnceIsNotReadAgain() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("soci-cache-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("blob-info.json")
+    let source = MemorySource(layers: [try Self.tarLayer(1 << 20)])
+    let destination = MemoryDestination()
+    let firstCache = BlobInfoCache(file: file)
+    let first = try await CopyEngine(options: Self.options(), cache: firstCache).copy(
+      from: source, to: [CopyTarget(destination: destination, tags: ["1"])])
+    await firstCache.save()
+    // The layer is at the destination and its zTOC in the cache: a second run neither sends nor reads it.
+    let second = try await CopyEngine(options: Self.options(), cache: BlobInfoCache(file: file)).copy(
+      from: UnreadableLayers(base: source), to: [CopyTarget(destination: destination, tags: ["2"])])
+    #expect(second.digest == first.digest)
+  }
+
   @Test func withNoLayerSociCanReadTheImageGoesAsItIsWithANotice() async throws {
     let destination = MemoryDestination()
     let notices = Notices()
@@ -92,5 +108,16 @@ import Testing
     #expect(stored.mediaType == MediaType.ociManifest)
     #expect(notices.texts.contains { $0.contains("SOCI reads gzip layers only") })
     #expect(notices.texts.contains { $0.contains("no SOCI index for it") })
+  }
+}
+
+/// A source whose layers cannot be read: a copy that needs none of their bytes still works.
+struct UnreadableLayers: ImageSource {
+  let base: MemorySource
+  var description: String { base.description }
+  func root() async throws -> RootDocument { try await base.root() }
+  func document(_ descriptor: Descriptor) async throws -> Data { try await base.document(descriptor) }
+  func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
+    throw TransferError.blobMismatch(source: description, digest: descriptor.digest, reason: "read")
   }
 }
