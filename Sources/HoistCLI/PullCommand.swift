@@ -171,16 +171,20 @@ struct CopyCommand: AsyncParsableCommand {
   func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
-    try await reportingErrors {
-      let plan = try plan()
-      let reporter = display.reporter(verb: "copy")
-      defer { reporter.finish() }
-      let stored = try await connection.withConnection(hosts: plan.hosts) {
-        try await plan.run(in: $0, progress: reporter.report)
-      }
-      reporter.finish()
-      print("\(destination)@\(stored.digest)")
+    try await reportingErrors { try await Self.copy(try plan(), to: destination, display, connection) }
+  }
+
+  /// Runs a copy plan, drawing its progress; prints the destination as written with the digest it got.
+  static func copy(
+    _ plan: CopyPlan, to destination: String, _ display: OutputOptions, _ connection: ConnectionOptions
+  ) async throws {
+    let reporter = display.reporter(verb: "copy")
+    defer { reporter.finish() }
+    let stored = try await connection.withConnection(hosts: plan.hosts) {
+      try await plan.run(in: $0, progress: reporter.report)
     }
+    reporter.finish()
+    print("\(destination)@\(stored.digest)")
   }
 }
 

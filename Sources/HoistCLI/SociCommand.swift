@@ -87,15 +87,6 @@ struct SociCreateCommand: AsyncParsableCommand {
   func validate() throws { try usage { _ = try plan() } }
 
   func run() async throws {
-    try await reportingErrors {
-      let plan = try plan()
-      let reporter = display.reporter(verb: "copy")
-      defer { reporter.finish() }
-      let stored = try await connection.withConnection(hosts: plan.hosts) {
-        try await plan.run(in: $0, progress: reporter.report)
-      }
-      reporter.finish()
-      print("\(destination)@\(stored.digest)")
-    }
+    try await reportingErrors { try await CopyCommand.copy(try plan(), to: destination, display, connection) }
   }
 }

@@ -183,21 +183,27 @@ import Testing
     let window = point.window ?? [UInt8](repeating: 0, count: GzipCheckpoints.windowSize)
     _ = window.withUnsafeBufferPointer { inflateSetDictionary(&stream, $0.baseAddress, uInt($0.count)) }
     var output = [UInt8](repeating: 0, count: count)
-    var produced = 0
-    input.withUnsafeMutableBufferPointer { source in
+    let produced = run(&stream, from: input, into: &output) { stream in
+      while stream.avail_out > 0, CZlib.inflate(&stream, Z_NO_FLUSH) == Z_OK {}
+    }
+    return Array(output[..<produced])
+  }
+
+  /// Points `stream` at `input` and `output`, runs `step`; returns how many bytes of `output` it wrote.
+  static func run(
+    _ stream: inout z_stream, from input: [UInt8], into output: inout [UInt8], _ step: (inout z_stream) -> Void
+  ) -> Int {
+    var input = input
+    return input.withUnsafeMutableBufferPointer { source in
       output.withUnsafeMutableBufferPointer { target in
         stream.next_in = source.baseAddress
         stream.avail_in = uInt(source.count)
         stream.next_out = target.baseAddress
         stream.avail_out = uInt(target.count)
-        while stream.avail_out > 0 {
-          let status = CZlib.inflate(&stream, Z_NO_FLUSH)
-          if status != Z_OK { break }
-        }
-        produced = target.count - Int(stream.avail_out)
+        step(&stream)
+        return target.count - Int(stream.avail_out)
       }
     }
-    return Array(output[..<produced])
   }
 
   /// One gzip member by zlib at level 6 (as `gzip` writes it).
@@ -206,21 +212,11 @@ import Testing
     deflateInit2_(
       &stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
     defer { deflateEnd(&stream) }
-    var input = data
     var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(data.count))) + 64)
-    var written = 0
-    input.withUnsafeMutableBufferPointer { source in
-      output.withUnsafeMutableBufferPointer { target in
-        stream.next_in = source.baseAddress
-        stream.avail_in = uInt(source.count)
-        stream.next_out = target.baseAddress
-        stream.avail_out = uInt(target.count)
-        deflate(&stream, Z_FINISH)
-        written = target.count - Int(stream.avail_out)
-      }
-    }
+    let written = run(&stream, from: data, into: &output) { deflate(&$0, Z_FINISH) }
     return Array(output[..<written])
   }
+
 }
 
 /// Reads a FlatBuffers document the way generated code does: tables through their vtables.
