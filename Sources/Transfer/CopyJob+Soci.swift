@@ -42,6 +42,7 @@ extension CopyJob {
       return engine.progress(
         .notice("layer \(stored.digest) is \(stored.mediaType); SOCI reads gzip layers only, so it gets no zTOC"))
     }
+    engine.progress(.notice("reading layer \(stored.digest) to build its zTOC: the destination holds it already"))
     let (digest, _) = try await retrying(layer.digest) { try await streamIndexing(layer, compress: compress, to: []) }
     if digest != stored.digest {
       engine.progress(
