@@ -106,7 +106,7 @@ public final class TarIndex {
     guard Self.checksumMatches(block) else { return fail("a header's checksum does not match") }
     let flag = block[156]
     let size = Self.number(block[124..<136])
-    guard size >= 0 else { return fail("a header's size is negative") }
+    guard (0...Self.largestSize).contains(size) else { return fail("a header's size is out of range") }
     switch flag {
     case UInt8(ascii: "x"), UInt8(ascii: "L"), UInt8(ascii: "K"):
       guard size <= 1 << 20 else { return fail("an extended header is larger than 1 MiB") }
@@ -172,7 +172,9 @@ public final class TarIndex {
     case UInt8(ascii: "6"): (entry.type, headerOnly) = ("fifo", true)
     default: return fail("member \(entry.name) has type '\(Character(UnicodeScalar(flag)))', which a zTOC cannot list")
     }
-    guard entry.size >= 0 else { return fail("member \(entry.name) has a negative size") }
+    guard (0...Self.largestSize).contains(entry.size) else {
+      return fail("member \(entry.name) has a size out of range")
+    }
     entries.append(entry)
     skip = headerOnly ? 0 : (entry.size + 511) / 512 * 512
   }
@@ -190,6 +192,9 @@ public final class TarIndex {
   private func fail(_ reason: String) {
     if problem == nil { problem = reason }
   }
+
+  /// The largest member a tar may hold here (an exabyte), so that sizes padded to blocks cannot overflow.
+  static let largestSize: Int64 = 1 << 60
 
   /// A NUL-terminated field.
   static func text(_ field: ArraySlice<UInt8>) -> String {
@@ -256,6 +261,8 @@ public final class TarIndex {
 /// RFC 3339 timestamps as Go's `time.Time.MarshalText` writes them for UTC.
 enum RFC3339 {
   static func utc(seconds: Int64, nanoseconds: Int64) -> String {
+    // Far outside years 0…9999 either way; also keeps the arithmetic below from overflowing.
+    guard (-(1 << 40)...(1 << 40)).contains(seconds) else { return "" }
     let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     let rest = seconds - days * 86_400
     let (year, month, day) = civil(days: days)

@@ -114,4 +114,31 @@ import Testing
       _ = try? ArchiveSource.open(path: path, image: nil)
     }
   }
+
+  /// zTOCs of layers from anywhere: a tar (hoist compresses it) or a gzip stream (indexed as it is), each
+  /// mutated; the builder lists what it can or says why it cannot, and never crashes or loops.
+  @Test func layers() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("testdata")
+    let tars = try ["docker-legacy.tar", "oci-layout.tar"].map {
+      try [UInt8](Data(contentsOf: root.appendingPathComponent($0)))
+    }
+    let codec = BlockGzip(level: 1, blockSize: 64 << 10)
+    fuzz("layers") { generator in
+      let tar = Self.mutate(tars.randomElement(using: &generator)!, &generator)
+      let members = ZtocBuilder(membersOf: codec.blockSize)
+      for start in stride(from: 0, to: tar.count, by: codec.blockSize) {
+        let block = Array(tar[start..<min(start + codec.blockSize, tar.count)])
+        members.readTar(block)
+        members.readMember(codec.compress(block))
+      }
+      _ = members.finish(buildTool: "fuzz")
+      let gzip = Self.mutate(BlockGzip(level: 1, blockSize: max(tar.count, 1)).compress(tar), &generator)
+      let indexed = ZtocBuilder(gzipSpan: 16 << 10)
+      for start in stride(from: 0, to: gzip.count, by: 4096) {
+        indexed.readGzip(Array(gzip[start..<min(start + 4096, gzip.count)]))
+      }
+      _ = indexed.finish(buildTool: "fuzz")
+    }
+  }
 }

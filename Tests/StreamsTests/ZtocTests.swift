@@ -139,6 +139,45 @@ import Testing
     #expect(checkpoints.blobSize == 12 + 17 + 32768)
   }
 
+  /// A ustar header: `name`, type `flag`, `size` as 12 raw bytes, the checksum filled in.
+  static func header(_ name: String, flag: Character, size: [UInt8], mtime: [UInt8] = Array("00000000000\0".utf8))
+    -> [UInt8]
+  {
+    var block = [UInt8](repeating: 0, count: 512)
+    block.replaceSubrange(0..<name.utf8.count, with: name.utf8)
+    block.replaceSubrange(100..<108, with: Array("0000644\0".utf8))
+    block.replaceSubrange(124..<136, with: size)
+    block.replaceSubrange(136..<148, with: mtime)
+    block[156] = UInt8(ascii: flag.unicodeScalars.first!)
+    block.replaceSubrange(257..<265, with: Array("ustar\u{0}00".utf8))
+    block.replaceSubrange(148..<156, with: Array(repeating: UInt8(ascii: " "), count: 8))
+    let sum = block.reduce(0) { $0 + Int($1) }
+    block.replaceSubrange(148..<156, with: Array((String(sum, radix: 8).leftPadded(to: 6) + "\0 ").utf8))
+    return block
+  }
+
+  @Test func sizesAndTimesAtTheEdgesAreRefusedOrBlankNeverTrapped() {
+    let huge: [UInt8] = [0xff] + [UInt8](repeating: 0xff, count: 11)
+    let index = TarIndex()
+    index.add(Self.header("a", flag: "0", size: huge))
+    #expect(index.problem?.contains("out of range") == true)
+    // A PAX size at Int64's limit, then its member.
+    let record = "28 size=9223372036854775807\n"
+    let pax = Self.header(
+      "pax", flag: "x", size: Array((String(record.utf8.count, radix: 8).leftPadded(to: 11) + "\0").utf8))
+    let member = Self.header("b", flag: "0", size: Array("00000000000\0".utf8))
+    let paxed = TarIndex()
+    paxed.add(pax + Array(record.utf8) + [UInt8](repeating: 0, count: 512 - record.utf8.count) + member)
+    #expect(paxed.problem?.contains("out of range") == true)
+    // The earliest time 64 bits hold, in base-256.
+    let early = TarIndex()
+    early.add(
+      Self.header(
+        "c", flag: "5", size: Array("00000000000\0".utf8),
+        mtime: [0xff, 0xff, 0xff, 0xff, 0x80] + [UInt8](repeating: 0, count: 7)))
+    #expect(early.problem == nil && early.entries.first?.modTime == "")
+  }
+
   @Test func timesAreWrittenAsGoMarshalsThemInUTC() {
     #expect(RFC3339.utc(seconds: 1_700_000_000, nanoseconds: 0) == "2023-11-14T22:13:20Z")
     #expect(RFC3339.utc(seconds: 1_700_000_000, nanoseconds: 250_000_000) == "2023-11-14T22:13:20.25Z")
@@ -255,4 +294,8 @@ struct FlatDocument {
     guard let start = field(table, id).map(indirect) else { return [] }
     return (0..<Int(read(start, size: 4))).map { start + 4 + $0 * elementSize }
   }
+}
+
+extension String {
+  func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
