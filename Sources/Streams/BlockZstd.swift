@@ -93,11 +93,17 @@ public enum LayerCompression: Sendable {
     return false
   }
 
-  /// One block, compressed.
+  /// One block, compressed, in an array no larger than it: the codecs write into their worst-case bound,
+  /// and a block waiting to be sent would otherwise hold that whole bound (twice its size, for text).
   public func compress(_ block: [UInt8]) -> [UInt8] {
-    switch self {
-    case .gzip(let codec): codec.compress(block)
-    case .zstd(let codec): codec.compress(block)
+    let output =
+      switch self {
+      case .gzip(let codec): codec.compress(block)
+      case .zstd(let codec): codec.compress(block)
+      }
+    guard output.capacity - output.count > 64 << 10 else { return output }
+    return [UInt8](unsafeUninitializedCapacity: output.count) { buffer, count in
+      count = output.withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
     }
   }
 }

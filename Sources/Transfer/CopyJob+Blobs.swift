@@ -214,6 +214,24 @@ extension CopyJob {
   func stream(
     _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder? = nil
   ) async throws -> (Digest, Int64) {
+    // Small layers go as many at once as --concurrency says: they are over before they hold much.
+    guard compress, layer.size >= 4 * Int64(options.compression.blockSize) else {
+      return try await streamNow(layer, compress: compress, to: targets, indexing: indexing)
+    }
+    await largeLayersCompressing.acquire()
+    do {
+      let streamed = try await streamNow(layer, compress: compress, to: targets, indexing: indexing)
+      await largeLayersCompressing.release()
+      return streamed
+    } catch {
+      await largeLayersCompressing.release()
+      throw error
+    }
+  }
+
+  private func streamNow(
+    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder?
+  ) async throws -> (Digest, Int64) {
     var uploads = [any BlobUpload]()
     var compression =
       compress
