@@ -29,7 +29,8 @@ public final class TarArchive: Sendable {
   /// The files the tar is kept in, with their sizes: `path` alone, or its parts (`Volumes`).
   let parts: [(path: String, size: Int64)]
 
-  /// The largest member whose bytes the index pass keeps in memory, so metadata is read once.
+  /// The largest member whose bytes the index pass keeps in memory (a JSON document), so metadata is read
+  /// once.
   static let smallMemberLimit: Int64 = 256 << 10
   static let smallContentsBudget = 16 << 20
 
@@ -68,8 +69,13 @@ public final class TarArchive: Sendable {
       if entry.kind == .file, entry.size <= TarArchive.smallMemberLimit,
         smallTotal + Int(entry.size) <= TarArchive.smallContentsBudget
       {
-        small[name] = try handle.readData(limit: Int(entry.size), member: name)
-        smallTotal += Int(entry.size)
+        let contents = try handle.readData(limit: Int(entry.size), member: name)
+        // Only documents (manifest.json, repositories, configs, manifests, indexes: JSON) are read again;
+        // a small layer is streamed from the file when its turn comes.
+        if let first = contents.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+          small[name] = contents
+          smallTotal += contents.count
+        }
       }
       pending = (entry, position)
       ordinal += 1
