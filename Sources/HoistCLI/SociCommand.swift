@@ -52,7 +52,8 @@ struct SociCreateCommand: AsyncParsableCommand {
     discussion: """
       Each gzip layer of at least --soci-min-layer-size gets a zTOC (its files and where to inflate from);
       the image manifest names the SOCI index in an annotation, so its digest changes, and DEST names an
-      image index holding the image and its SOCI index. Layers DEST already holds are read, not sent.
+      image index holding the image and its SOCI index. Layers DEST already holds are read, not sent, and
+      only once: zTOCs are kept in hoist's cache.
       SRC and DEST are locations as hoist copy takes them; DEST is a registry reference or an OCI layout.
 
       Examples:
