@@ -58,7 +58,7 @@ def podman_images(tmp_path_factory):
     run(podman + ["build", "-t", "localhost/soci:1", str(context)])
     run(podman + ["save", "--format", "docker-archive", "-o", str(work / "docker.tar"), "localhost/soci:1"])
     run(podman + ["save", "--format", "oci-dir", "-o", str(work / "oci"), "localhost/soci:1"])
-    return {"docker": str(work / "docker.tar"), "oci": str(work / "oci"), "work": work}
+    return {"docker": str(work / "docker.tar"), "oci": str(work / "oci"), "podman": podman}
 
 
 def handmade_layout(folder):
@@ -185,6 +185,9 @@ def test_push_docker_archive_with_soci_writes_a_v2_index_the_snapshotter_reads(s
     assert pulled["diff_ids"] == pulled["config_diff_ids"]
     judged = skopeo_pull(destination, str(tmp_path / "skopeo"))
     assert judged["diff_ids"] == judged["config_diff_ids"]
+    # podman, as a runtime without SOCI would, pulls the tag and runs from the image beside the SOCI index.
+    pulled_id = run(podman_images["podman"] + ["pull", "--quiet", "--tls-verify=false", destination]).stdout.split()[-1]
+    assert "sha256:" + pulled_id == image["config"]["digest"]
     # A second push finds everything there and writes the same index.
     again = hoist(["push", podman_images["docker"], destination, "--plain-http", "--soci", "-q"], env)
     assert again.stdout.strip() == result.stdout.strip()
