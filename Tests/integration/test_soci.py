@@ -85,6 +85,12 @@ def handmade_layout(folder):
         add("dev/null", tarfile.CHRTYPE, devmajor=1, devminor=3)
         add("dev/loop0", tarfile.BLKTYPE, devmajor=7, devminor=0)
         add("srv/" + "y" * 90 + "/" + "z" * 40, data=b"long\n")
+        # A member in GNU's format (its long name in an 'L' header), as GNU tar writes them, among PAX ones.
+        gnu = tarfile.TarInfo("opt/" + "g" * 120 + "/gnu-named")
+        gnu.size, gnu.mtime, gnu.mode, gnu.uname = 5, 1700000000, 0o600, "gnu"
+        header = gnu.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
+        tar.fileobj.write(header + b"gnu!\n" + bytes(507))
+        tar.offset += len(header) + 512
     tar_bytes = raw.getvalue()
     layer = gzip.compress(tar_bytes, compresslevel=6, mtime=0)
     config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
@@ -229,6 +235,7 @@ def test_every_member_type_and_header_kind_is_listed_as_tarfile_reads_it(service
     assert by_name["run/pipe"]["type"] == "fifo" and by_name["dev/loop0"]["type"] == "block"
     assert by_name["usr/bin/tool-link"]["linkname"] == "usr/bin/tool"
     assert ("srv/" + "y" * 90 + "/" + "z" * 40) in by_name
+    assert by_name["opt/" + "g" * 120 + "/gnu-named"]["uname"] == "gnu"
     assert ztoc["uncompressed_size"] <= len(tar_bytes)
 
 
