@@ -124,6 +124,17 @@ public struct CopyPlan: Sendable {
     self.destination = destination
   }
 
+  /// `hoist soci create`: the image with a SOCI index for each of its platforms (`platform` narrows it to
+  /// one), as `soci convert --all-platforms` makes them.
+  public static func sociCreate(
+    source: ImageLocation, destination: ImageLocation, platform: Platform?, settings: SociSettings
+  ) -> CopyPlan {
+    var plan = CopyPlan(source: source, destination: destination)
+    plan.platform = platform.map { .only($0) } ?? .all
+    plan.soci = settings
+    return plan
+  }
+
   /// Refuses what cannot be copied as asked.
   public func validate() throws(PlanError) {
     try PlanRules.check(referrers: referrers, leftOut: referrersLeftOut)

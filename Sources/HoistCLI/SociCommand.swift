@@ -76,11 +76,10 @@ struct SociCreateCommand: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func plan() throws -> CopyPlan {
-    var plan = CopyPlan(
-      source: try ImageLocation(parsing: source), destination: try ImageLocation(parsing: destination))
+    var plan = CopyPlan.sociCreate(
+      source: try ImageLocation(parsing: source), destination: try ImageLocation(parsing: destination),
+      platform: try platform.map(Platform.init(parsing:)), settings: tuning.settings)
     plan.concurrency = concurrency
-    plan.platform = try platform.map { .only(try Platform(parsing: $0)) } ?? .all
-    plan.soci = tuning.settings
     try plan.validate()
     return plan
   }

@@ -211,6 +211,16 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
     try PlanRules.check(soci: nil, format: .docker, compression: .zstd)
   }
 
+  @Test func sociCreateTakesEveryPlatformUnlessOneIsNamed() throws {
+    let (source, destination) = (try ImageLocation(parsing: "r.example.com/a:1"), try ImageLocation(parsing: "./out"))
+    let every = CopyPlan.sociCreate(source: source, destination: destination, platform: nil, settings: soci())
+    #expect(every.platform == .all && every.soci == soci())
+    let arm = try Platform(parsing: "linux/arm64")
+    #expect(
+      CopyPlan.sociCreate(source: source, destination: destination, platform: arm, settings: soci()).platform
+        == .only(arm))
+  }
+
   @Test func sociCompressesInMembersOfTheSpan() {
     var plan = PushPlan(source: testdata + "/two-images.tar", destinations: ["r.example.com/app:1"])
     plan.soci = soci { $0.spanSize = 2 << 20 }
