@@ -40,7 +40,7 @@ public struct ScanPlan: Sendable {
     let index = try Index.decode(root.bytes, what: "\(reference): index")
     let images = index.manifests.filter { !SociIndex.isIndexEntry($0) && $0.platform?.os != "unknown" }
     if let platform {
-      guard let chosen = platform.entry(in: Index(mediaType: MediaType.ociIndex, manifests: images)) else {
+      guard let chosen = images.first(where: { platform.matches($0.platform) }) else {
         throw MissingPlatform(
           source: reference.description, wanted: platform.description,
           available: images.compactMap { $0.platform?.description })

@@ -69,11 +69,10 @@ extension CopyJob {
     for layer in image.layers {
       let named = layer.digest.description
       guard !ztocs.contains(where: { $0.annotations?[SociIndex.layerDigestAnnotation] == named }),
-        let data = await engine.ztocs.ztoc(for: layer.digest)
+        let blob = await engine.ztocs.ztoc(for: layer.digest)
       else { continue }
-      let ztoc = SociIndex.ztocDescriptor(
-        digest: Digest(sha256Bytes: SHA256Hasher.hash(data)), size: Int64(data.count), layer: layer)
-      try await copySmallBlob(ztoc, data, inSource: false)
+      let ztoc = SociIndex.ztocDescriptor(digest: blob.digest, size: Int64(blob.data.count), layer: layer)
+      try await copySmallBlob(ztoc, blob.data, inSource: false)
       ztocs.append(ztoc)
     }
     guard !ztocs.isEmpty else {
@@ -91,11 +90,21 @@ extension CopyJob {
 }
 
 /// The zTOCs of a run, by the digest of the layer blob each describes: those it built, and those the
-/// blob-info cache kept from earlier runs with the same settings.
+/// blob-info cache kept from earlier runs with the same settings. Each is hashed once and looked for on disk
+/// once, however many images list its layer.
 actor ZtocShelf {
+  /// A zTOC's bytes and their digest.
+  struct Blob: Sendable {
+    var data: Data
+    var digest: Digest
+
+    init(_ data: Data) { (self.data, digest) = (data, Digest(sha256Bytes: SHA256Hasher.hash(data))) }
+  }
+
   private let cache: BlobInfoCache
   private let settings: String
-  private var built = [Digest: Data]()
+  /// nil: looked for, and neither built nor kept.
+  private var known = [Digest: Blob?]()
 
   init(cache: BlobInfoCache, settings: SociSettings?) {
     self.cache = cache
@@ -103,14 +112,14 @@ actor ZtocShelf {
   }
 
   func keep(_ ztoc: Data, for layer: Digest) async {
-    built[layer] = ztoc
+    known[layer] = Blob(ztoc)
     await cache.keepZtoc(ztoc, for: layer, settings: settings)
   }
 
-  func ztoc(for layer: Digest) async -> Data? {
-    if let ztoc = built[layer] { return ztoc }
-    let kept = await cache.ztoc(for: layer, settings: settings)
-    built[layer] = kept
+  func ztoc(for layer: Digest) async -> Blob? {
+    if let looked = known[layer] { return looked }
+    let kept = await cache.ztoc(for: layer, settings: settings).map(Blob.init)
+    known[layer] = .some(kept)
     return kept
   }
 }
