@@ -1,8 +1,8 @@
-import AsyncAlgorithms
 import AsyncHTTPClient
 import NIOCore
 import OCI
 import Synchronization
+import Transport
 
 /// An upload session whose bytes stream straight into PATCH request bodies, so nothing is buffered.
 ///
@@ -178,7 +178,7 @@ public actor RegistryUpload: BlobUpload {
     var request = HTTPClientRequest(url: url)
     request.method = .PATCH
     request.headers.add(name: "Content-Type", value: "application/octet-stream")
-    let body = AsyncChannel<ByteBuffer>()
+    let body = StreamedBody()
     if let length {
       guard length > 0 else {
         throw RegistryError(
@@ -186,10 +186,8 @@ public actor RegistryUpload: BlobUpload {
           reason: .protocolViolation("more bytes than the \(expected?.size ?? 0)-byte blob has"))
       }
       request.headers.add(name: "Content-Range", value: "\(offset)-\(offset + length - 1)")
-      request.body = .stream(body, length: .known(length))
-    } else {
-      request.body = .stream(body, length: .unknown)
     }
+    request.body = body.body(length: length)
     let patch = StreamedPatch(
       client: client, operation: operation, scope: RegistryClient.pushScope(repository), request: request, body: body)
     self.patch = patch
@@ -207,10 +205,10 @@ public actor RegistryUpload: BlobUpload {
   }
 }
 
-/// One PATCH whose body is written while it is being sent: `send` returns once the transport has taken
-/// the bytes, so no more than one buffer waits in memory.
+/// One PATCH whose body is written while it is being sent: `send` returns once the transport has queued
+/// the bytes on its socket, so no more than one piece waits in memory.
 final class StreamedPatch: Sendable {
-  private let body: AsyncChannel<ByteBuffer>
+  private let body: StreamedBody
   private let response: Task<HTTPClientResponse, any Error>
   /// Set when the request has ended: answered, refused early, or broken off.
   private let ended = EndFlag()
@@ -219,7 +217,7 @@ final class StreamedPatch: Sendable {
 
   init(
     client: RegistryClient, operation: String, scope: String, request: HTTPClientRequest,
-    body: AsyncChannel<ByteBuffer>
+    body: StreamedBody
   ) {
     self.body = body
     self.client = client
@@ -238,7 +236,7 @@ final class StreamedPatch: Sendable {
   /// meanwhile, a refusal or a broken connection is thrown here; an acceptance (the registry can answer as
   /// soon as the last bytes arrive) is left for `finish` to return.
   func send(_ bytes: ByteBuffer) async throws {
-    await body.send(bytes)
+    await body.write(bytes)
     if ended.value.load(ordering: .acquiring) { _ = try await finish() }
   }
 
