@@ -11,7 +11,7 @@ import NIOPosix
 /// faster than the socket, could queue hundreds of pieces meanwhile (16 MiB for the four layers of an OCI
 /// layout's push, per heaptrack). `write` returns once every event loop has caught up.
 public struct StreamedBody: Sendable {
-  private let channel = AsyncChannel<ByteBuffer>()
+  let channel = AsyncChannel<ByteBuffer>()
 
   public init() {}
 
