@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import OCI
 
@@ -11,6 +12,11 @@ public final class HTTPTransport: HTTPSender {
   private let direct: HTTPClient
   private let viaProxy: [ProxySettings.Server: HTTPClient]
   public let options: TransportOptions
+
+  /// The event loops every connection runs on, for the process's life: as many as cores up to four, which
+  /// carry gigabytes a second, so that a body's writer waits for a few of them (`StreamedBody`), not one
+  /// per core of a large machine.
+  static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: min(System.coreCount, 4))
 
   public init(options: TransportOptions) throws {
     self.options = options
@@ -37,7 +43,7 @@ public final class HTTPTransport: HTTPSender {
         }
         configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
       }
-      return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+      return HTTPClient(eventLoopGroupProvider: .shared(Self.eventLoops), configuration: configuration)
     }
     direct = makeClient(nil)
     var proxied = [ProxySettings.Server: HTTPClient]()

@@ -1,7 +1,6 @@
 import AsyncAlgorithms
 import AsyncHTTPClient
 import NIOCore
-import NIOPosix
 
 /// A request body written while the request is being sent, holding at most one piece per writer ahead of
 /// the socket.
@@ -9,7 +8,7 @@ import NIOPosix
 /// AsyncHTTPClient takes a piece at once while it believes the connection writable, and learns otherwise
 /// only when the connection's event loop has run the writes queued before: a writer on another thread,
 /// faster than the socket, could queue hundreds of pieces meanwhile (16 MiB for the four layers of an OCI
-/// layout's push, per heaptrack). `write` returns once every event loop has caught up.
+/// layout's push, per heaptrack). `write` returns once every event loop of `HTTPTransport` has caught up.
 public struct StreamedBody: Sendable {
   let channel = AsyncChannel<ByteBuffer>()
 
@@ -23,7 +22,8 @@ public struct StreamedBody: Sendable {
   /// Hands a piece to the request and waits until the transport has queued it on its socket.
   public func write(_ piece: ByteBuffer) async {
     await channel.send(piece)
-    for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() { try? await loop.submit {}.get() }
+    let caughtUp = HTTPTransport.eventLoops.makeIterator().map { $0.submit {} }
+    for loop in caughtUp { try? await loop.get() }
   }
 
   /// Ends the body; a writer waiting in `write` returns.

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOPosix
 import Synchronization
 import Testing
 
@@ -16,7 +15,7 @@ import Testing
       for await piece in body.channel { bytes += piece.readableBytes }
       return bytes
     }
-    let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+    let loops = Array(HTTPTransport.eventLoops.makeIterator())
     let ran = Atomic<Int>(0)
     for loop in loops {
       loop.execute {
