@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import OCI
+import Synchronization
 
 /// The bottom of every request path: AsyncHTTPClient's HTTP/1.1 clients (one per proxy choice), with TLS
 /// set up once. Redirects, retries and authentication are layers above (`RequestPath`).
@@ -12,6 +13,10 @@ public final class HTTPTransport: HTTPSender {
   private let direct: HTTPClient
   private let viaProxy: [ProxySettings.Server: HTTPClient]
   public let options: TransportOptions
+  /// `SSL_CERT_FILE` until it has been read once, at the first HTTPS request: a run that speaks only plain
+  /// HTTP never parses the store (3 ms of every start with Debian's bundle), and a bad one is still refused
+  /// in one line rather than as a failed handshake.
+  private let uncheckedTrustStore: Mutex<String?>
 
   /// The event loops every connection runs on, for the process's life: as many as cores up to four, which
   /// carry gigabytes a second, so that a body's writer waits for a few of them (`StreamedBody`), not one
@@ -22,10 +27,8 @@ public final class HTTPTransport: HTTPSender {
     self.options = options
     var tls = TLSConfiguration.makeClientConfiguration()
     if options.insecure { tls.certificateVerification = .none }
-    if let store = options.trustStoreFile {
-      _ = try Self.loadCertificates(store, option: "SSL_CERT_FILE")
-      tls.trustRoots = .file(store)
-    }
+    uncheckedTrustStore = Mutex(options.trustStoreFile)
+    if let store = options.trustStoreFile { tls.trustRoots = .file(store) }
     if let caFile = options.caFile {
       tls.additionalTrustRoots = [.certificates(try Self.loadCertificates(caFile, option: "--ca-file"))]
     }
@@ -76,6 +79,10 @@ public final class HTTPTransport: HTTPSender {
   ) async throws -> HTTPClientResponse {
     guard let url = URLComponents(string: request.url), let scheme = url.scheme, let host = url.host else {
       throw TransportError.badURL(request.url)
+    }
+    if scheme == "https", let store = uncheckedTrustStore.withLock({ $0 }) {
+      _ = try Self.loadCertificates(store, option: "SSL_CERT_FILE")
+      uncheckedTrustStore.withLock { $0 = nil }
     }
     let client = options.proxies.server(scheme: scheme, host: host).flatMap { viaProxy[$0] } ?? direct
     do {
