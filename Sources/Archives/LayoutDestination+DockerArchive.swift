@@ -57,37 +57,40 @@ extension LayoutDestination {
     }
     let plainType =
       manifest.mediaType == MediaType.dockerManifest ? MediaType.dockerLayerUncompressed : MediaType.ociLayer
-    let (staging, path) = (staging, path)
+    let (staging, path, minimum) = (staging, path, layerPartMinimum)
     var out = manifest
-    try await withThrowingTaskGroup(of: (Int, Descriptor).self) { group in
+    try await withThrowingTaskGroup(of: (Int, Descriptor, [LayerPart]).self) { group in
       var pending = work[...]
       func startNext() {
         guard let (i, layer) = pending.popFirst() else { return }
         let diffID = config.rootfs.diffIDs[i]
         let compressed = staging + "/blobs/sha256/" + layer.digest.hex
         group.addTask {
-          let size = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
-          return (i, Descriptor(mediaType: plainType, digest: diffID, size: size))
+          let (size, memberEnds) = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
+          let parts = LayerPart.split(memberEnds, size: size, minimum: minimum)
+          return (i, Descriptor(mediaType: plainType, digest: diffID, size: size), parts)
         }
       }
       for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
-      while let (i, plain) = try await group.next() {
+      while let (i, plain, parts) = try await group.next() {
         out.layers[i] = plain
         let layer = manifest.layers[i]
-        inflated[plain.digest] = (staging + "/blobs/sha256/" + layer.digest.hex, layer, plain.size)
+        inflated[plain.digest] = (staging + "/blobs/sha256/" + layer.digest.hex, layer, plain.size, parts)
         startNext()
       }
     }
     return out
   }
 
-  /// Decompresses one layer (gzip or zstd, as its first bytes say), handing the plain bytes to `sink` in
-  /// order; when `diffID` is given, checks them against it. Returns the plain size.
+  /// Decompresses one layer (gzip or zstd, as its first bytes say), or the bytes of it in `range`, handing
+  /// the plain bytes to `sink` in order; when `diffID` is given, checks them against it. Returns the plain
+  /// size and, for gzip, where each member ended.
   static func inflate(
-    _ compressed: String, archive: String, layer: Descriptor, expecting diffID: Digest?,
+    _ compressed: String, range: Range<Int64>? = nil, archive: String, layer: Descriptor, expecting diffID: Digest?,
     into sink: ([UInt8]) throws -> Void
-  ) throws -> Int64 {
-    let reader = try FileRangeReader(path: compressed)
+  ) throws -> (size: Int64, memberEnds: [GzipMemberEnd]) {
+    let reader = try FileRangeReader(
+      path: compressed, offset: range?.lowerBound ?? 0, length: range.map { $0.upperBound - $0.lowerBound })
     var chunk = try reader.read(maxLength: IOSize.preferred)
     guard let decompressor = Compression(magic: Array(chunk.prefix(4))).decompressor() else {
       throw ArchiveError.invalid(
@@ -118,11 +121,12 @@ extension LayoutDestination {
           path: archive, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
       }
     }
-    return size
+    return (size, (decompressor as? GzipDecompressor)?.memberEnds ?? [])
   }
 
   /// Writes the staging layout as a tar beside the output, then renames it into place. The tar is laid out
-  /// first (`PlannedTar`); then the blobs are copied and the uncompressed layers inflated into it, one per core.
+  /// first (`PlannedTar`); then the blobs are copied and the uncompressed layers inflated into it (a layer
+  /// of many gzip members in parts, `LayerPart`), one piece per core.
   func writeTar() async throws {
     let temporary = path + ".hoist-tmp"
     let tar = try PlannedTar(path: temporary, partSize: maxFileSize)
@@ -140,12 +144,13 @@ extension LayoutDestination {
         sources[name] = .file(folder + name)
       }
       for (diffID, plain) in inflated {
-        sources[diffID.hex] = .inflated(plain.compressed, layer: plain.layer, size: plain.size)
+        sources[diffID.hex] = .inflated(plain.compressed, layer: plain.layer, size: plain.size, parts: plain.parts)
       }
       var work = [(Member, Int64)]()
       for name in sources.keys.sorted() {
         let member = sources[name]!
-        work.append((member, try tar.addFile(name: "blobs/sha256/" + name, size: try member.size())))
+        let offset = try tar.addFile(name: "blobs/sha256/" + name, size: try member.size())
+        work += member.pieces.map { ($0, offset) }
       }
       try tar.finish()
       let archive = path
@@ -178,19 +183,29 @@ extension LayoutDestination {
     if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
   }
 
-  /// Where a blob in the tar comes from: a file of the staging layout, or a compressed layer to inflate.
+  /// Where a blob in the tar comes from: a file of the staging layout, or a compressed layer to inflate
+  /// (whole, or one of its parts).
   private enum Member: Sendable {
     case file(String)
-    case inflated(String, layer: Descriptor, size: Int64)
+    case inflated(String, layer: Descriptor, size: Int64, parts: [LayerPart])
 
     func size() throws -> Int64 {
       switch self {
       case .file(let file):
         (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-      case .inflated(_, _, let size): size
+      case .inflated(_, _, let size, _): size
       }
     }
 
+    /// The pieces of work writing the member takes: an inflated layer's parts, each a member of one part.
+    var pieces: [Member] {
+      guard case .inflated(let compressed, let layer, let size, let parts) = self, parts.count > 1 else {
+        return [self]
+      }
+      return parts.map { .inflated(compressed, layer: layer, size: size, parts: [$0]) }
+    }
+
+    /// Writes the member's data (or, for a part, its share) into the tar, whose data for it starts at `offset`.
     func write(into tar: PlannedTar, at offset: Int64, archive: String) throws {
       switch self {
       case .file(let file):
@@ -200,20 +215,53 @@ extension LayoutDestination {
           try tar.write(chunk, at: at)
           at += Int64(chunk.count)
         }
-      case .inflated(let compressed, let layer, let size):
-        var at = offset
+      case .inflated(let compressed, let layer, let size, let parts):
+        guard parts.count <= 1 else {
+          for piece in pieces { try piece.write(into: tar, at: offset, archive: archive) }
+          return
+        }
+        let part = parts.first
+        let (start, end) = (offset + (part?.plain.lowerBound ?? 0), offset + (part?.plain.upperBound ?? size))
+        var at = start
         let mismatch = ArchiveError.invalid(
           path: archive,
           reason: "layer \(layer.digest) inflated to \(size) bytes when checked and to another size when written: "
             + "its staged copy changed meanwhile; pull again")
-        let written = try LayoutDestination.inflate(compressed, archive: archive, layer: layer, expecting: nil) {
-          // Never past the member: the next one's header follows.
-          guard at + Int64($0.count) <= offset + size else { throw mismatch }
+        let (written, _) = try LayoutDestination.inflate(
+          compressed, range: part?.compressed, archive: archive, layer: layer, expecting: nil
+        ) {
+          // Never past the member (or the part): the next one follows.
+          guard at + Int64($0.count) <= end else { throw mismatch }
           try tar.write($0, at: at)
           at += Int64($0.count)
         }
-        guard written == size else { throw mismatch }
+        guard start + written == end else { throw mismatch }
       }
     }
+  }
+}
+
+/// A run of whole gzip members of a layer: where its bytes lie in the compressed blob and in the plain tar.
+/// A layer of many members (hoist writes members of 1 MiB) is inflated into the archive in parts, in
+/// parallel, whatever the sizes of its layers; a layer of one member is one part.
+struct LayerPart: Sendable, Equatable {
+  var compressed: Range<Int64>
+  var plain: Range<Int64>
+
+  /// The least plain bytes in a part: enough that a part's start-up is nothing beside its work.
+  static let minimumPlainSize: Int64 = 32 << 20
+
+  /// Cuts a layer at member ends into parts of at least `minimum` plain bytes (the last takes the rest);
+  /// none when the layer makes one part or its ends are not known: it is inflated whole.
+  static func split(_ memberEnds: [GzipMemberEnd], size: Int64, minimum: Int64 = minimumPlainSize) -> [LayerPart] {
+    guard let last = memberEnds.last, last.plain == size else { return [] }
+    var parts = [LayerPart]()
+    var start = GzipMemberEnd(compressed: 0, plain: 0)
+    for end in memberEnds where end.plain - start.plain >= minimum && size - end.plain >= minimum {
+      parts.append(LayerPart(compressed: start.compressed..<end.compressed, plain: start.plain..<end.plain))
+      start = end
+    }
+    parts.append(LayerPart(compressed: start.compressed..<last.compressed, plain: start.plain..<size))
+    return parts.count > 1 ? parts : []
   }
 }

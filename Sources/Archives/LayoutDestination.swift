@@ -41,9 +41,12 @@ public actor LayoutDestination: ImageDestination {
   var manifests = Set<Digest>()
   /// Blobs the output no longer names (compressed layers and manifests replaced by uncompressed ones).
   var superseded = Set<Digest>()
-  /// Uncompressed layers, by diffID: the compressed blob they come from and their size. They are checked
-  /// first and inflated again straight into the tar, so they touch the disk once.
-  var inflated = [Digest: (compressed: String, layer: Descriptor, size: Int64)]()
+  /// Uncompressed layers, by diffID: the compressed blob they come from, their size, and the parts they
+  /// inflate again in (`LayerPart`). They are checked first and inflated again straight into the tar, so
+  /// they touch the disk once.
+  var inflated = [Digest: (compressed: String, layer: Descriptor, size: Int64, parts: [LayerPart])]()
+  /// The least plain bytes in a part an uncompressed layer is written in (`LayerPart.split`).
+  private(set) var layerPartMinimum = LayerPart.minimumPlainSize
   var reused = 0
   /// Blobs the bundle's destination already holds (a delta's bases), and those left out because of it.
   var base = [Digest: Int64]()
@@ -77,7 +80,7 @@ public actor LayoutDestination: ImageDestination {
 
   /// Creates the staging folder (or, in place, the layout's own folders); `abandon` removes what stays
   /// empty.
-  public func prepare() throws {
+  public func prepare() async throws {
     try FileManager.default.createDirectory(
       atPath: staging + "/blobs/sha256", withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: staging + "/.hoist-uploads", withIntermediateDirectories: true)
@@ -87,6 +90,9 @@ public actor LayoutDestination: ImageDestination {
 
   /// What an earlier, interrupted run had stored: whole blobs, and bytes of partial ones continued.
   public var reusedFromEarlierRun: (blobs: Int, partialBytes: Int64) { (reused, resumedBytes) }
+
+  /// Cuts uncompressed layers into smaller parts than `LayerPart.minimumPlainSize`, for tests of small layers.
+  func cutLayers(intoPartsOfAtLeast minimum: Int64) { layerPartMinimum = minimum }
 
   func blobPath(_ digest: Digest) -> String { staging + "/" + LayoutPath.blob(digest) }
 

@@ -7,6 +7,9 @@ import CZlib
 /// about three times zlib's speed; the start of such a member cut off by the end of the input is held
 /// back (up to `holdLimit`) until the rest arrives. A larger member, or data libdeflate refuses, goes
 /// through zlib, which streams and says what is wrong.
+///
+/// It notes where each member ends (`memberEnds`), so that a stream of several members can be inflated
+/// again in parts, in parallel.
 public final class GzipDecompressor: Decompressor {
   private var stream = z_stream()
   private let fast: OpaquePointer
@@ -17,6 +20,11 @@ public final class GzipDecompressor: Decompressor {
   /// Input held back: the start of a member libdeflate could not finish with the input it had.
   private var held = [UInt8]()
   private let outputChunk = 256 << 10
+  /// Compressed bytes taken and plain bytes given so far, over every call.
+  private var consumed: Int64 = 0
+  private var produced: Int64 = 0
+  /// Where each member read so far ended, in the compressed and the plain stream.
+  public private(set) var memberEnds = [GzipMemberEnd]()
   /// The most a member may inflate to for libdeflate to take it.
   static let fastOutputLimit = (1 << 20) + (64 << 10)
   /// The most input held back waiting for the rest of a member.
@@ -65,14 +73,17 @@ public final class GzipDecompressor: Decompressor {
         var used = 0
         var result = LIBDEFLATE_SUCCESS
         let piece = [UInt8](unsafeUninitializedCapacity: Self.fastOutputLimit) { buffer, count in
-          var produced = 0
+          var written = 0
           result = libdeflate_gzip_decompress_ex(
-            fast, base + position, input.count - position, buffer.baseAddress, buffer.count, &used, &produced)
-          count = result == LIBDEFLATE_SUCCESS ? produced : 0
+            fast, base + position, input.count - position, buffer.baseAddress, buffer.count, &used, &written)
+          count = result == LIBDEFLATE_SUCCESS ? written : 0
         }
         if result == LIBDEFLATE_SUCCESS {
           ended = true
           position += used
+          consumed += Int64(used)
+          produced += Int64(piece.count)
+          memberEnds.append(GzipMemberEnd(compressed: consumed, plain: produced))
           if !piece.isEmpty { try sink(piece) }
           continue
         }
@@ -102,16 +113,34 @@ public final class GzipDecompressor: Decompressor {
         status = inflate(&stream, Z_NO_FLUSH)
         count = buffer.count - Int(stream.avail_out)
       }
+      produced += Int64(piece.count)
       if !piece.isEmpty { try sink(piece) }
       if status == Z_STREAM_END {
         inZlibMember = false
         ended = true
-        return input.count - Int(stream.avail_in)
+        let taken = input.count - Int(stream.avail_in)
+        consumed += Int64(taken)
+        memberEnds.append(GzipMemberEnd(compressed: consumed, plain: produced))
+        return taken
       }
       guard status == Z_OK || (status == Z_BUF_ERROR && (stream.avail_in == 0 || !piece.isEmpty)) else {
         throw StreamError.badArchive(path: "gzip stream", reason: "not valid gzip data (zlib status \(status))")
       }
-      if stream.avail_in == 0 && piece.count < outputChunk { return input.count }
+      if stream.avail_in == 0 && piece.count < outputChunk {
+        consumed += Int64(input.count)
+        return input.count
+      }
     }
+  }
+}
+
+/// Where a gzip member ends: bytes from the start of the compressed stream, and of the plain one.
+public struct GzipMemberEnd: Sendable, Equatable {
+  public var compressed: Int64
+  public var plain: Int64
+
+  public init(compressed: Int64, plain: Int64) {
+    self.compressed = compressed
+    self.plain = plain
   }
 }

@@ -132,6 +132,37 @@ import Testing
     #expect(listing.contains("blobs/huge") && listing.contains("9663676416"))
   }
 
+  /// Where each member ends, whichever inflater took it (libdeflate whole, zlib streaming) and however the
+  /// input was cut: what a docker archive's layers are inflated in parts by.
+  @Test func gzipMemberEndsAreCountedInBothStreams() throws {
+    var generator = SystemRandomNumberGenerator()
+    let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]
+    func text(_ count: Int) -> [UInt8] {
+      Array((0..<count).map { _ in words.randomElement(using: &generator)! }.joined().utf8)
+    }
+    // A member of 1 MiB, one of 3 MiB (past libdeflate's limit), and a small one.
+    let plains = [Array(text(200_000).prefix(1 << 20)), text(500_000), text(100)]
+    let members = plains.map { BlockGzip(level: 1, blockSize: 4 << 20).compress($0) }
+    let stream = members.flatMap { $0 }
+    var expected = [GzipMemberEnd]()
+    var sums = (compressed: Int64(0), plain: Int64(0))
+    for (member, plain) in zip(members, plains) {
+      sums = (sums.compressed + Int64(member.count), sums.plain + Int64(plain.count))
+      expected.append(GzipMemberEnd(compressed: sums.compressed, plain: sums.plain))
+    }
+    for piece in [4099, 65536, 1 << 20] {
+      let decompressor = GzipDecompressor()
+      var out = [UInt8]()
+      for start in stride(from: 0, to: stream.count, by: piece) {
+        let slice = Array(stream[start..<min(start + piece, stream.count)])
+        try slice.withUnsafeBytes { try decompressor.decompress($0) { out += $0 } }
+      }
+      try decompressor.finish { out += $0 }
+      #expect(out == plains.flatMap { $0 })
+      #expect(decompressor.memberEnds == expected)
+    }
+  }
+
   @Test func decompressesZstdFramesFedInAnyPieces() throws {
     var generator = SystemRandomNumberGenerator()
     let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]
