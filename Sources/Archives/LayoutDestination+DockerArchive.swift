@@ -83,8 +83,8 @@ extension LayoutDestination {
   }
 
   /// Decompresses one layer (gzip or zstd, as its first bytes say), or the bytes of it in `range`, handing
-  /// the plain bytes to `sink` in order; when `diffID` is given, checks them against it. Returns the plain
-  /// size and, for gzip, where each member ended.
+  /// the plain bytes to `sink` in order; when `diffID` is given, checks them against it and, for gzip,
+  /// notes where each member ended. Returns the plain size and those ends.
   static func inflate(
     _ compressed: String, range: Range<Int64>? = nil, archive: String, layer: Descriptor, expecting diffID: Digest?,
     into sink: ([UInt8]) throws -> Void
@@ -98,6 +98,8 @@ extension LayoutDestination {
         reason: "layer \(layer.digest) is \(layer.mediaType), which hoist cannot decompress; pull without "
           + "--uncompressed-layers to keep it as it is")
     }
+    let gzip = decompressor as? GzipDecompressor
+    gzip?.notesMemberEnds = diffID != nil
     let hasher = diffID.map { _ in SHA256Hasher() }
     var size: Int64 = 0
     func take(_ plain: [UInt8]) throws {
@@ -121,7 +123,7 @@ extension LayoutDestination {
           path: archive, digest: layer.digest, reason: "decompresses to \(actual), not \(diffID)")
       }
     }
-    return (size, (decompressor as? GzipDecompressor)?.memberEnds ?? [])
+    return (size, gzip?.memberEnds ?? [])
   }
 
   /// Writes the staging layout as a tar beside the output, then renames it into place. The tar is laid out

@@ -8,8 +8,8 @@ import CZlib
 /// back (up to `holdLimit`) until the rest arrives. A larger member, or data libdeflate refuses, goes
 /// through zlib, which streams and says what is wrong.
 ///
-/// It notes where each member ends (`memberEnds`), so that a stream of several members can be inflated
-/// again in parts, in parallel.
+/// Asked to (`notesMemberEnds`), it notes where each member ends, so that a stream of several members can
+/// be inflated again in parts, in parallel.
 public final class GzipDecompressor: Decompressor {
   private var stream = z_stream()
   private let fast: OpaquePointer
@@ -23,8 +23,13 @@ public final class GzipDecompressor: Decompressor {
   /// Compressed bytes taken and plain bytes given so far, over every call.
   private var consumed: Int64 = 0
   private var produced: Int64 = 0
-  /// Where each member read so far ended, in the compressed and the plain stream.
+  /// Whether to note where members end; off by itself once `memberEndsLimit` members have ended, so that
+  /// a stream of millions of empty members holds no more memory than any other.
+  public var notesMemberEnds = false
+  /// Where each member read so far ended, in the compressed and the plain stream; empty unless noted, and
+  /// when there were too many to note.
   public private(set) var memberEnds = [GzipMemberEnd]()
+  static let memberEndsLimit = 1 << 16
   /// The most a member may inflate to for libdeflate to take it.
   static let fastOutputLimit = (1 << 20) + (64 << 10)
   /// The most input held back waiting for the rest of a member.
@@ -83,7 +88,7 @@ public final class GzipDecompressor: Decompressor {
           position += used
           consumed += Int64(used)
           produced += Int64(piece.count)
-          memberEnds.append(GzipMemberEnd(compressed: consumed, plain: produced))
+          noteMemberEnd()
           if !piece.isEmpty { try sink(piece) }
           continue
         }
@@ -98,6 +103,16 @@ public final class GzipDecompressor: Decompressor {
       }
       position += try inflateMember(UnsafeRawBufferPointer(rebasing: input[position...]), sink)
     }
+  }
+
+  private func noteMemberEnd() {
+    guard notesMemberEnds else { return }
+    guard memberEnds.count < Self.memberEndsLimit else {
+      notesMemberEnds = false
+      memberEnds = []
+      return
+    }
+    memberEnds.append(GzipMemberEnd(compressed: consumed, plain: produced))
   }
 
   /// Feeds zlib until the member ends or the input does; returns the bytes it took.
@@ -120,7 +135,7 @@ public final class GzipDecompressor: Decompressor {
         ended = true
         let taken = input.count - Int(stream.avail_in)
         consumed += Int64(taken)
-        memberEnds.append(GzipMemberEnd(compressed: consumed, plain: produced))
+        noteMemberEnd()
         return taken
       }
       guard status == Z_OK || (status == Z_BUF_ERROR && (stream.avail_in == 0 || !piece.isEmpty)) else {

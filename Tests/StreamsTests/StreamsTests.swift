@@ -152,6 +152,7 @@ import Testing
     }
     for piece in [4099, 65536, 1 << 20] {
       let decompressor = GzipDecompressor()
+      decompressor.notesMemberEnds = true
       var out = [UInt8]()
       for start in stride(from: 0, to: stream.count, by: piece) {
         let slice = Array(stream[start..<min(start + piece, stream.count)])
@@ -161,6 +162,13 @@ import Testing
       #expect(out == plains.flatMap { $0 })
       #expect(decompressor.memberEnds == expected)
     }
+    // Past its limit, a decompressor stops noting: the stream is inflated whole again.
+    let empty = BlockGzip(level: 1, blockSize: 1 << 20).compress([])
+    let many = [UInt8](Array(repeating: empty, count: GzipDecompressor.memberEndsLimit + 1).joined())
+    let decompressor = GzipDecompressor()
+    decompressor.notesMemberEnds = true
+    try many.withUnsafeBytes { try decompressor.decompress($0) { _ in } }
+    #expect(decompressor.memberEnds.isEmpty && !decompressor.notesMemberEnds)
   }
 
   @Test func decompressesZstdFramesFedInAnyPieces() throws {
