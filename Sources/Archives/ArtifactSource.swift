@@ -49,9 +49,7 @@ public struct ArtifactSource: ImageSource {
     manifest.artifactType = artifactType
     manifest.subject = Descriptor(mediaType: subject.mediaType, digest: subject.digest, size: subject.size)
     let bytes = manifest.encoded()
-    let descriptor = Descriptor(
-      mediaType: MediaType.ociManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)),
-      size: Int64(bytes.count))
+    let descriptor = Descriptor(mediaType: MediaType.ociManifest, describing: bytes)
     return ArtifactSource(paths: paths, rootDocument: RootDocument(descriptor: descriptor, bytes: bytes))
   }
 

@@ -26,8 +26,7 @@ public struct DirSource: ImageSource {
     guard let declared = DeclaredType(document: bytes) else {
       throw ArchiveError.invalid(path: files.path, reason: "manifest.json is neither an image manifest nor an index")
     }
-    let descriptor = Descriptor(
-      mediaType: declared.mediaType, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)), size: Int64(bytes.count))
+    let descriptor = Descriptor(mediaType: declared.mediaType, describing: bytes)
     let names = (try? FileManager.default.contentsOfDirectory(atPath: files.path)) ?? []
     let signatures = names.filter { $0.hasPrefix("signature-") || $0.contains(".signature-") }
     let notices =

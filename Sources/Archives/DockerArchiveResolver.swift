@@ -118,9 +118,7 @@ struct DockerArchiveResolver {
     let config = Descriptor(mediaType: format.configType, digest: configDigest, size: Int64(configData.count))
     let manifest = Manifest(mediaType: format.manifestType, config: config, layers: layers)
     let bytes = manifest.encoded()
-    let descriptor = Descriptor(
-      mediaType: format.manifestType, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)),
-      size: Int64(bytes.count))
+    let descriptor = Descriptor(mediaType: format.manifestType, describing: bytes)
     return Resolved(
       root: RootDocument(descriptor: descriptor, bytes: bytes, isBuilt: true), members: members,
       documents: [configDigest: configData, descriptor.digest: bytes])

@@ -66,8 +66,7 @@ public struct ComposedIndex: ImageSource {
     let index = Index(
       mediaType: format.indexType, manifests: entries, annotations: annotations.isEmpty ? nil : annotations)
     let bytes = index.encoded()
-    let descriptor = Descriptor(
-      mediaType: format.indexType, digest: Digest(sha256Bytes: SHA256Hasher.hash(bytes)), size: Int64(bytes.count))
+    let descriptor = Descriptor(mediaType: format.indexType, describing: bytes)
     return ComposedIndex(
       sources: sources, owners: owners, documents: documents,
       rootDocument: RootDocument(descriptor: descriptor, bytes: bytes, isBuilt: built))

@@ -82,8 +82,7 @@ extension CopyJob {
     }
     try await copySmallBlob(SociIndex.config, SociIndex.configData, inSource: false)
     let data = SociIndex.manifest(ztocs: ztocs, buildTool: soci.buildTool).encoded()
-    let index = Descriptor(
-      mediaType: MediaType.ociManifest, digest: Digest(sha256Bytes: SHA256Hasher.hash(data)), size: Int64(data.count))
+    let index = Descriptor(mediaType: MediaType.ociManifest, describing: data)
     try await putEverywhere(data, as: index, naming: .digest)
     return index
   }

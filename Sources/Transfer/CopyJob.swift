@@ -136,9 +136,7 @@ final class CopyJob: Sendable {
         SociIndex.indexEntry(soci.index, image: digest, platform: soci.platform),
       ]
       let indexData = Index(mediaType: MediaType.ociIndex, manifests: entries).encoded()
-      result = Descriptor(
-        mediaType: MediaType.ociIndex, digest: Digest(sha256Bytes: SHA256Hasher.hash(indexData)),
-        size: Int64(indexData.count))
+      result = Descriptor(mediaType: MediaType.ociIndex, describing: indexData)
       try await putEverywhere(indexData, as: result, naming: naming)
       said += "; the image index \(result.digest) holds both"
     }
