@@ -4,9 +4,37 @@ import Streams
 
 /// A docker archive: `docker load`'s metadata, layers inflated for old loaders, and the tar laid out once.
 extension LayoutDestination {
+  /// Writes the docker archive: `docker load`'s metadata, the index, then the tar. Uncompressed layers are
+  /// laid out by their predicted sizes and inflated once; when a prediction proves wrong, everything is
+  /// written again from sizes found by inflating.
+  func writeDockerArchive(_ index: Index) async throws {
+    let kept = superseded
+    do {
+      try await writeDockerArchive(index, predicting: uncompressedLayers)
+    } catch is LayerMisprediction {
+      superseded = kept
+      inflated = [:]
+      try await writeDockerArchive(index, predicting: false)
+    }
+  }
+
+  private func writeDockerArchive(_ index: Index, predicting: Bool) async throws {
+    var index = index
+    let written = try await writeDockerMetadata(&index, predicting: predicting)
+    do {
+      try write(index.encoded(), to: staging + "/index.json")
+      try await writeTar()
+    } catch is LayerMisprediction {
+      for file in written { try? FileManager.default.removeItem(atPath: file) }
+      throw LayerMisprediction()
+    }
+  }
+
   /// `manifest.json` and `repositories` for `docker load`, one entry per named image; with
-  /// `uncompressedLayers`, each image's layers are decompressed and its OCI manifest rewritten to match.
-  func writeDockerMetadata(_ index: inout Index) async throws {
+  /// `uncompressedLayers`, each image's layers are decompressed and its OCI manifest rewritten to match
+  /// (`predicting`: by predicted sizes, `decompressLayers`). Returns the manifests it added to the blobs.
+  func writeDockerMetadata(_ index: inout Index, predicting: Bool) async throws -> [String] {
+    var added = [String]()
     var loadEntries = [[String: Any]]()
     var repositories = [String: [String: String]]()
     for (position, entry) in index.manifests.enumerated() {
@@ -21,11 +49,12 @@ extension LayoutDestination {
       var manifest = try Manifest.decode(Data(contentsOf: URL(fileURLWithPath: blobPath(entry.digest))), what: name)
       if uncompressedLayers {
         let compressed = manifest
-        manifest = try await decompressLayers(of: manifest, name: name)
+        manifest = try await decompressLayers(of: manifest, name: name, predicting: predicting)
         superseded.insert(entry.digest)
         superseded.formUnion(Set(compressed.layers.map(\.digest)).subtracting(manifest.layers.map(\.digest)))
         let bytes = manifest.encoded()
         let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
+        if !FileManager.default.fileExists(atPath: blobPath(digest)) { added.append(blobPath(digest)) }
         try write(bytes, to: blobPath(digest))
         index.manifests[position].digest = digest
         index.manifests[position].size = Int64(bytes.count)
@@ -45,37 +74,54 @@ extension LayoutDestination {
     try write(
       JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys, .withoutEscapingSlashes]),
       to: staging + "/repositories")
+    return added
   }
 
-  /// Checks each compressed layer's plain tar against the config's diffIDs and notes its size, for `writeTar`
-  /// to inflate it again into the archive; layers decompress in parallel, one per core.
-  func decompressLayers(of manifest: Manifest, name: String) async throws -> Manifest {
+  /// The plain size of each compressed layer, and the parts `writeTar` inflates it into the archive in.
+  /// `predicting`, a gzip layer's are read from its members' headers and trailers (`GzipMemberPrediction`)
+  /// and checked as it is written, so it is inflated once; otherwise (and for zstd) it is inflated here
+  /// and checked against the config's diffID, then again into the archive. Layers go one per core.
+  func decompressLayers(of manifest: Manifest, name: String, predicting: Bool) async throws -> Manifest {
     let config = try ImageConfig.decode(
       Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
-    let work = manifest.layers.enumerated().filter { i, layer in
-      !MediaType.isUncompressedLayer(layer.mediaType) && i < config.rootfs.diffIDs.count
-    }
     let plainType =
       manifest.mediaType == MediaType.dockerManifest ? MediaType.dockerLayerUncompressed : MediaType.ociLayer
-    let (staging, path, minimum) = (staging, path, layerPartMinimum)
     var out = manifest
-    try await withThrowingTaskGroup(of: (Int, Descriptor, [LayerPart]).self) { group in
+    let work = manifest.layers.enumerated().filter { i, layer in
+      guard !MediaType.isUncompressedLayer(layer.mediaType), i < config.rootfs.diffIDs.count else { return false }
+      // A blob whose digest is the diffID is the plain layer whatever its type says (a tool's mislabel).
+      guard layer.digest != config.rootfs.diffIDs[i] else {
+        out.layers[i].mediaType = plainType
+        return false
+      }
+      return true
+    }
+    let (staging, path, minimum) = (staging, path, layerPartMinimum)
+    try await withThrowingTaskGroup(of: (Int, InflatedLayer).self) { group in
       var pending = work[...]
       func startNext() {
         guard let (i, layer) = pending.popFirst() else { return }
         let diffID = config.rootfs.diffIDs[i]
         let compressed = staging + "/blobs/sha256/" + layer.digest.hex
         group.addTask {
-          let (size, memberEnds) = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
-          let parts = LayerPart.split(memberEnds, size: size, minimum: minimum)
-          return (i, Descriptor(mediaType: plainType, digest: diffID, size: size), parts)
+          var plain = InflatedLayer(
+            compressed: compressed, layer: layer, diffID: diffID, size: 0, parts: [], predicted: predicting)
+          var memberEnds: [GzipMemberEnd]
+          if predicting, let prediction = try GzipMemberPrediction.predict(path: compressed) {
+            (plain.size, memberEnds) = prediction
+          } else {
+            plain.predicted = false
+            let found = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
+            (plain.size, memberEnds) = found
+          }
+          plain.parts = LayerPart.split(memberEnds, size: plain.size, minimum: minimum)
+          return (i, plain)
         }
       }
       for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
-      while let (i, plain, parts) = try await group.next() {
-        out.layers[i] = plain
-        let layer = manifest.layers[i]
-        inflated[plain.digest] = (staging + "/blobs/sha256/" + layer.digest.hex, layer, plain.size, parts)
+      while let (i, plain) = try await group.next() {
+        out.layers[i] = Descriptor(mediaType: plainType, digest: plain.diffID, size: plain.size)
+        inflated[plain.diffID] = plain
         startNext()
       }
     }
@@ -127,49 +173,73 @@ extension LayoutDestination {
   }
 
   /// Writes the staging layout as a tar beside the output, then renames it into place. The tar is laid out
-  /// first (`PlannedTar`); then the blobs are copied and the uncompressed layers inflated into it (a layer
-  /// of many gzip members in parts, `LayerPart`), one piece per core.
+  /// first (`layOut`); then the blobs are copied and the uncompressed layers inflated into it (a layer of
+  /// many gzip members in parts, `LayerPart`), one piece per core. A predicted layer written in parts is
+  /// read back and checked against its diffID when its last part is in.
   func writeTar() async throws {
-    let temporary = path + ".hoist-tmp"
-    let tar = try PlannedTar(path: temporary, partSize: maxFileSize)
+    let tar = try PlannedTar(path: path + ".hoist-tmp", partSize: maxFileSize)
     do {
-      for name in ["oci-layout", "index.json", "manifest.json", "repositories", DeltaRecord.name]
-      where FileManager.default.fileExists(atPath: staging + "/" + name) {
-        try tar.add(name: name, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + name))))
-      }
-      try tar.addDirectory(name: "blobs/")
-      try tar.addDirectory(name: "blobs/sha256/")
-      let folder = staging + "/blobs/sha256/"
-      let skipped = Set(superseded.map(\.hex))
-      var sources = [String: Member]()
-      for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !skipped.contains(name) {
-        sources[name] = .file(folder + name)
-      }
-      for (diffID, plain) in inflated {
-        sources[diffID.hex] = .inflated(plain.compressed, layer: plain.layer, size: plain.size, parts: plain.parts)
-      }
-      var work = [(Member, Int64)]()
-      for name in sources.keys.sorted() {
-        let member = sources[name]!
-        let offset = try tar.addFile(name: "blobs/sha256/" + name, size: try member.size())
-        work += member.pieces.map { ($0, offset) }
-      }
-      try tar.finish()
+      let (work, planned) = try layOut(tar)
+      var checks = planned
       let archive = path
-      try await withThrowingTaskGroup(of: Void.self) { group in
+      try await withThrowingTaskGroup(of: Digest?.self) { group in
         var pending = work[...]
         func startNext() {
           guard let (member, offset) = pending.popFirst() else { return }
-          group.addTask { try member.write(into: tar, at: offset, archive: archive) }
+          group.addTask {
+            try member.write(into: tar, at: offset, archive: archive)
+            guard case .inflated(let plain, .some) = member, plain.predicted else { return nil }
+            return plain.diffID
+          }
         }
         for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
-        while try await group.next() != nil { startNext() }
+        while let finished = try await group.next() {
+          if let layer = finished, let left = checks[layer]?.partsLeft {
+            checks[layer]?.partsLeft = left - 1
+            if left == 1, let check = checks[layer]?.check { pending.insert(check, at: pending.startIndex) }
+          }
+          startNext()
+        }
       }
       try placeParts(tar.files)
     } catch {
       for file in tar.files { try? FileManager.default.removeItem(atPath: file) }
       throw error
     }
+  }
+
+  /// Adds every member's header to `tar` (the metadata files written at once), and returns the pieces of
+  /// work that write the members' data, at their offsets, and the check that follows the parts of each
+  /// predicted layer written in parts, with how many parts it waits for.
+  private func layOut(_ tar: PlannedTar) throws -> (
+    work: [(Member, Int64)], checks: [Digest: (partsLeft: Int, check: (Member, Int64))]
+  ) {
+    for name in ["oci-layout", "index.json", "manifest.json", "repositories", DeltaRecord.name]
+    where FileManager.default.fileExists(atPath: staging + "/" + name) {
+      try tar.add(name: name, bytes: Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + name))))
+    }
+    try tar.addDirectory(name: "blobs/")
+    try tar.addDirectory(name: "blobs/sha256/")
+    let folder = staging + "/blobs/sha256/"
+    let skipped = Set(superseded.map(\.hex))
+    var sources = [String: Member]()
+    for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !skipped.contains(name) {
+      sources[name] = .file(folder + name)
+    }
+    for (diffID, plain) in inflated { sources[diffID.hex] = .inflated(plain, part: nil) }
+    var work = [(Member, Int64)]()
+    var checks = [Digest: (partsLeft: Int, check: (Member, Int64))]()
+    for name in sources.keys.sorted() {
+      let member = sources[name]!
+      let offset = try tar.addFile(name: "blobs/sha256/" + name, size: try member.size())
+      let pieces = member.pieces
+      work += pieces.map { ($0, offset) }
+      if case .inflated(let plain, _) = member, plain.predicted, pieces.count > 1 {
+        checks[plain.diffID] = (pieces.count, (.check(plain), offset))
+      }
+    }
+    try tar.finish()
+    return (work, checks)
   }
 
   /// Renames the written tar into place: one file when it fit in one, else its parts (`PATH.001`, …), with
@@ -186,28 +256,29 @@ extension LayoutDestination {
   }
 
   /// Where a blob in the tar comes from: a file of the staging layout, or a compressed layer to inflate
-  /// (whole, or one of its parts).
+  /// (whole, or one of its parts); or the check of a predicted layer written in parts.
   private enum Member: Sendable {
     case file(String)
-    case inflated(String, layer: Descriptor, size: Int64, parts: [LayerPart])
+    case inflated(InflatedLayer, part: LayerPart?)
+    case check(InflatedLayer)
 
     func size() throws -> Int64 {
       switch self {
       case .file(let file):
         (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-      case .inflated(_, _, let size, _): size
+      case .inflated(let plain, _), .check(let plain): plain.size
       }
     }
 
-    /// The pieces of work writing the member takes: an inflated layer's parts, each a member of one part.
+    /// The pieces of work writing the member takes: an inflated layer's parts, or the member whole.
     var pieces: [Member] {
-      guard case .inflated(let compressed, let layer, let size, let parts) = self, parts.count > 1 else {
-        return [self]
-      }
-      return parts.map { .inflated(compressed, layer: layer, size: size, parts: [$0]) }
+      guard case .inflated(let plain, nil) = self, plain.parts.count > 1 else { return [self] }
+      return plain.parts.map { .inflated(plain, part: $0) }
     }
 
-    /// Writes the member's data (or, for a part, its share) into the tar, whose data for it starts at `offset`.
+    /// Writes the member's data (or, for a part, its share) into the tar, whose data for it starts at
+    /// `offset`. For a predicted layer, any difference from the prediction (and any failure: the
+    /// prediction may have cut a member in two) is a `LayerMisprediction`.
     func write(into tar: PlannedTar, at offset: Int64, archive: String) throws {
       switch self {
       case .file(let file):
@@ -217,53 +288,47 @@ extension LayoutDestination {
           try tar.write(chunk, at: at)
           at += Int64(chunk.count)
         }
-      case .inflated(let compressed, let layer, let size, let parts):
-        guard parts.count <= 1 else {
-          for piece in pieces { try piece.write(into: tar, at: offset, archive: archive) }
-          return
+      case .inflated(let plain, let part):
+        do {
+          try Self.inflate(plain, part: part, into: tar, at: offset, archive: archive)
+        } catch  where plain.predicted {
+          throw LayerMisprediction()
         }
-        let part = parts.first
-        let (start, end) = (offset + (part?.plain.lowerBound ?? 0), offset + (part?.plain.upperBound ?? size))
-        var at = start
-        let mismatch = ArchiveError.invalid(
-          path: archive,
-          reason: "layer \(layer.digest) inflated to \(size) bytes when checked and to another size when written: "
-            + "its staged copy changed meanwhile; pull again")
-        let (written, _) = try LayoutDestination.inflate(
-          compressed, range: part?.compressed, archive: archive, layer: layer, expecting: nil
-        ) {
-          // Never past the member (or the part): the next one follows.
-          guard at + Int64($0.count) <= end else { throw mismatch }
-          try tar.write($0, at: at)
-          at += Int64($0.count)
+      case .check(let plain):
+        let hasher = SHA256Hasher()
+        var at = offset
+        while at < offset + plain.size {
+          let chunk = try tar.read(Int(min(Int64(IOSize.preferred), offset + plain.size - at)), at: at)
+          hasher.update(chunk)
+          at += Int64(chunk.count)
         }
-        guard start + written == end else { throw mismatch }
+        guard Digest(sha256Bytes: hasher.finalize()) == plain.diffID else { throw LayerMisprediction() }
       }
     }
-  }
-}
 
-/// A run of whole gzip members of a layer: where its bytes lie in the compressed blob and in the plain tar.
-/// A layer of many members (hoist writes members of 1 MiB) is inflated into the archive in parts, in
-/// parallel, whatever the sizes of its layers; a layer of one member is one part.
-struct LayerPart: Sendable, Equatable {
-  var compressed: Range<Int64>
-  var plain: Range<Int64>
-
-  /// The least plain bytes in a part: enough that a part's start-up is nothing beside its work.
-  static let minimumPlainSize: Int64 = 32 << 20
-
-  /// Cuts a layer at member ends into parts of at least `minimum` plain bytes (the last takes the rest);
-  /// none when the layer makes one part or its ends are not known: it is inflated whole.
-  static func split(_ memberEnds: [GzipMemberEnd], size: Int64, minimum: Int64 = minimumPlainSize) -> [LayerPart] {
-    guard let last = memberEnds.last, last.plain == size else { return [] }
-    var parts = [LayerPart]()
-    var start = GzipMemberEnd(compressed: 0, plain: 0)
-    for end in memberEnds where end.plain - start.plain >= minimum && size - end.plain >= minimum {
-      parts.append(LayerPart(compressed: start.compressed..<end.compressed, plain: start.plain..<end.plain))
-      start = end
+    /// Inflates a layer, or a part of it, to its place in the tar; a predicted layer written whole is
+    /// checked against its diffID on the way.
+    private static func inflate(
+      _ plain: InflatedLayer, part: LayerPart?, into tar: PlannedTar, at offset: Int64, archive: String
+    ) throws {
+      let (start, end) = (offset + (part?.plain.lowerBound ?? 0), offset + (part?.plain.upperBound ?? plain.size))
+      let hasher = plain.predicted && part == nil ? SHA256Hasher() : nil
+      var at = start
+      let mismatch = ArchiveError.invalid(
+        path: archive,
+        reason: "layer \(plain.layer.digest) inflated to \(plain.size) bytes when checked and to another size when "
+          + "written: its staged copy changed meanwhile; pull again")
+      let (written, _) = try LayoutDestination.inflate(
+        plain.compressed, range: part?.compressed, archive: archive, layer: plain.layer, expecting: nil
+      ) {
+        // Never past the member (or the part): the next one follows.
+        guard at + Int64($0.count) <= end else { throw mismatch }
+        hasher?.update($0)
+        try tar.write($0, at: at)
+        at += Int64($0.count)
+      }
+      guard start + written == end else { throw mismatch }
+      if let hasher, Digest(sha256Bytes: hasher.finalize()) != plain.diffID { throw LayerMisprediction() }
     }
-    parts.append(LayerPart(compressed: start.compressed..<last.compressed, plain: start.plain..<size))
-    return parts.count > 1 ? parts : []
   }
 }

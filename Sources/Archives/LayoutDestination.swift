@@ -41,10 +41,9 @@ public actor LayoutDestination: ImageDestination {
   var manifests = Set<Digest>()
   /// Blobs the output no longer names (compressed layers and manifests replaced by uncompressed ones).
   var superseded = Set<Digest>()
-  /// Uncompressed layers, by diffID: the compressed blob they come from, their size, and the parts they
-  /// inflate again in (`LayerPart`). They are checked first and inflated again straight into the tar, so
-  /// they touch the disk once.
-  var inflated = [Digest: (compressed: String, layer: Descriptor, size: Int64, parts: [LayerPart])]()
+  /// Uncompressed layers, by diffID (`InflatedLayer`): inflated straight into the tar, so they touch the
+  /// disk once.
+  var inflated = [Digest: InflatedLayer]()
   /// The least plain bytes in a part an uncompressed layer is written in (`LayerPart.split`).
   private(set) var layerPartMinimum = LayerPart.minimumPlainSize
   var reused = 0
@@ -176,8 +175,6 @@ public actor LayoutDestination: ImageDestination {
     }
     index.manifests += entries
     try write(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: staging + "/oci-layout")
-    if format == .dockerArchive { try await writeDockerMetadata(&index) }
-    try write(index.encoded(), to: staging + "/index.json")
     if !omitted.isEmpty {
       let record = DeltaRecord(since: since, omitted: Array(omitted))
       let encoder = JSONEncoder()
@@ -187,9 +184,14 @@ public actor LayoutDestination: ImageDestination {
     try? FileManager.default.removeItem(atPath: staging + "/.hoist-uploads")
     switch format {
     case .oci, .dir:
+      try write(index.encoded(), to: staging + "/index.json")
       if !inPlace { try rename(staging, to: path) }
-    case .ociArchive, .dockerArchive:
+    case .ociArchive:
+      try write(index.encoded(), to: staging + "/index.json")
       try await writeTar()
+      try FileManager.default.removeItem(atPath: staging)
+    case .dockerArchive:
+      try await writeDockerArchive(index)
       try FileManager.default.removeItem(atPath: staging)
     }
   }

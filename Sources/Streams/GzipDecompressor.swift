@@ -29,7 +29,7 @@ public final class GzipDecompressor: Decompressor {
   /// Where each member read so far ended, in the compressed and the plain stream; empty unless noted, and
   /// when there were too many to note.
   public private(set) var memberEnds = [GzipMemberEnd]()
-  static let memberEndsLimit = 1 << 16
+  public static let memberEndsLimit = 1 << 16
   /// The most a member may inflate to for libdeflate to take it.
   static let fastOutputLimit = (1 << 20) + (64 << 10)
   /// The most input held back waiting for the rest of a member.

@@ -42,7 +42,7 @@ public final class PlannedTar: @unchecked Sendable {
     defer { lock.unlock() }
     while descriptors.count <= index {
       let name = partSize == nil ? path : Volumes.part(path, descriptors.count + 1)
-      let descriptor = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      let descriptor = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
       guard descriptor >= 0 else { throw .io(path: name, operation: "create", errno: errno) }
       descriptors.append(descriptor)
     }
@@ -79,6 +79,28 @@ public final class PlannedTar: @unchecked Sendable {
       guard n > 0 else { throw .io(path: path, operation: "write", errno: errno) }
       done += n
     }
+  }
+
+  /// Reads back `count` bytes of member data written at `offset`, to check what was written.
+  public func read(_ count: Int, at offset: Int64) throws(StreamError) -> [UInt8] {
+    var failure: StreamError?
+    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+      filled = 0
+      while filled < count {
+        let (part, local, room) = place(offset + Int64(filled))
+        do throws(StreamError) {
+          let file = try descriptor(part: part)
+          let n = pread(file, buffer.baseAddress! + filled, Int(min(Int64(count - filled), room)), off_t(local))
+          guard n > 0 else { throw .io(path: path, operation: "read", errno: n == 0 ? EIO : errno) }
+          filled += n
+        } catch {
+          failure = error
+          return
+        }
+      }
+    }
+    if let failure { throw failure }
+    return bytes
   }
 
   /// Which part a byte of the tar falls in, where in it, and how many bytes the part has room for from there.

@@ -171,6 +171,42 @@ import Testing
     #expect(decompressor.memberEnds.isEmpty && !decompressor.notesMemberEnds)
   }
 
+  /// Member ends read from headers and trailers alone are the ones inflating notes; a header standing in
+  /// a stored block with a size before it that could be right makes a wrong prediction, which is all it is.
+  @Test func gzipMemberEndsArePredictedWithoutInflating() throws {
+    let folder = NSTemporaryDirectory() + "hoist-predict-\(UUID())"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    func predict(_ bytes: [UInt8], limit: Int = GzipDecompressor.memberEndsLimit) throws -> (
+      size: Int64, memberEnds: [GzipMemberEnd]
+    )? {
+      try Data(bytes).write(to: URL(fileURLWithPath: folder + "/blob"))
+      return try GzipMemberPrediction.predict(path: folder + "/blob", limit: limit)
+    }
+    var generator = SystemRandomNumberGenerator()
+    let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]
+    let text = Array((0..<2_000_000).map { _ in words.randomElement(using: &generator)! }.joined().utf8)
+    let gzip = BlockGzip(level: 1, blockSize: 1 << 20)
+    let members = stride(from: 0, to: text.count, by: 1 << 20).map {
+      gzip.compress(Array(text[$0..<min($0 + (1 << 20), text.count)]))
+    }
+    let stream = members.flatMap { $0 } + gzip.compress([])
+    let decompressor = GzipDecompressor()
+    decompressor.notesMemberEnds = true
+    try stream.withUnsafeBytes { try decompressor.decompress($0) { _ in } }
+    let predicted = try #require(try predict(stream))
+    #expect(predicted.size == Int64(text.count) && predicted.memberEnds == decompressor.memberEnds)
+    #expect(try predict(stream, limit: members.count) == nil)
+    #expect(try predict(Array(text.prefix(100_000))) == nil)
+
+    // Noise is stored as it is: a header in it, after a size that fits, reads as a member's start.
+    var noise = (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    noise.replaceSubrange(1_000_000..<1_000_014, with: [0x80, 0x84, 0x1e, 0, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+    let stored = BlockGzip(level: 1, blockSize: 4 << 20).compress(noise)
+    let wrong = try #require(try predict(stored))
+    #expect(wrong.memberEnds.count == 2 && wrong.size == 2_000_000 + Int64(noise.count))
+  }
+
   @Test func decompressesZstdFramesFedInAnyPieces() throws {
     var generator = SystemRandomNumberGenerator()
     let words = ["layer ", "digest ", "registry ", "upload ", "manifest "]

@@ -32,6 +32,28 @@ def rootfs_tar(path, files):
             tar.addfile(info, io.BytesIO(content))
 
 
+def one_layer_layout(folder, tar_bytes, layer, name, layer_type="application/vnd.oci.image.layer.v1.tar+gzip"):
+    """Writes an OCI layout of one image (tagged `name`) whose one layer is `layer`: `tar_bytes`, compressed
+    as `layer_type` says (or not)."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [sha256(tar_bytes)]}}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": sha256(config), "size": len(config)},
+                           "layers": [{"mediaType": layer_type, "digest": sha256(layer),
+                                       "size": len(layer)}]}).encode()
+    os.makedirs(os.path.join(folder, "blobs", "sha256"))
+    for blob in (layer, config, manifest):
+        with open(os.path.join(folder, "blobs", "sha256", sha256(blob)[7:]), "wb") as f:
+            f.write(blob)
+    with open(os.path.join(folder, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    with open(os.path.join(folder, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha256(manifest),
+             "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": name}}]}, f)
+
+
 class Producers:
     """Every input, by name: `path`, and `digest` where the input carries a manifest it must keep."""
 

@@ -2,8 +2,10 @@
 go-containerregistry and archive editors write them) go through push, pull and copy with their digests kept,
 judged by skopeo and by podman as a client."""
 import gzip
+import io
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -13,7 +15,7 @@ import tempfile
 import pytest
 from conftest import PASSWORD, USER, hoist, registry_manifest, skopeo_pull
 from test_ecr import pull_from_front
-from producers import Producers, run, sha256
+from producers import Producers, one_layer_layout, run, sha256
 
 KEPT = ["podman-oci-dir", "podman-oci-archive.tar", "podman-docker-dir", "skopeo-oci", "skopeo-oci-archive.tar",
         "skopeo-dir", "skopeo-docker-dir", "skopeo-zstd", "umoci", "ggcr-layout", "ggcr-nested"]
@@ -189,6 +191,49 @@ def test_zstd_layers_pull_uncompressed_and_podman_loads_them(services, env, prod
         diff_ids = [sha256(tar.extractfile(layer).read()) for layer in entry["Layers"]]
     assert diff_ids == config["rootfs"]["diff_ids"]
     assert podman_loads(producers, archive, destination) == producers.config_digest()
+
+
+def one_layer_source(folder, kind):
+    """An OCI layout of one image with a fresh layer (no registry of the suite has it), for skopeo to push:
+    plain, which skopeo gzips with Go (one member); stored by Python's gzip (level 0, one member) with four
+    bytes that fit as a member's size and a gzip header inside, as they are, so that hoist's prediction of
+    the layer's members is wrong and the archive is laid out again; or plain and labelled gzip."""
+    rng = random.Random(kind)
+    data = rng.randbytes(600_000) + (2_000_000).to_bytes(4, "little") + bytes([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+    data += b"text to compress\n" * 50_000 + rng.randbytes(300_000)
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
+        info = tarfile.TarInfo("data/looks-like-gzip")
+        info.size, info.mtime = len(data), 1700000000
+        tar.addfile(info, io.BytesIO(data))
+    plain = tar_bytes.getvalue()
+    if kind == "go-gzip":
+        one_layer_layout(folder, plain, plain, kind, "application/vnd.oci.image.layer.v1.tar")
+    elif kind == "stored-gzip":
+        one_layer_layout(folder, plain, gzip.compress(plain, compresslevel=0, mtime=0), kind)
+    else:
+        one_layer_layout(folder, plain, plain, kind)
+    return f"oci:{folder}:{kind}"
+
+
+@pytest.mark.parametrize("kind", ["go-gzip", "stored-gzip", "plain-labelled-gzip"])
+def test_uncompressed_layers_of_gzip_other_tools_wrote_load_in_podman(services, env, producers, tmp_path, kind):
+    """A docker archive's layers are inflated once, where their gzip members' trailers put them; a wrong
+    prediction is written again; a plain blob labelled gzip is written as it is."""
+    destination = f"{services.plain.host}/interop/layers-{kind}:1"
+    run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", one_layer_source(tmp_path / "source", kind),
+         f"docker://{destination}"])
+    served = json.loads(skopeo_raw(destination))
+    assert served["layers"][0]["mediaType"].endswith("tar+gzip")
+    archive = tmp_path / "plain.tar"
+    hoist(["pull", destination, str(archive), "--plain-http", "-q", "--uncompressed-layers"], env)
+    with tarfile.open(archive) as tar:
+        entry = json.load(tar.extractfile("manifest.json"))[0]
+        config = json.load(tar.extractfile(entry["Config"]))
+        diff_ids = [sha256(tar.extractfile(layer).read()) for layer in entry["Layers"]]
+        assert len([name for name in tar.getnames() if name.startswith("blobs/sha256/")]) == len(diff_ids) + 2
+    assert diff_ids == config["rootfs"]["diff_ids"]
+    assert podman_loads(producers, archive, destination) == served["config"]["digest"]
 
 
 def test_podman_loads_what_hoist_pulled(services, env, producers, tmp_path):

@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 import soci_judge
 from conftest import ECR_TOKEN, hoist, read_oci_image, skopeo_pull
-from producers import run
+from producers import one_layer_layout, run
 
 SOCI = "application/vnd.amazon.soci.index.v2+json"
 ACCEPT = ("application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json,"
@@ -92,24 +92,7 @@ def handmade_layout(folder):
         tar.fileobj.write(header + b"gnu!\n" + bytes(507))
         tar.offset += len(header) + 512
     tar_bytes = raw.getvalue()
-    layer = gzip.compress(tar_bytes, compresslevel=6, mtime=0)
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [sha256(tar_bytes)]}}).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                      "digest": sha256(config), "size": len(config)},
-                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                                       "digest": sha256(layer), "size": len(layer)}]}).encode()
-    os.makedirs(os.path.join(folder, "blobs", "sha256"))
-    for blob in (layer, config, manifest):
-        with open(os.path.join(folder, "blobs", "sha256", sha256(blob)[7:]), "wb") as f:
-            f.write(blob)
-    with open(os.path.join(folder, "oci-layout"), "w") as f:
-        f.write('{"imageLayoutVersion":"1.0.0"}')
-    with open(os.path.join(folder, "index.json"), "w") as f:
-        json.dump({"schemaVersion": 2, "manifests": [
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha256(manifest),
-             "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": "hand"}}]}, f)
+    one_layer_layout(folder, tar_bytes, gzip.compress(tar_bytes, compresslevel=6, mtime=0), "hand")
     return tar_bytes
 
 
