@@ -70,9 +70,10 @@ public enum GzipMemberPrediction {
   }
 
   /// Whether a member of `compressed` bytes can inflate to `plain`: deflate stores what it cannot shrink
-  /// (five bytes more per 64 KiB) and shrinks at most 1032 times; a gzip member adds 18 bytes.
+  /// (five bytes more per 64 KiB) and shrinks at most 1032 times; a gzip member adds 18 bytes, and up to
+  /// about 1 KiB more with a file name or extra field in its header.
   static func plausible(compressed: Int64, plain: Int64) -> Bool {
-    compressed >= 20 && compressed <= plain + plain / 100 + 64 && plain <= (compressed - 18) * 1032 + 1024
+    compressed >= 20 && compressed <= plain + plain / 100 + 1024 && plain <= (compressed - 18) * 1032 + 1024
   }
 
   private static func littleEndian(_ bytes: some RandomAccessCollection<UInt8>, at index: Int) -> UInt32 {

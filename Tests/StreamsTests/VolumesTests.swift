@@ -10,8 +10,14 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let contents = (0..<3).map { n in (0..<(5000 + n * 777)).map { UInt8(truncatingIfNeeded: $0 * (n + 7)) } }
     let tar = try PlannedTar(path: folder + "/bundle.tar", partSize: 4096)
-    for (n, bytes) in contents.enumerated() { try tar.add(name: "member\(n)", bytes: bytes) }
+    var offsets = [Int64]()
+    for (n, bytes) in contents.enumerated() {
+      offsets.append(try tar.addFile(name: "member\(n)", size: Int64(bytes.count)))
+      try tar.write(bytes, at: offsets[n])
+    }
     try tar.finish()
+    // What was written reads back across the parts, as a layer written in pieces is checked.
+    for (n, bytes) in contents.enumerated() { #expect(try tar.read(bytes.count, at: offsets[n]) == bytes) }
     #expect(tar.files.count > 3 && tar.files[0].hasSuffix("bundle.tar.001"))
     let sizes = try tar.files.map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as! Int }
     #expect(sizes.dropLast().allSatisfy { $0 == 4096 } && sizes.last! <= 4096)
