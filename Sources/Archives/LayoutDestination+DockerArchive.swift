@@ -104,18 +104,16 @@ extension LayoutDestination {
         let diffID = config.rootfs.diffIDs[i]
         let compressed = staging + "/blobs/sha256/" + layer.digest.hex
         group.addTask {
-          var plain = InflatedLayer(
-            compressed: compressed, layer: layer, diffID: diffID, size: 0, parts: [], predicted: predicting)
-          var memberEnds: [GzipMemberEnd]
-          if predicting, let prediction = try GzipMemberPrediction.predict(path: compressed) {
-            (plain.size, memberEnds) = prediction
-          } else {
-            plain.predicted = false
-            let found = try Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
-            (plain.size, memberEnds) = found
-          }
-          plain.parts = LayerPart.split(memberEnds, size: plain.size, minimum: minimum)
-          return (i, plain)
+          let prediction = predicting ? try GzipMemberPrediction.predict(path: compressed) : nil
+          let (size, memberEnds) =
+            try prediction ?? Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
+          let parts = LayerPart.split(memberEnds, size: size, minimum: minimum)
+          return (
+            i,
+            InflatedLayer(
+              compressed: compressed, layer: layer, diffID: diffID, size: size, parts: parts,
+              predicted: prediction != nil)
+          )
         }
       }
       for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
@@ -296,12 +294,8 @@ extension LayoutDestination {
         }
       case .check(let plain):
         let hasher = SHA256Hasher()
-        var at = offset
-        while at < offset + plain.size {
-          let chunk = try tar.read(Int(min(Int64(IOSize.preferred), offset + plain.size - at)), at: at)
-          hasher.update(chunk)
-          at += Int64(chunk.count)
-        }
+        let reader = try tar.reader(offset: offset, length: plain.size)
+        while case let chunk = try reader.read(maxLength: IOSize.preferred), !chunk.isEmpty { hasher.update(chunk) }
         guard Digest(sha256Bytes: hasher.finalize()) == plain.diffID else { throw LayerMisprediction() }
       }
     }

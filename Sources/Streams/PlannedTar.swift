@@ -42,7 +42,7 @@ public final class PlannedTar: @unchecked Sendable {
     defer { lock.unlock() }
     while descriptors.count <= index {
       let name = partSize == nil ? path : Volumes.part(path, descriptors.count + 1)
-      let descriptor = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      let descriptor = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
       guard descriptor >= 0 else { throw .io(path: name, operation: "create", errno: errno) }
       descriptors.append(descriptor)
     }
@@ -81,26 +81,11 @@ public final class PlannedTar: @unchecked Sendable {
     }
   }
 
-  /// Reads back `count` bytes of member data written at `offset`, to check what was written.
-  public func read(_ count: Int, at offset: Int64) throws(StreamError) -> [UInt8] {
-    var failure: StreamError?
-    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
-      filled = 0
-      while filled < count {
-        let (part, local, room) = place(offset + Int64(filled))
-        do throws(StreamError) {
-          let file = try descriptor(part: part)
-          let n = pread(file, buffer.baseAddress! + filled, Int(min(Int64(count - filled), room)), off_t(local))
-          guard n > 0 else { throw .io(path: path, operation: "read", errno: n == 0 ? EIO : errno) }
-          filled += n
-        } catch {
-          failure = error
-          return
-        }
-      }
-    }
-    if let failure { throw failure }
-    return bytes
+  /// Reads back `length` bytes of member data from `offset` once the tar is finished, across its parts, to
+  /// check what was written.
+  public func reader(offset: Int64, length: Int64) throws(StreamError) -> any ByteReader {
+    guard let partSize else { return try FileRangeReader(path: path, offset: offset, length: length) }
+    return PartsRangeReader(parts: files.map { ($0, partSize) }, offset: offset, length: length)
   }
 
   /// Which part a byte of the tar falls in, where in it, and how many bytes the part has room for from there.

@@ -80,9 +80,12 @@ public final class HTTPTransport: HTTPSender {
     guard let url = URLComponents(string: request.url), let scheme = url.scheme, let host = url.host else {
       throw TransportError.badURL(request.url)
     }
-    if scheme == "https", let store = uncheckedTrustStore.withLock({ $0 }) {
-      _ = try Self.loadCertificates(store, option: "SSL_CERT_FILE")
-      uncheckedTrustStore.withLock { $0 = nil }
+    if scheme == "https" {
+      try uncheckedTrustStore.withLock { store in
+        guard let file = store else { return }
+        _ = try Self.loadCertificates(file, option: "SSL_CERT_FILE")
+        store = nil
+      }
     }
     let client = options.proxies.server(scheme: scheme, host: host).flatMap { viaProxy[$0] } ?? direct
     do {
