@@ -22,6 +22,6 @@ public actor AWSSession {
 
   /// An ECR API client for a registry, signed with the session's credentials.
   public func ecr(_ host: ECRHost) async throws -> ECRClient {
-    ECRClient(host: host, credentials: try await credentials(), environment: environment, http: http)
+    try ECRClient(host: host, credentials: try await credentials(), environment: environment, http: http)
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Streams
+import Transport
 
 /// Finds AWS credentials in botocore's order: environment, assume-role profile, web identity, SSO,
 /// shared credentials file, `credential_process`, config file keys, container credentials, EC2 IMDSv2.
@@ -117,19 +118,17 @@ public struct CredentialChain: Sendable {
   /// `credential_process`: runs the command and reads its JSON (version 1).
   func fromProcess(_ command: String, profile: String) throws -> AWSCredentials {
     let source = "credential_process of profile \(profile)"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let output = Pipe()
-    process.standardOutput = output
-    do { try process.run() } catch {
-      throw AWSError.credentialSource(source: source, reason: "cannot run it")
+    let helper = HelperProcess(
+      arguments: ["/bin/sh", "-c", command], timeout: try HelperProcess.timeout(from: environment.variables),
+      mergeStandardError: false)
+    let outcome: HelperProcess.Outcome
+    do { outcome = try helper.run(input: Data()) } catch {
+      throw AWSError.credentialSource(source: source, reason: "\(error)")
     }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw AWSError.credentialSource(source: source, reason: "it exited with status \(process.terminationStatus)")
+    guard outcome.status == 0 else {
+      throw AWSError.credentialSource(source: source, reason: "it exited with status \(outcome.status)")
     }
+    let data = outcome.output
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
       let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
     else {
@@ -164,14 +163,23 @@ public struct CredentialChain: Sendable {
       throw AWSError.credentialSource(
         source: "SSO profile \(profile)", reason: "the SSO login expired; run aws sso login")
     }
-    let base = environment.configuredEndpoint(service: "sso") ?? "https://portal.sso.\(region).amazonaws.com"
-    var components = URLComponents(string: base + "/federation/credentials")!
-    components.queryItems = [
+    let base =
+      try environment.configuredEndpoint(service: "sso")
+      ?? AWSEnvironment.defaultEndpoint(
+        "https://portal.sso.\(try AWSEnvironment.checkedRegion(region, from: "sso_region of profile \(profile)")).amazonaws.com",
+        service: "SSO")
+    var components = URLComponents(
+      url: base.appendingPathComponent("federation/credentials"), resolvingAgainstBaseURL: false)
+    components?.queryItems = [
       URLQueryItem(name: "account_id", value: account), URLQueryItem(name: "role_name", value: role),
     ]
+    guard let url = components?.url else {
+      throw AWSError.credentialSource(
+        source: "SSO profile \(profile)", reason: "no URL for account \(account), role \(role)")
+    }
     let operation = "SSO GetRoleCredentials for \(account)/\(role)"
     let (status, body) = try await http.send(
-      method: .GET, url: components.url!, headers: [("x-amz-sso_bearer_token", token)], signer: nil,
+      method: .GET, url: url, headers: [("x-amz-sso_bearer_token", token)], signer: nil,
       operation: operation)
     guard status == 200 else { throw AWSHTTP.error(status: status, body: body, operation: operation) }
     guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
@@ -188,9 +196,9 @@ public struct CredentialChain: Sendable {
   func fromContainer() async throws -> AWSCredentials? {
     let url: URL
     if let relative = environment.nonEmpty("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-      url = URL(string: "http://169.254.170.2" + relative)!
-    } else if let full = environment.nonEmpty("AWS_CONTAINER_CREDENTIALS_FULL_URI"), let parsed = URL(string: full) {
-      url = parsed
+      url = try CheckedURL.make("http://169.254.170.2" + relative, from: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    } else if let full = environment.nonEmpty("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+      url = try CheckedURL.make(full, from: "AWS_CONTAINER_CREDENTIALS_FULL_URI")
     } else {
       return nil
     }
@@ -215,15 +223,16 @@ public struct CredentialChain: Sendable {
   func fromInstanceMetadata() async throws -> AWSCredentials? {
     if environment.nonEmpty("AWS_EC2_METADATA_DISABLED")?.lowercased() == "true" { return nil }
     let base = environment.nonEmpty("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254"
+    let source = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
     let operation = "instance metadata credentials"
     do {
       let (tokenStatus, tokenBody) = try await http.send(
-        method: .PUT, url: URL(string: base + "/latest/api/token")!,
+        method: .PUT, url: try CheckedURL.make(base + "/latest/api/token", from: source),
         headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], signer: nil, operation: operation,
         timeout: .seconds(2), retried: false)
       guard tokenStatus == 200 else { return nil }
       let token = [("X-aws-ec2-metadata-token", String(decoding: tokenBody, as: UTF8.self))]
-      let listURL = URL(string: base + "/latest/meta-data/iam/security-credentials/")!
+      let listURL = try CheckedURL.make(base + "/latest/meta-data/iam/security-credentials/", from: source)
       let (listStatus, listBody) = try await http.send(
         method: .GET, url: listURL, headers: token, signer: nil, operation: operation, timeout: .seconds(2),
         retried: false)

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// The Amazon ECR API (JSON 1.1 protocol, SigV4 service `ecr`, or `ecr-public` for ECR Public) for one registry.
 public struct ECRClient: Sendable {
@@ -8,11 +9,12 @@ public struct ECRClient: Sendable {
   let signer: SigV4Signer
 
   /// A client for the registry `host`, signing with `credentials`, at the endpoint the environment configures.
-  public init(host: ECRHost, credentials: AWSCredentials, environment: AWSEnvironment, http: AWSHTTP) {
+  public init(host: ECRHost, credentials: AWSCredentials, environment: AWSEnvironment, http: AWSHTTP) throws {
     self.host = host
     self.http = http
-    let configured = environment.configuredEndpoint(service: host.service)
-    self.endpoint = URL(string: configured ?? host.defaultEndpoint) ?? URL(string: host.defaultEndpoint)!
+    self.endpoint =
+      try environment.configuredEndpoint(service: host.service)
+      ?? AWSEnvironment.defaultEndpoint(host.defaultEndpoint, service: "ECR")
     self.signer = SigV4Signer(credentials: credentials, region: host.region, service: host.service)
   }
 
@@ -181,8 +183,10 @@ public struct ECRClient: Sendable {
   {
     var items = [[String: Any]]()
     var next: String?
+    var trail = PageTrail()
     repeat {
       var request = body
+      if let next { try trail.visit(next, listing: "ECR \(action) \(subject)") }
       if let next { request["nextToken"] = next }
       let answer = try await call(action, request, about: subject)
       items += answer[key] as? [[String: Any]] ?? []

@@ -6,12 +6,11 @@ struct STS {
   let environment: AWSEnvironment
 
   /// The STS endpoint: configured, else regional, else global.
-  var endpoint: URL {
-    if let configured = environment.configuredEndpoint(service: "sts"), let url = URL(string: configured) {
-      return url
-    }
-    if let region = environment.region { return URL(string: "https://sts.\(region).amazonaws.com/")! }
-    return URL(string: "https://sts.amazonaws.com/")!
+  func endpoint() throws -> URL {
+    if let configured = try environment.configuredEndpoint(service: "sts") { return configured }
+    let region = try environment.region()
+    return try AWSEnvironment.defaultEndpoint(
+      region.map { "https://sts.\($0).amazonaws.com/" } ?? "https://sts.amazonaws.com/", service: "STS")
   }
 
   func assumeRole(
@@ -21,7 +20,7 @@ struct STS {
       ("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleARN), ("RoleSessionName", sessionName),
     ]
     if let externalID { parameters.append(("ExternalId", externalID)) }
-    let signer = SigV4Signer(credentials: source, region: environment.region ?? "us-east-1", service: "sts")
+    let signer = SigV4Signer(credentials: source, region: try environment.region() ?? "us-east-1", service: "sts")
     return try await call(parameters, signer: signer, roleARN: roleARN, source: "assumed role \(roleARN)")
   }
 
@@ -39,7 +38,8 @@ struct STS {
     let operation = "STS \(parameters[0].1) for \(roleARN)"
     let form = parameters.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
     let (status, body) = try await http.send(
-      method: .POST, url: endpoint, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+      method: .POST, url: try endpoint(),
+      headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
       body: Array(form.utf8), signer: signer, operation: operation)
     guard status == 200 else { throw AWSHTTP.error(status: status, body: body, operation: operation) }
     let text = String(decoding: body, as: UTF8.self)

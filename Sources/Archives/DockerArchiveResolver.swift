@@ -18,6 +18,14 @@ struct DockerArchiveResolver {
       case repoTags = "RepoTags"
       case layers = "Layers"
     }
+
+    /// `"RepoTags": null` (an untagged `docker save`) and `"Layers": null` read as empty.
+    init(from decoder: any Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      config = try c.decode(String.self, forKey: .config)
+      repoTags = try c.decodeIfPresent([String].self, forKey: .repoTags)
+      layers = try c.decodeIfPresent([String].self, forKey: .layers) ?? []
+    }
   }
 
   /// What the source resolved: the manifest it gives and where each blob lives in the tar.

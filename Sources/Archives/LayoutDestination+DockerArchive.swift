@@ -47,6 +47,14 @@ extension LayoutDestination {
           path: path, reason: "a docker archive holds one platform per image; write all platforms with --format oci")
       }
       var manifest = try Manifest.decode(Data(contentsOf: URL(fileURLWithPath: blobPath(entry.digest))), what: name)
+      let config = try ImageConfig.decode(
+        Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
+      guard config.rootfs.diffIDs.count == manifest.layers.count else {
+        throw ArchiveError.invalid(
+          path: path,
+          reason: "\(name): its config lists \(config.rootfs.diffIDs.count) layer(s), its manifest "
+            + "\(manifest.layers.count); docker load would refuse it")
+      }
       if uncompressedLayers {
         let compressed = manifest
         manifest = try await decompressLayers(of: manifest, name: name, predicting: predicting)

@@ -58,7 +58,7 @@ public final class ProgressReporter: @unchecked Sendable {
     if mode == .plain {
       ticker = Task { [weak self] in
         while !Task.isCancelled {
-          try? await Task.sleep(nanoseconds: UInt64(max(0.2, totalInterval / 4) * 1e9))
+          try? await pause(seconds: max(0.2, totalInterval / 4))
           self?.tick()
         }
       }
@@ -219,12 +219,12 @@ public final class ProgressReporter: @unchecked Sendable {
   private func lineAboveTable(_ text: String) {
     let up = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
     drawnLines = 0
-    FileHandle.standardError.write(Data((up + text + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((up + text + "\n").utf8))
     if !blobs.isEmpty { draw(force: true) }
   }
 
   private func line(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((text + "\n").utf8))
   }
 
   private func emit(_ object: [String: Any]) {
@@ -233,7 +233,7 @@ public final class ProgressReporter: @unchecked Sendable {
     guard
       let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     else { return }
-    FileHandle.standardError.write(data + Data("\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: data + Data("\n".utf8))
   }
 
   /// Redraws the blob lines and the total line in place, at most ten times a second unless `force`d.
@@ -252,7 +252,7 @@ public final class ProgressReporter: @unchecked Sendable {
       out += "\u{1B}[2K" + clipped + "\n"
     }
     drawnLines = lines.count
-    FileHandle.standardError.write(Data(out.utf8))
+    try? FileHandle.standardError.write(contentsOf: Data(out.utf8))
   }
 
   private func render(_ digest: Digest, _ blob: Blob) -> String {
@@ -263,7 +263,7 @@ public final class ProgressReporter: @unchecked Sendable {
     }
     let elapsed = max(Date().timeIntervalSince(blob.started), 0.001)
     let rate = Double(blob.done) / elapsed
-    let eta = rate > 0 ? Int(Double(blob.size - blob.done) / rate) : 0
+    let eta = rate > 0 ? Int(min(Double(blob.size - blob.done) / rate, 1e9)) : 0
     let percent = blob.size > 0 ? Int(blob.done * 100 / blob.size) : 0
     return "  \(state) \(digest.short) \(formatBytes(blob.done))/\(formatBytes(blob.size)) \(percent)% "
       + "\(formatBytes(Int64(rate)))/s ETA \(eta)s"
@@ -272,7 +272,10 @@ public final class ProgressReporter: @unchecked Sendable {
   private func terminalWidth() -> Int {
     var size = winsize()
     if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-    return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
+    return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init).flatMap {
+      (20...1000).contains($0) ? $0 : nil
+    }
+      ?? 80
   }
 }
 

@@ -49,6 +49,11 @@ public struct PushPlan: Sendable {
       throw PlanError("name the destinations, or give --registry (or HOIST_REGISTRY) to use the archive's names")
     }
     if !destinations.isEmpty && registry != nil { throw PlanError("give destinations or --registry, not both") }
+    if destinations.isEmpty, let prefix = registry ?? defaultRegistry {
+      do { _ = try Reference.placing("image", under: prefix) } catch {
+        throw PlanError("\(registry == nil ? "HOIST_REGISTRY" : "--registry"): \(error)")
+      }
+    }
     if chunkSize < PlanRules.minimumChunkSize { throw PlanError("--chunk-size must be at least 5MiB") }
     try PlanRules.check(concurrency: concurrency)
     try compression.check(level: compressionLevel)

@@ -99,7 +99,7 @@ public struct ScanPlan: Sendable {
     var waits = wait ? polls()[...] : []
     while Self.stage(of: page?.status ?? "IN_PROGRESS") == .inProgress, let delay = waits.popFirst() {
       note("scan of \(reference): \(page?.status ?? "IN_PROGRESS"), looking again in \(Int(delay.rounded())) s")
-      try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+      try await pause(seconds: delay)
       page = try await api.imageScanFindings(repository, image: image)
     }
     let status = page?.status ?? "IN_PROGRESS"
@@ -114,7 +114,9 @@ public struct ScanPlan: Sendable {
     }
     var findings = page?.findings ?? []
     var next = page?.nextToken
+    var trail = PageTrail()
     while let token = next, findings.count < 100_000 {
+      try trail.visit(token, listing: "findings of the scan of \(reference)")
       let more = try await api.imageScanFindings(repository, image: image, nextToken: token)
       findings += more?.findings ?? []
       next = more?.nextToken

@@ -93,7 +93,7 @@ extension Session {
       }
       host = parsed
     } else {
-      guard let region = aws.environment.region else { throw AWSError.noRegion }
+      guard let region = try aws.environment.region() else { throw AWSError.noRegion }
       host = ECRHost(region: region)
     }
     return try await ECRAccess(host: host, registry: registry ?? "", session: aws, cache: tokenCache).login().password

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CProcess
 import Foundation
+import Hoist
 
 /// The `hoist` command line.
 public struct HoistCommand: AsyncParsableCommand {
@@ -11,7 +12,8 @@ public struct HoistCommand: AsyncParsableCommand {
       Example:
         hoist push app.tar registry.example.com/team/app:1.4 +latest
 
-      Exit status: 0 success, 1 failure, 64 usage error, 66 not found (file, image, repository, platform),
+      Exit status: 0 success, 1 failure, 3 a gate refused (scan --fail-on), 64 usage error (a flag, an argument, \
+      a setting: HOIST_* and AWS_* variables, config files), 66 not found (file, image, repository, platform), \
       77 authentication or permission refused.
       """,
     version: "hoist \(hoistVersion) (commit \(String(cString: hoist_commit())))",
@@ -35,13 +37,20 @@ public struct HoistCommand: AsyncParsableCommand {
 
   /// Parses the process's arguments and runs the chosen command, exiting with its status. SIGINT and
   /// SIGTERM cancel the command, which then cancels its uploads and removes its temporary files; the exit
-  /// status is then 130 or 143.
+  /// status is then 130 or 143. A pipe closed under hoist is an error where it writes, not a SIGPIPE.
   public static func runMain() async {
     // One malloc arena: buffers that pass between threads (read on one, compressed on another, sent from
     // a third) are reused instead of piling up per thread. Cold push of the benchmark image: 8 MB less.
     hoist_use_one_malloc_arena()
+    signal(SIGPIPE, SIG_IGN)
+    let parsed: any ParsableCommand
+    do {
+      parsed = try parseAsRoot()
+    } catch {
+      finish(after: error, parsing: true)
+    }
     let command = Task {
-      var command = try parseAsRoot()
+      var command = parsed
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
@@ -51,6 +60,22 @@ public struct HoistCommand: AsyncParsableCommand {
     let interruption = Interruption(cancelling: command)
     let result = await command.result
     if let signal = interruption.received { Foundation.exit(128 + signal) }
-    if case .failure(let error) = result { exit(withError: error) }
+    if case .failure(let error) = result { finish(after: error, parsing: false) }
+  }
+
+  /// Ends the process after `error`. Help and version as the parser prints them; an error in the flags,
+  /// the arguments or their checks (any error while `parsing`) as one line, `hoist: error: …`, with status
+  /// 64; any other error a command let through as one line with the status of its category.
+  static func finish(after error: any Error, parsing: Bool) -> Never {
+    if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
+    let parserStatus = Self.exitCode(for: error)
+    if parserStatus == .success { exit(withError: error) }
+    if parsing || parserStatus == .validationFailure {
+      let message = Self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init)
+      printError("hoist: error: \(message ?? oneLine(error))")
+      Foundation.exit(ExitCode.validationFailure.rawValue)
+    }
+    printError("hoist: error: \(oneLine(error))")
+    Foundation.exit(HoistCLI.exitCode(for: error).rawValue)
   }
 }

@@ -29,7 +29,7 @@ struct InspectCommand: AsyncParsableCommand {
         try await $0.inspected(parsed, platform: platform, config: config)
       }
       if raw {
-        FileHandle.standardOutput.write(bytes)
+        try? FileHandle.standardOutput.write(contentsOf: bytes)
       } else {
         print(try prettyJSON(bytes))
       }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hoist
+import OCI
 
 #if canImport(Glibc)
   import Glibc
@@ -20,7 +21,19 @@ struct OutputOptions: ParsableArguments {
   func reporter(verb: String) -> ProgressReporter {
     var mode = quiet ? .none : progress
     if mode == .auto { mode = isatty(STDERR_FILENO) != 0 ? .tty : .plain }
-    let interval = ProcessInfo.processInfo.environment["HOIST_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
-    return ProgressReporter(mode: mode, verb: verb, totalInterval: interval)
+    return ProgressReporter(mode: mode, verb: verb, totalInterval: (try? Self.totalInterval()) ?? 10)
   }
+
+  /// `HOIST_PROGRESS_INTERVAL`: seconds between the plain mode's total lines, 0.1 to 86400, default 10.
+  static func totalInterval() throws -> Double {
+    guard let text = ProcessInfo.processInfo.environment["HOIST_PROGRESS_INTERVAL"] else { return 10 }
+    guard let seconds = Double(text), (0.1...86_400).contains(seconds) else {
+      throw ValidationError(
+        BadSetting(name: "HOIST_PROGRESS_INTERVAL", value: text, expected: "a number of seconds from 0.1 to 86400")
+          .description)
+    }
+    return seconds
+  }
+
+  func validate() throws { _ = try Self.totalInterval() }
 }

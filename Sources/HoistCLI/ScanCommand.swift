@@ -44,7 +44,10 @@ struct ScanCommand: AsyncParsableCommand {
     return plan
   }
 
-  func validate() throws { try usage { _ = try plan() } }
+  func validate() throws {
+    guard top >= 0 else { throw ValidationError("--top: \(top) is not a count of findings (0 or more)") }
+    try usage { _ = try plan() }
+  }
 
   func run() async throws {
     var failing = 0
@@ -80,11 +83,14 @@ struct Seconds: ExpressibleByArgument {
 
   init(seconds: Double) { self.seconds = seconds }
 
+  /// The longest wait accepted: a day.
+  static let longest = 86_400.0
+
   init?(argument: String) {
     let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
     let scales: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
     let (suffix, scale) = scales.first { text.hasSuffix($0.0) && Double(text.dropLast($0.0.count)) != nil } ?? ("", 1)
-    guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
+    guard let value = Double(text.dropLast(suffix.count)), value >= 0, value * scale <= Self.longest else { return nil }
     seconds = value * scale
   }
 }

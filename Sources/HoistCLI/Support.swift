@@ -46,7 +46,11 @@ enum ExitStatus {
 
 /// Which documented status an error ends the run with, by its category.
 func exitCode(for error: any Error) -> ExitCode {
-  switch ErrorCategory(of: error) {
+  switch error {
+  case is BadSetting, OCIError.invalidReference, OCIError.invalidPlatform: return .validationFailure
+  default: break
+  }
+  return switch ErrorCategory(of: error) {
   case .notFound: ExitStatus.notFound
   case .unauthorized, .denied: ExitStatus.authentication
   default: ExitStatus.failure
@@ -83,6 +87,11 @@ struct ByteCount: ExpressibleByArgument {
     case "g", "gb", "gib": scale = 1 << 30
     default: return nil
     }
-    bytes = value * scale
+    let (product, overflow) = value.multipliedReportingOverflow(by: scale)
+    guard !overflow, product <= Self.largest else { return nil }
+    bytes = product
   }
+
+  /// The largest size accepted: 1 TiB, far above any chunk, span or file hoist handles in one piece.
+  static let largest = 1 << 40
 }

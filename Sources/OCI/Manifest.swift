@@ -22,6 +22,18 @@ public struct Manifest: Codable, Hashable, Sendable {
     case schemaVersion, mediaType, artifactType, config, layers, subject, annotations
   }
 
+  /// Reads `"layers": null` or no `layers` (an artifact's manifest as some tools write it) as no layers.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+    mediaType = try c.decodeIfPresent(String.self, forKey: .mediaType)
+    artifactType = try c.decodeIfPresent(String.self, forKey: .artifactType)
+    config = try c.decode(Descriptor.self, forKey: .config)
+    layers = try c.decodeIfPresent([Descriptor].self, forKey: .layers) ?? []
+    subject = try c.decodeIfPresent(Descriptor.self, forKey: .subject)
+    annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+  }
+
   /// Decodes manifest bytes, naming `what` in the error.
   public static func decode(_ data: Data, what: String) throws(OCIError) -> Manifest {
     let manifest: Manifest = try decodeDocument(data, what: what)
@@ -56,6 +68,17 @@ public struct Index: Codable, Hashable, Sendable {
     case schemaVersion, mediaType, artifactType, manifests, subject, annotations
   }
 
+  /// Reads `"manifests": null` or no `manifests` (an empty layout as some tools write it) as no entries.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+    mediaType = try c.decodeIfPresent(String.self, forKey: .mediaType)
+    artifactType = try c.decodeIfPresent(String.self, forKey: .artifactType)
+    manifests = try c.decodeIfPresent([Descriptor].self, forKey: .manifests) ?? []
+    subject = try c.decodeIfPresent(Descriptor.self, forKey: .subject)
+    annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
+  }
+
   /// Decodes index bytes, naming `what` in the error.
   public static func decode(_ data: Data, what: String) throws(OCIError) -> Index {
     let index: Index = try decodeDocument(data, what: what)
@@ -77,6 +100,13 @@ public struct ImageConfig: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
       case type
       case diffIDs = "diff_ids"
+    }
+
+    /// Reads `"diff_ids": null` (an image of no layers) as none.
+    public init(from decoder: any Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      type = try c.decodeIfPresent(String.self, forKey: .type) ?? "layers"
+      diffIDs = try c.decodeIfPresent([Digest].self, forKey: .diffIDs) ?? []
     }
   }
   public var architecture: String?

@@ -41,7 +41,7 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     if components.count > 1, let first = components.first, Self.namesRegistry(first) {
       registry = first
       components.removeFirst()
-      guard !first.hasPrefix(":"), !first.hasSuffix(":") else {
+      guard Self.isValidRegistry(first) else {
         throw .invalidReference(text, reason: "bad registry host \"\(first)\"")
       }
     } else {
@@ -68,6 +68,9 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     var path = host.split(separator: "/").map(String.init)
     guard !path.isEmpty, !path[0].isEmpty else { throw .invalidReference(prefix, reason: "no registry host") }
     let registry = path.removeFirst()
+    guard isValidRegistry(registry) else {
+      throw .invalidReference(prefix, reason: "bad registry host \"\(registry)\"")
+    }
     var rest = Substring(name)
     if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
     var tag = "latest"
@@ -92,6 +95,23 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
   static func namesRegistry(_ component: String) -> Bool {
     component.contains(".") || component.contains(":") || component == "localhost"
       || component.contains(where: \.isUppercase)
+  }
+
+  /// Whether a registry is a host name or address with an optional port: letters, digits, `.`, `-`, `_`, or
+  /// an IPv6 address in brackets, then `:PORT` (1 to 65535).
+  static func isValidRegistry(_ registry: String) -> Bool {
+    var host = Substring(registry)
+    if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
+      guard let port = Int(host[host.index(after: colon)...]), (1...65_535).contains(port) else { return false }
+      host = host[..<colon]
+    }
+    if host.hasPrefix("[") && host.hasSuffix("]") {
+      return host.count > 2 && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    }
+    return !host.isEmpty && host.utf8.count <= 253
+      && host.unicodeScalars.allSatisfy {
+        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0))
+      }
   }
 
   /// The host to connect to: Docker Hub's registry lives at `registry-1.docker.io`.

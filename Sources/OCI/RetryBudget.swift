@@ -53,7 +53,7 @@ public final class RetryBudget: Sendable {
 
   private func wait(_ seconds: Double) async -> Bool {
     do {
-      try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+      try await pause(seconds: seconds)
     } catch {
       return false
     }

@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Transport
 
 /// A user name and secret for one registry. `identityToken` is an OAuth refresh token some
 /// registries hand out instead of a password; `registryToken` is sent as it is as a Bearer token
@@ -195,29 +196,20 @@ struct CredentialHelper {
     _ = try run("erase", input: serverURL)
   }
 
+  /// Runs `docker-credential-NAME ACTION` with `input`, within `HOIST_HELPER_TIMEOUT`.
   private func run(_ action: String, input: String) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["docker-credential-\(name)", action]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stdout
+    guard !name.isEmpty, !name.contains("/") else {
+      throw CredentialError.helperFailed(helper: name, action: action, message: "not a helper's name")
+    }
+    let helper = HelperProcess(
+      arguments: ["docker-credential-\(name)", action],
+      timeout: try HelperProcess.timeout(from: ProcessInfo.processInfo.environment), mergeStandardError: true)
     do {
-      try process.run()
+      let outcome = try helper.run(input: Data(input.utf8))
+      return (outcome.status, String(decoding: outcome.output, as: UTF8.self))
     } catch {
-      throw CredentialError.helperFailed(helper: name, action: action, message: "cannot run docker-credential-\(name)")
+      throw CredentialError.helperFailed(helper: name, action: action, message: "docker-credential-\(name): \(error)")
     }
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try? stdin.fileHandleForWriting.close()
-    let data = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    if process.terminationStatus == 127 {
-      throw CredentialError.helperFailed(
-        helper: name, action: action, message: "docker-credential-\(name) is not installed")
-    }
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
   }
 
   private static func firstLine(_ text: String) -> String {

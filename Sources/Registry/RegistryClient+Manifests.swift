@@ -164,7 +164,9 @@ extension RegistryClient {
   ) async throws -> [Item]? {
     var all = [Item]()
     var next: String? = first
+    var trail = PageTrail()
     while let page = next, all.count <= limit {
+      try trail.visit(page, listing: operation)
       let expected: Set<UInt> = absentIf404 && page == first ? [200, 404] : [200]
       let (response, body) = try await call(operation: operation, scope: scope, expect: expected) {
         HTTPClientRequest(url: page)

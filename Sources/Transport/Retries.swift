@@ -118,7 +118,9 @@ public struct Retries: HTTPSender {
 
   /// A `Retry-After` value (seconds, or an HTTP date) as seconds from now.
   static func seconds(retryAfter text: String) -> Double? {
-    if let seconds = Double(text.trimmingCharacters(in: .whitespaces)) { return seconds }
+    if let seconds = Double(text.trimmingCharacters(in: .whitespaces)) {
+      return seconds.isFinite && seconds >= 0 ? seconds : nil
+    }
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = TimeZone(identifier: "GMT")

@@ -126,7 +126,7 @@ func ecrClient(_ sender: any HTTPSender, retries: Int) throws -> ECRClient {
   options.retryPolicy = quickPolicy(retries)
   let host = try #require(ECRHost(host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com"))
   let environment = AWSEnvironment(variables: ["AWS_ENDPOINT_URL_ECR": "http://aws.test"])
-  return ECRClient(
+  return try ECRClient(
     host: host, credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret", source: "test"),
     environment: environment, http: AWSHTTP(over: sender, options: options))
 }
