@@ -16,6 +16,8 @@ public enum SociIndex {
   /// On a zTOC's descriptor: the layer it describes and that layer's media type.
   public static let layerDigestAnnotation = "com.amazon.soci.image-layer-digest"
   public static let layerMediaTypeAnnotation = "com.amazon.soci.image-layer-mediaType"
+  /// On a zTOC's descriptor: the span its checkpoints were taken at, in decimal bytes, as the soci tool writes it.
+  public static let spanSizeAnnotation = "com.amazon.soci.span-size"
   /// On the SOCI index: the tool that built it.
   public static let buildToolAnnotation = "com.amazon.soci.build-tool-identifier"
   /// The SOCI index's config: the empty JSON object.
@@ -26,11 +28,14 @@ public enum SociIndex {
     digest: try! Digest(sha256Hex: "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
     size: Int64(configData.count))
 
-  /// The descriptor of a zTOC for `layer`.
-  public static func ztocDescriptor(digest: Digest, size: Int64, layer: Descriptor) -> Descriptor {
+  /// The descriptor of a zTOC for `layer`, its checkpoints `spanSize` bytes apart.
+  public static func ztocDescriptor(digest: Digest, size: Int64, layer: Descriptor, spanSize: Int) -> Descriptor {
     Descriptor(
       mediaType: ztocMediaType, digest: digest, size: size,
-      annotations: [layerDigestAnnotation: layer.digest.description, layerMediaTypeAnnotation: layer.mediaType])
+      annotations: [
+        layerDigestAnnotation: layer.digest.description, layerMediaTypeAnnotation: layer.mediaType,
+        spanSizeAnnotation: String(spanSize),
+      ])
   }
 
   /// The SOCI index manifest over `ztocs` (in the image's layer order): an OCI manifest with no subject.

@@ -3,10 +3,10 @@ import CZlib
 /// Checkpoints of a gzip stream another tool wrote, taken as zlib's `zran.c` and soci-snapshotter take them:
 /// the stream is inflated once (zlib, stopping at every deflate block's end), and a checkpoint is kept at
 /// the first block boundary more than `span` bytes of output past the last one (the first right after the
-/// header), with the bits left over and the 32 KiB window. Concatenated members (hoist's own, `mgzip`'s) are
-/// read on, their counts running across, and each member's start is a checkpoint too: a span then never
-/// crosses into another member, which readers before 2026 cannot do (soci-snapshotter's C inflate stops at
-/// a member's end). The output goes to a sink as it is made.
+/// header), with the bits left over and the 32 KiB window. Concatenated members (`mgzip`'s, BGZF's) are read
+/// on, their counts running across; a member's start is a block boundary like any other, a checkpoint only
+/// where the span is reached, so a layer of many small members gets no more checkpoints than one of one
+/// member. The output goes to a sink as it is made.
 public final class GzipIndexer {
   public let span: Int64
   private var stream = z_stream()
@@ -17,8 +17,6 @@ public final class GzipIndexer {
   private var totalOut: Int64 = 0
   /// Whether a member has ended and no other has begun since.
   private var memberEnded = false
-  /// Whether the member being read has had no block boundary yet.
-  private var memberStarting = true
   private var lastByte: UInt8 = 0
 
   public init(span: Int) {
@@ -40,7 +38,7 @@ public final class GzipIndexer {
     while position < input.count {
       if memberEnded {
         inflateReset(&stream)
-        (memberEnded, memberStarting) = (false, true)
+        memberEnded = false
       }
       if stream.avail_out == 0 {
         stream.next_out = window
@@ -72,12 +70,9 @@ public final class GzipIndexer {
       if status == Z_BUF_ERROR { break }
       // At a block boundary other than the last block's end: a checkpoint if one is due.
       guard stream.data_type & 128 != 0 && stream.data_type & 64 == 0 else { continue }
-      var due = true
-      if let lastOut = points.last?.uncompressedOffset {
-        due = totalOut - lastOut > span || (memberStarting && totalOut > lastOut)
+      if points.last.map({ totalOut - $0.uncompressedOffset > span }) ?? true {
+        addCheckpoint(bits: UInt8(stream.data_type & 7))
       }
-      if due { addCheckpoint(bits: UInt8(stream.data_type & 7)) }
-      memberStarting = false
     }
   }
 

@@ -71,7 +71,8 @@ extension CopyJob {
       guard !ztocs.contains(where: { $0.annotations?[SociIndex.layerDigestAnnotation] == named }),
         let blob = await engine.ztocs.ztoc(for: layer.digest)
       else { continue }
-      let ztoc = SociIndex.ztocDescriptor(digest: blob.digest, size: Int64(blob.data.count), layer: layer)
+      let ztoc = SociIndex.ztocDescriptor(
+        digest: blob.digest, size: Int64(blob.data.count), layer: layer, spanSize: soci.spanSize)
       try await copySmallBlob(ztoc, blob.data, inSource: false)
       ztocs.append(ztoc)
     }

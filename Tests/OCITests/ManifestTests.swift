@@ -106,11 +106,12 @@ import Testing
     #expect(image.config.mediaType == MediaType.ociConfig)
     #expect(image.layers[0].mediaType == MediaType.ociLayerGzip)
     #expect(image.annotations == [SociIndex.indexDigestAnnotation: digest.description])
-    let ztoc = SociIndex.ztocDescriptor(digest: digest, size: 9, layer: image.layers[0])
+    let ztoc = SociIndex.ztocDescriptor(digest: digest, size: 9, layer: image.layers[0], spanSize: 4 << 20)
     let index = SociIndex.manifest(ztocs: [ztoc], buildTool: "hoist 0.1.0")
     #expect(
       index.config.digest.description == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
     #expect(index.subject == nil && index.artifactType == nil)
     #expect(ztoc.annotations?[SociIndex.layerMediaTypeAnnotation] == MediaType.ociLayerGzip)
+    #expect(ztoc.annotations?[SociIndex.spanSizeAnnotation] == "4194304")
   }
 }

@@ -92,10 +92,26 @@ _zlib = ctypes.CDLL(ctypes.util.find_library("z"))
 _zlib.zlibVersion.restype = ctypes.c_char_p
 
 
+def gzip_header_length(data):
+    """The length of the gzip member header at the start of `data` (RFC 1952), or None if none is there."""
+    if len(data) < 10 or data[:3] != b"\x1f\x8b\x08":
+        return None
+    flags, length = data[3], 10
+    if flags & 4:
+        length += 2 + int.from_bytes(data[10:12], "little")
+    for flag in (8, 16):
+        if flags & flag:
+            end = data.find(b"\0", length)
+            if end < 0:
+                return None
+            length = end + 1
+    return length + (2 if flags & 2 else 0)
+
+
 def inflate_from(compressed, point, want):
     """Up to `want` bytes inflated from a checkpoint: `compressed` starts at the byte holding its leftover
-    bits (if any), then raw deflate; the window is the dictionary. Stops at the end of the deflate stream, as
-    a reader before 2026 does."""
+    bits (if any), then raw deflate; the window is the dictionary. At the end of a gzip member it reads on
+    into the next one (past the trailer and the next header), as the snapshotter does."""
     stream = _ZStream()
     assert _zlib.inflateInit2_(ctypes.byref(stream), -15, _zlib.zlibVersion(), ctypes.sizeof(stream)) == 0
     start = 0
@@ -104,19 +120,29 @@ def inflate_from(compressed, point, want):
         start = 1
     window = ctypes.create_string_buffer(point["window"], WINDOW)
     assert _zlib.inflateSetDictionary(ctypes.byref(stream), window, WINDOW) == 0
-    source = ctypes.create_string_buffer(compressed[start:], len(compressed) - start)
-    out = ctypes.create_string_buffer(max(want, 1))
-    stream.next_in, stream.avail_in = ctypes.addressof(source), len(compressed) - start
-    stream.next_out, stream.avail_out = ctypes.addressof(out), want
-    status = 0
-    while stream.avail_out > 0 and status == 0:
-        status = _zlib.inflate(ctypes.byref(stream), 0)
-        assert status in (0, 1), f"zlib status {status} inflating from checkpoint at {point['in']}"
-        if status == 0 and stream.avail_in == 0:
+    rest, produced = compressed[start:], b""
+    while len(produced) < want and rest:
+        source = ctypes.create_string_buffer(rest, len(rest))
+        out = ctypes.create_string_buffer(want - len(produced))
+        stream.next_in, stream.avail_in = ctypes.addressof(source), len(rest)
+        stream.next_out, stream.avail_out = ctypes.addressof(out), want - len(produced)
+        status = 0
+        while stream.avail_out > 0 and status == 0:
+            status = _zlib.inflate(ctypes.byref(stream), 0)
+            assert status in (0, 1), f"zlib status {status} inflating from checkpoint at {point['in']}"
+            if status == 0 and stream.avail_in == 0:
+                break
+        produced += out.raw[:want - len(produced) - stream.avail_out]
+        if status != 1:
             break
-    produced = want - stream.avail_out
+        rest = rest[len(rest) - stream.avail_in + 8:]
+        header = gzip_header_length(rest)
+        if header is None:
+            break
+        rest = rest[header:]
+        _zlib.inflateReset(ctypes.byref(stream))
     _zlib.inflateEnd(ctypes.byref(stream))
-    return out.raw[:produced]
+    return produced
 
 
 def tar_members(tar_bytes):

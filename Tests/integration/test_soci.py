@@ -148,6 +148,7 @@ def check_soci_image(registry, repository, tag, min_size=10 << 20, span=4 << 20)
         for ztoc, layer in zip(soci["layers"], large):
             assert ztoc["mediaType"] == "application/octet-stream"
             assert ztoc["annotations"]["com.amazon.soci.image-layer-mediaType"] == layer["mediaType"]
+            assert ztoc["annotations"]["com.amazon.soci.span-size"] == str(span)
             soci_judge.check_layer(registry.blob(repository, layer["digest"]),
                                    registry.blob(repository, ztoc["digest"]), span=span)
         results.append((image, soci))
