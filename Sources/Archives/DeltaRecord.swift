@@ -20,10 +20,14 @@ public struct DeltaRecord: Codable, Sendable, Equatable {
   /// The bundles or inventories the delta was made against, as named.
   public var since: [String]
   public var omitted: [Blob]
+  /// The names of the images in those bundles (`org.opencontainers.image.ref.name`): where a push under the
+  /// same `--registry` put them, the left-out blobs are, to be mounted from.
+  public var baseImages: [String]?
 
-  public init(since: [String], omitted: [Blob]) {
+  public init(since: [String], omitted: [Blob], baseImages: [String]? = nil) {
     self.since = since
     self.omitted = omitted.sorted { $0.digest.description < $1.digest.description }
+    self.baseImages = baseImages.flatMap { $0.isEmpty ? nil : $0.sorted() }
   }
 
   /// The file's name in a layout.
@@ -70,6 +74,18 @@ public enum DeltaBase {
     for (name, digest) in try BundleFiles.blobNames(files) { held[digest] = try files.size(name) ?? 0 }
     for blob in try DeltaRecord.read(bundle: path)?.omitted ?? [] { held[blob.digest] = blob.size }
     return held
+  }
+
+  /// The names of the images a bundle holds, and of those its own bases held; none for an inventory.
+  public static func imageNames(at path: String) throws -> Set<String> {
+    guard !path.hasSuffix(".json") else { return [] }
+    let files = try BundleFiles.open(path)
+    var names = Set(try DeltaRecord.read(bundle: path)?.baseImages ?? [])
+    if try files.exists("index.json") {
+      let index = try Index.decode(files.read("index.json", limit: maximumDocumentSize), what: "\(path): index.json")
+      names.formUnion(index.manifests.compactMap(\.refName))
+    }
+    return names
   }
 }
 

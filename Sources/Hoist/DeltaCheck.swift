@@ -3,9 +3,14 @@ import OCI
 import Transfer
 
 /// What pushing a delta bundle checks before anything is written: every blob the bundle left out and an
-/// image of it names is at that image's destination.
+/// image of it names is at that image's destination, or is mounted there from a repository of the same
+/// registry that holds it: where the base bundle's images went under the same `--registry`, then where
+/// the blob-info cache saw it.
 struct DeltaCheck {
   let record: DeltaRecord
+  /// The push's `--registry` (or `HOIST_REGISTRY`), under which the base bundle's images were placed.
+  var registryPrefix: String?
+  var cache: BlobInfoCache
 
   /// The blobs an image names: its index's manifests, each manifest's config and layers.
   static func named(by source: any ImageSource) async throws -> Set<Digest> {
@@ -35,10 +40,31 @@ struct DeltaCheck {
     for blob in record.omitted where named.contains(blob.digest) {
       let descriptor = Descriptor(mediaType: "application/octet-stream", digest: blob.digest, size: blob.size)
       for target in targets where !(try await target.destination.blobExists(descriptor)) {
+        guard await !mount(descriptor, into: target.destination) else { continue }
         missing.append("\(target.destination): \(blob.digest) (\(blob.size) bytes)")
       }
     }
     return missing
+  }
+
+  /// Mounts a left-out blob into `destination` from the first repository of its registry that holds it.
+  private func mount(_ blob: Descriptor, into destination: any ImageDestination) async -> Bool {
+    guard let here = destination.location else { return false }
+    let placed = (record.baseImages ?? []).compactMap { name in
+      registryPrefix.flatMap { try? Reference.placing(name, under: $0) }
+    }
+    var origins = placed.filter { $0.registry == here.registry }.map {
+      MountOrigin(registry: $0.registry, repository: $0.repository)
+    }
+    origins += await cache.locations(of: blob.digest, registry: here.registry)
+    var tried = Set<MountOrigin>()
+    for origin in origins where origin != here && tried.insert(origin).inserted {
+      if (try? await destination.mountBlob(blob, from: origin)) == true {
+        await cache.sawBlob(blob.digest, at: here)
+        return true
+      }
+    }
+    return false
   }
 
   /// Checks every copy of a delta bundle; one error lists all that is missing.

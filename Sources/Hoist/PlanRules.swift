@@ -117,6 +117,11 @@ public enum PlanRules {
     return all
   }
 
+  /// The names of the images the bundles `since` names hold.
+  public static func imageNames(since: [String]) throws -> Set<String> {
+    try since.reduce(into: Set<String>()) { $0.formUnion(try DeltaBase.imageNames(at: $1)) }
+  }
+
   /// Refuses referrers into a `dir:` folder, which holds one image and nothing else.
   public static func check(referrers: ReferrerSelection?, intoDir: Bool, verb: String) throws(PlanError) {
     if referrers != nil, intoDir {

@@ -84,7 +84,10 @@ public struct PullPlan: Sendable {
     let references = try references()
     let destination = try LayoutDestination(
       path: output, format: outputFormat, uncompressedLayers: uncompressedLayers, maxFileSize: maxFileSize)
-    if !since.isEmpty { await destination.leaveOut(try PlanRules.blobs(since: since), since: since) }
+    if !since.isEmpty {
+      await destination.leaveOut(
+        try PlanRules.blobs(since: since), since: since, images: try PlanRules.imageNames(since: since))
+    }
     let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
     let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
     let platform = platform
@@ -178,7 +181,7 @@ public struct CopyPlan: Sendable {
     let target = try session.target(destination, naming: source, uncompressedLayers: uncompressedLayers)
     let copy = ImageCopy(source: { imageSource }, targets: [target])
     if case .file(let path, _, _) = source, let delta = try DeltaRecord.read(bundle: path) {
-      try await DeltaCheck(record: delta).check([copy], bundle: path)
+      try await DeltaCheck(record: delta, cache: engine.cache).check([copy], bundle: path)
     }
     return try await engine.run([copy])[0]
   }

@@ -64,11 +64,13 @@ public struct PushPlan: Sendable {
     }
   }
 
-  /// One image to push and where: the destinations as written, and parsed.
+  /// One image to push and where: the destinations as written, and parsed; with `--registry` (or
+  /// `HOIST_REGISTRY`), the prefix the image was placed under by its own name.
   public struct Job: Sendable, Equatable {
     public var image: String?
     public var texts: [String]
     public var references: [Reference]
+    public var placedUnder: String?
   }
 
   /// The pushes of the file at `path`: the image to the destinations given, or with a registry (this plan's,
@@ -76,7 +78,7 @@ public struct PushPlan: Sendable {
   public func jobs(path: String, defaultRegistry: String?) throws -> [Job] {
     guard let registry = registry ?? (destinations.isEmpty ? defaultRegistry : nil) else {
       let parsed = try PlanRules.destinations(destinations)
-      return [Job(image: image, texts: parsed.map(\.text), references: parsed.map(\.reference))]
+      return [Job(image: image, texts: parsed.map(\.text), references: parsed.map(\.reference), placedUnder: nil)]
     }
     let names = try image.map { [$0] } ?? ArchiveSource.imageNames(path: path)
     guard !names.isEmpty else {
@@ -84,7 +86,7 @@ public struct PushPlan: Sendable {
     }
     return try names.map { name in
       let reference = try Reference.placing(name, under: registry)
-      return Job(image: name, texts: [reference.description], references: [reference])
+      return Job(image: name, texts: [reference.description], references: [reference], placedUnder: registry)
     }
   }
 
@@ -114,7 +116,8 @@ public struct PushPlan: Sendable {
         label: jobs.count > 1 ? job.texts.first : nil)
     }
     if let delta = try DeltaRecord.read(bundle: path) {
-      try await DeltaCheck(record: delta).check(copies, bundle: source)
+      try await DeltaCheck(record: delta, registryPrefix: jobs.first?.placedUnder, cache: engine.cache)
+        .check(copies, bundle: source)
     }
     let stored = try await engine.run(copies, jobs: imagesAtOnce)
     return zip(jobs, stored).flatMap { job, stored in job.texts.map { ($0, stored.digest) } }

@@ -87,7 +87,7 @@ public actor BlobInfoCache {
   }
 
   /// Records that `registry` holds the blob in `repository` now (pushed, pulled, or confirmed).
-  func sawBlob(_ digest: Digest, at location: MountOrigin) {
+  public func sawBlob(_ digest: Digest, at location: MountOrigin) {
     let key = "\(location.registry) \(digest)"
     var sightings = locations[key, default: []].filter { $0.repository != location.repository }
     sightings.insert(Sighting(repository: location.repository, seen: Date()), at: 0)
@@ -97,7 +97,7 @@ public actor BlobInfoCache {
   }
 
   /// The repositories of `registry` where the blob was last seen, newest first.
-  func locations(of digest: Digest, registry: String) -> [MountOrigin] {
+  public func locations(of digest: Digest, registry: String) -> [MountOrigin] {
     (locations["\(registry) \(digest)"] ?? []).map { MountOrigin(registry: registry, repository: $0.repository) }
   }
 

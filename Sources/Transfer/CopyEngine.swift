@@ -6,7 +6,7 @@ import Streams
 /// compressed once if it must be, and sent to each destination that lacks it, then the manifests follow.
 public struct CopyEngine: Sendable {
   public let options: CopyOptions
-  let cache: BlobInfoCache
+  public let cache: BlobInfoCache
   private(set) var progress: @Sendable (ProgressEvent) -> Void
   /// Blobs being sent to a place by one copy of the run, which the others wait for instead of sending them too.
   let sending = BlobsInFlight()

@@ -127,10 +127,41 @@ def test_a_delta_bundle_carries_only_what_changed_and_pushes_only_onto_its_base(
     full = hoist(["push", str(full2), f"{plain}/whole/app:2", "--plain-http", "-q"], env)
     assert full.stdout.split("@")[1].strip() == digest2
     # Where the base is not: one error naming the missing blobs, and no manifest written.
-    refused = hoist(["push", str(delta), f"{plain}/elsewhere/app:2", "--plain-http", "-q"], env, check=False)
+    refused = hoist(["push", str(delta), f"{plain}/elsewhere/app:2", "--plain-http", "-q", "--no-cache"], env,
+                    check=False)
     assert refused.returncode == 66 and "leaves out 3 blob(s) its destination lacks" in refused.stderr
     assert all(blob["digest"] in refused.stderr for blob in record["omitted"])
     assert services.plain.manifest_exists("elsewhere/app", "2") is False
+    # Where hoist remembers pushing the left-out blobs (the blob-info cache), they are mounted from there.
+    mounts_before = services.plain.count_requests("POST", "mount=")
+    mounted = hoist(["push", str(delta), f"{plain}/elsewhere/app:2", "--plain-http", "-q"], env)
+    assert mounted.stdout.split("@")[1].strip() == digest2
+    assert services.plain.count_requests("POST", "mount=") >= mounts_before + 3
+
+
+def test_a_delta_whose_base_went_to_another_repository_mounts_from_there(services, env, tmp_path):
+    """Issue 34: v1.tar (image src/app:1) pushed under --registry R, then a delta of rel/app:2 made --since
+    v1.tar pushed under the same R: the left-out blobs are in R/src/app and are mounted, not refused (no
+    blob-info cache, so only the base bundle's names can say where)."""
+    plain = services.plain.host
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{plain}/src/app:1", "--plain-http", "-q"], env)
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "release.txt").write_bytes(os.urandom(100_000))
+    hoist(["append", f"{plain}/src/app:1", f"{plain}/rel/app:2", "--layer", f"{folder}:/srv", "--plain-http",
+           "-q"], env)
+    v1, delta = tmp_path / "v1.tar", tmp_path / "delta.tar"
+    hoist(["pull", f"{plain}/src/app:1", str(v1), "--format", "oci-archive", "--plain-http", "-q"], env)
+    made = hoist(["pull", f"{plain}/rel/app:2", str(delta), "--format", "oci-archive", "--since", str(v1),
+                  "--plain-http", "-q"], env)
+    with tarfile.open(delta) as bundle:
+        record = json.load(bundle.extractfile("hoist-delta.json"))
+    assert record["baseImages"] == [f"{plain}/src/app:1"]
+    mirror = f"{plain}/mirror"
+    hoist(["push", str(v1), "--registry", mirror, "--plain-http", "-q", "--no-cache"], env)
+    pushed = hoist(["push", str(delta), "--registry", mirror, "--plain-http", "-q", "--no-cache"], env)
+    assert pushed.stdout.strip() == f"{mirror}/rel/app:2@" + made.stdout.split("@")[1].split()[0]
+    assert services.plain.manifest_exists("mirror/rel/app", "2")
 
 
 def test_a_bundle_split_into_parts_is_verified_and_pushed_from_its_first_part(services, env, tmp_path):
