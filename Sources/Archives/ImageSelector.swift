@@ -18,8 +18,6 @@ struct ImageSelector {
   }
 
   private static func normalized(_ text: String) -> Reference? {
-    guard var reference = try? Reference(parsing: text) else { return nil }
-    if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
-    return reference
+    (try? Reference(parsing: text))?.tagged
   }
 }

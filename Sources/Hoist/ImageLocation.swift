@@ -30,9 +30,7 @@ public enum ImageLocation: Sendable, Equatable {
       self = .file(path: text, format: OutputFormat.implied(by: text), name: nil)
       return
     }
-    var reference = try Reference(parsing: text)
-    if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
-    self = .registry(reference)
+    self = .registry(try Reference(parsing: text).tagged)
   }
 
   /// A registry reference (tag `latest` when none is given); anything else is refused.

@@ -64,11 +64,7 @@ public struct PullPlan: Sendable {
 
   /// The images as references.
   public func references() throws -> [Reference] {
-    try images.map { text in
-      var reference = try Reference(parsing: text)
-      if reference.tag == nil && reference.digest == nil { reference.tag = "latest" }
-      return reference
-    }
+    try images.map { try Reference(parsing: $0).tagged }
   }
 
   /// What a pull did: each image's reference and digest, and what an interrupted earlier run left that it

@@ -218,7 +218,7 @@ public struct Session: Sendable {
     case .file(_, _, let name?): return name
     case .file(let path, _, nil):
       let names = (try? ArchiveSource.imageNames(path: path)) ?? []
-      return names.count == 1 ? names[0] : "latest"
+      return names.count == 1 ? names[0] : Reference.defaultTag
     }
   }
 }

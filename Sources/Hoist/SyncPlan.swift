@@ -168,7 +168,8 @@ public struct SyncPlan: Sendable {
       let byDigest = tag.hasPrefix("sha256:")
       let source = try Reference(parsing: "\(image.registry)/\(image.repository)\(byDigest ? "@" : ":")\(tag)")
       guard let registry else { return Item(source: source) }
-      var destination = try Reference.placing("\(image.repository):\(byDigest ? "latest" : tag)", under: registry)
+      var destination = try Reference.placing(
+        "\(image.repository):\(byDigest ? Reference.defaultTag : tag)", under: registry)
       if byDigest {
         destination.tag = nil
         destination.digest = source.digest

@@ -87,7 +87,7 @@ struct TagCommand: AsyncParsableCommand {
       let parsed = try ImageLocation.registryReference(reference)
       let digest = try await connection.withConnection(hosts: [parsed.registry]) { connected in
         let client = try connected.client(for: parsed.registry, endpoint: parsed.endpointHost)
-        let name = parsed.digest?.description ?? parsed.tag ?? "latest"
+        let name = parsed.manifestReference
         return try await client.tag(repository: parsed.repository, reference: name, as: tags)
       }
       for tag in tags { print("\(parsed.with(tag: tag))@\(digest)") }

@@ -14,8 +14,18 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     self.digest = digest
   }
 
+  /// The tag a reference with neither tag nor digest means, as docker reads it.
+  public static let defaultTag = "latest"
+
   /// What to ask a registry for: the digest when there is one, else the tag, else `latest`.
-  public var manifestReference: String { digest?.description ?? tag ?? "latest" }
+  public var manifestReference: String { digest?.description ?? tag ?? Self.defaultTag }
+
+  /// The same reference, tagged `latest` when it has neither tag nor digest.
+  public var tagged: Reference {
+    var out = self
+    if tag == nil && digest == nil { out.tag = Self.defaultTag }
+    return out
+  }
 
   /// Parses a reference; a missing tag stays nil (callers choose whether `latest` applies).
   public init(parsing text: String) throws(OCIError) {
@@ -73,7 +83,7 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
     }
     var rest = Substring(name)
     if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
-    var tag = "latest"
+    var tag = defaultTag
     if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
       tag = String(rest[rest.index(after: colon)...])
       rest = rest[..<colon]
@@ -207,7 +217,7 @@ extension Reference {
       } else {
         var reference = try Reference(parsing: text)
         guard reference.digest == nil else { throw .invalidReference(text, reason: "push to a tag, not a digest") }
-        if reference.tag == nil { reference.tag = "latest" }
+        reference = reference.tagged
         out.append((text, reference))
       }
     }

@@ -50,7 +50,7 @@ public struct RegistryDestination: ImageDestination {
     var targets = [CopyTarget]()
     var positions = [String: Int]()
     for reference in references {
-      let tag = reference.tag ?? "latest"
+      let tag = reference.tag ?? Reference.defaultTag
       if let position = positions[reference.name] {
         if !targets[position].tags.contains(tag) { targets[position].tags.append(tag) }
         continue
