@@ -83,18 +83,23 @@ def test_a_docker_archive_layer_is_checked_against_its_diff_id(env, tmp_path):
         assert verify([os.path.join(TESTDATA, sound)], env).returncode == 0, sound
 
 
+def two_releases(first, second, size, env, tmp_path):
+    """Release 1 (the OCI layout fixture) at `first`, and release 2 at `second`: release 1 and a layer of
+    `size` random bytes."""
+    hoist(["push", os.path.join(TESTDATA, "oci-layout"), first, "--plain-http", "-q"], env)
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "release.txt").write_bytes(os.urandom(size))
+    hoist(["append", first, second, "--layer", f"{folder}:/srv", "--plain-http", "-q"], env)
+
+
 def test_a_delta_bundle_carries_only_what_changed_and_pushes_only_onto_its_base(services, env, tmp_path):
     """Release 2 adds one layer to release 1: the delta holds that layer, the new config and the manifest,
     and leaves out release 1's three layers;
     pushed where release 1 is, it gives the digest the full bundle gives; pushed where it is not, it fails
     before any manifest, naming what is missing."""
     plain = services.plain.host
-    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{plain}/delta/app:1", "--plain-http", "-q"], env)
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "release.txt").write_bytes(os.urandom(200_000))
-    hoist(["append", f"{plain}/delta/app:1", f"{plain}/delta/app:2", "--layer", f"{folder}:/srv", "--plain-http",
-           "-q"], env)
+    two_releases(f"{plain}/delta/app:1", f"{plain}/delta/app:2", 200_000, env, tmp_path)
     full1, full2, delta = tmp_path / "full1.tar", tmp_path / "full2.tar", tmp_path / "delta.tar"
     for image, out in ((f"{plain}/delta/app:1", full1), (f"{plain}/delta/app:2", full2)):
         hoist(["pull", image, str(out), "--format", "oci-archive", "--plain-http", "-q"], env)
@@ -144,12 +149,7 @@ def test_a_delta_whose_base_went_to_another_repository_mounts_from_there(service
     v1.tar pushed under the same R: the left-out blobs are in R/src/app and are mounted, not refused (no
     blob-info cache, so only the base bundle's names can say where)."""
     plain = services.plain.host
-    hoist(["push", os.path.join(TESTDATA, "oci-layout"), f"{plain}/src/app:1", "--plain-http", "-q"], env)
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "release.txt").write_bytes(os.urandom(100_000))
-    hoist(["append", f"{plain}/src/app:1", f"{plain}/rel/app:2", "--layer", f"{folder}:/srv", "--plain-http",
-           "-q"], env)
+    two_releases(f"{plain}/src/app:1", f"{plain}/rel/app:2", 100_000, env, tmp_path)
     v1, delta = tmp_path / "v1.tar", tmp_path / "delta.tar"
     hoist(["pull", f"{plain}/src/app:1", str(v1), "--format", "oci-archive", "--plain-http", "-q"], env)
     made = hoist(["pull", f"{plain}/rel/app:2", str(delta), "--format", "oci-archive", "--since", str(v1),
