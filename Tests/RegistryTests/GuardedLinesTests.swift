@@ -97,6 +97,11 @@ final class LyingRegistry: HTTPSender {
     #expect(try configOnly.credentials(for: "registry.test")?.username == "docker")
   }
 
+  @Test func onlyFailuresThatMayPassAreTriedAgain() {
+    for status: UInt in [408, 429, 500, 502, 503, 504] { #expect(PassingFailure.status(status), "\(status)") }
+    for status: UInt in [400, 401, 403, 404, 409, 501] { #expect(!PassingFailure.status(status), "\(status)") }
+  }
+
   @Test func aReadAsksForPullAndAWriteForPush() {
     #expect(RegistryClient.pullScope("team/app") == "repository:team/app:pull")
     #expect(RegistryClient.pushScope("team/app") == "repository:team/app:pull,push")
