@@ -35,8 +35,8 @@ public struct AWSEnvironment: Sendable {
       ("AWS_DEFAULT_REGION", nonEmpty("AWS_DEFAULT_REGION")),
       ("region of profile \(profile)", files.value("region", profile: profile)),
     ]
-    guard let (source, value) = sources.first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) else { return nil }
-    return try Self.checkedRegion(value, from: source)
+    for case (let source, let value?) in sources { return try Self.checkedRegion(value, from: source) }
+    return nil
   }
 
   /// `value` if it can be a region's name in a host name and a SigV4 scope.

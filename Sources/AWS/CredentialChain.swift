@@ -163,11 +163,10 @@ public struct CredentialChain: Sendable {
       throw AWSError.credentialSource(
         source: "SSO profile \(profile)", reason: "the SSO login expired; run aws sso login")
     }
+    let ssoRegion = try AWSEnvironment.checkedRegion(region, from: "sso_region of profile \(profile)")
     let base =
       try environment.configuredEndpoint(service: "sso")
-      ?? AWSEnvironment.defaultEndpoint(
-        "https://portal.sso.\(try AWSEnvironment.checkedRegion(region, from: "sso_region of profile \(profile)")).amazonaws.com",
-        service: "SSO")
+      ?? AWSEnvironment.defaultEndpoint("https://portal.sso.\(ssoRegion).amazonaws.com", service: "SSO")
     var components = URLComponents(
       url: base.appendingPathComponent("federation/credentials"), resolvingAgainstBaseURL: false)
     components?.queryItems = [

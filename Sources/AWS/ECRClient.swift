@@ -186,8 +186,10 @@ public struct ECRClient: Sendable {
     var trail = PageTrail()
     repeat {
       var request = body
-      if let next { try trail.visit(next, listing: "ECR \(action) \(subject)") }
-      if let next { request["nextToken"] = next }
+      if let next {
+        try trail.visit(next, listing: "ECR \(action) \(subject)")
+        request["nextToken"] = next
+      }
       let answer = try await call(action, request, about: subject)
       items += answer[key] as? [[String: Any]] ?? []
       next = answer["nextToken"] as? String

@@ -41,7 +41,11 @@ public struct DeltaRecord: Codable, Sendable, Equatable {
     {
       return nil
     }
-    let files = try BundleFiles.open(path)
+    return try read(in: try BundleFiles.open(path), path: path)
+  }
+
+  /// The record among a bundle's `files`, nil when there is none.
+  static func read(in files: any LayoutFiles, path: String) throws -> DeltaRecord? {
     guard try files.exists(name) else { return nil }
     do {
       return try JSONDecoder().decode(DeltaRecord.self, from: try files.read(name, limit: 64 << 20))
@@ -60,32 +64,43 @@ public enum DeltaBase {
     public init(blobs: [DeltaRecord.Blob]) { self.blobs = blobs }
   }
 
-  /// The blobs at `path`, a bundle or an inventory file.
-  public static func blobs(at path: String) throws -> [Digest: Int64] {
+  /// What a delta's bases hold: blobs by digest with their sizes, and the names of the images of the
+  /// bundles among them (where a push under the same `--registry` put those blobs).
+  public struct Held: Sendable, Equatable {
+    public var blobs = [Digest: Int64]()
+    public var images = Set<String>()
+
+    public init() {}
+
+    /// Both, with `other`'s added; a blob's first size stands.
+    public mutating func add(_ other: Held) {
+      blobs.merge(other.blobs) { first, _ in first }
+      images.formUnion(other.images)
+    }
+  }
+
+  /// What `path` holds, a bundle (read once: its blobs, those it left out itself, its images' names and its
+  /// own bases' names) or an inventory file (blobs only).
+  public static func held(at path: String) throws -> Held {
+    var held = Held()
     if path.hasSuffix(".json") {
       guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path: path) }
       guard let inventory = try? JSONDecoder().decode(Inventory.self, from: data) else {
         throw ArchiveError.invalid(path: path, reason: "not an inventory of blobs (hoist inventory writes one)")
       }
-      return Dictionary(inventory.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+      held.blobs = Dictionary(inventory.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+      return held
     }
     let files = try BundleFiles.open(path)
-    var held = [Digest: Int64]()
-    for (name, digest) in try BundleFiles.blobNames(files) { held[digest] = try files.size(name) ?? 0 }
-    for blob in try DeltaRecord.read(bundle: path)?.omitted ?? [] { held[blob.digest] = blob.size }
-    return held
-  }
-
-  /// The names of the images a bundle holds, and of those its own bases held; none for an inventory.
-  public static func imageNames(at path: String) throws -> Set<String> {
-    guard !path.hasSuffix(".json") else { return [] }
-    let files = try BundleFiles.open(path)
-    var names = Set(try DeltaRecord.read(bundle: path)?.baseImages ?? [])
+    for (name, digest) in try BundleFiles.blobNames(files) { held.blobs[digest] = try files.size(name) ?? 0 }
+    let record = try DeltaRecord.read(in: files, path: path)
+    for blob in record?.omitted ?? [] { held.blobs[blob.digest] = blob.size }
+    held.images.formUnion(record?.baseImages ?? [])
     if try files.exists("index.json") {
       let index = try Index.decode(files.read("index.json", limit: maximumDocumentSize), what: "\(path): index.json")
-      names.formUnion(index.manifests.compactMap(\.refName))
+      held.images.formUnion(index.manifests.compactMap(\.refName))
     }
-    return names
+    return held
   }
 }
 

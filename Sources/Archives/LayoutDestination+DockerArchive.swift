@@ -57,7 +57,7 @@ extension LayoutDestination {
       }
       if uncompressedLayers {
         let compressed = manifest
-        manifest = try await decompressLayers(of: manifest, name: name, predicting: predicting)
+        manifest = try await decompressLayers(of: manifest, config: config, name: name, predicting: predicting)
         superseded.insert(entry.digest)
         superseded.formUnion(Set(compressed.layers.map(\.digest)).subtracting(manifest.layers.map(\.digest)))
         let bytes = manifest.encoded()
@@ -88,10 +88,10 @@ extension LayoutDestination {
   /// The plain size of each compressed layer, and the parts `writeTar` inflates it into the archive in.
   /// `predicting`, a gzip layer's are read from its members' headers and trailers (`GzipMemberPrediction`)
   /// and checked as it is written, so it is inflated once; otherwise (and for zstd) it is inflated here
-  /// and checked against the config's diffID, then again into the archive. Layers go one per core.
-  func decompressLayers(of manifest: Manifest, name: String, predicting: Bool) async throws -> Manifest {
-    let config = try ImageConfig.decode(
-      Data(contentsOf: URL(fileURLWithPath: blobPath(manifest.config.digest))), what: "config of \(name)")
+  /// and checked against `config`'s diffID, then again into the archive. Layers go one per core.
+  func decompressLayers(
+    of manifest: Manifest, config: ImageConfig, name: String, predicting: Bool
+  ) async throws -> Manifest {
     let plainType =
       manifest.mediaType == MediaType.dockerManifest ? MediaType.dockerLayerUncompressed : MediaType.ociLayer
     var out = manifest

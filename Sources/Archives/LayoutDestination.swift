@@ -48,9 +48,8 @@ public actor LayoutDestination: ImageDestination {
   private(set) var layerPartMinimum = LayerPart.minimumPlainSize
   var reused = 0
   /// Blobs the bundle's destination already holds (a delta's bases), and those left out because of it.
-  var base = [Digest: Int64]()
+  var base = DeltaBase.Held()
   var since = [String]()
-  var baseImages = Set<String>()
   var omitted = Set<DeltaRecord.Blob>()
   var resumedBytes: Int64 = 0
 
@@ -97,15 +96,14 @@ public actor LayoutDestination: ImageDestination {
   func blobPath(_ digest: Digest) -> String { staging + "/" + LayoutPath.blob(digest) }
 
   /// Makes this a delta against `base`: blobs it holds are left out (the destination of the bundle has
-  /// them) and recorded in `hoist-delta.json`; `since` names the bases, `images` the images they hold.
-  public func leaveOut(_ base: [Digest: Int64], since: [String], images: Set<String>) {
+  /// them) and recorded in `hoist-delta.json`, with the names of the bases' images; `since` names the bases.
+  public func leaveOut(_ base: DeltaBase.Held, since: [String]) {
     self.base = base
     self.since = since
-    self.baseImages = images
   }
 
   public func blobExists(_ descriptor: Descriptor) async throws -> Bool {
-    if base[descriptor.digest] == descriptor.size {
+    if base.blobs[descriptor.digest] == descriptor.size {
       omitted.insert(DeltaRecord.Blob(digest: descriptor.digest, size: descriptor.size))
       return true
     }
@@ -178,7 +176,7 @@ public actor LayoutDestination: ImageDestination {
     index.manifests += entries
     try write(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: staging + "/oci-layout")
     if !omitted.isEmpty {
-      let record = DeltaRecord(since: since, omitted: Array(omitted), baseImages: Array(baseImages))
+      let record = DeltaRecord(since: since, omitted: Array(omitted), baseImages: Array(base.images))
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]
       try write(try encoder.encode(record), to: staging + "/" + DeltaRecord.name)

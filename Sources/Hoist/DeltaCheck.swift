@@ -36,36 +36,32 @@ struct DeltaCheck {
   /// The left-out blobs of `source`'s image that a target lacks, as `DESTINATION: DIGEST (SIZE bytes)`.
   func missing(_ source: any ImageSource, at targets: [CopyTarget]) async throws -> [String] {
     let named = try await Self.named(by: source)
+    let preferred = baseRepositories
     var missing = [String]()
     for blob in record.omitted where named.contains(blob.digest) {
       let descriptor = Descriptor(mediaType: "application/octet-stream", digest: blob.digest, size: blob.size)
       for target in targets where !(try await target.destination.blobExists(descriptor)) {
-        guard await !mount(descriptor, into: target.destination) else { continue }
-        missing.append("\(target.destination): \(blob.digest) (\(blob.size) bytes)")
+        let mounted = await target.destination.mount(
+          descriptor, preferring: preferred, cache: cache, attempts: Self.mountAttempts)
+        if mounted == nil { missing.append("\(target.destination): \(blob.digest) (\(blob.size) bytes)") }
       }
     }
     return missing
   }
 
-  /// Mounts a left-out blob into `destination` from the first repository of its registry that holds it.
-  private func mount(_ blob: Descriptor, into destination: any ImageDestination) async -> Bool {
-    guard let here = destination.location else { return false }
-    let placed = (record.baseImages ?? []).compactMap { name in
-      registryPrefix.flatMap { try? Reference.placing(name, under: $0) }
-    }
-    var origins = placed.filter { $0.registry == here.registry }.map {
-      MountOrigin(registry: $0.registry, repository: $0.repository)
-    }
-    origins += await cache.locations(of: blob.digest, registry: here.registry)
-    var tried = Set<MountOrigin>()
-    for origin in origins where origin != here && tried.insert(origin).inserted {
-      if (try? await destination.mountBlob(blob, from: origin)) == true {
-        await cache.sawBlob(blob.digest, at: here)
-        return true
+  /// Where the base bundle's images went under `registryPrefix`: the places a left-out blob is mounted from
+  /// first, before those the blob-info cache remembers.
+  var baseRepositories: [MountOrigin] {
+    guard let registryPrefix else { return [] }
+    return (record.baseImages ?? []).compactMap { name in
+      (try? Reference.placing(name, under: registryPrefix)).map {
+        MountOrigin(registry: $0.registry, repository: $0.repository)
       }
     }
-    return false
   }
+
+  /// How many repositories a left-out blob is tried from: a base of more images than this is asked in part.
+  static let mountAttempts = 16
 
   /// Checks every copy of a delta bundle; one error lists all that is missing.
   func check(_ copies: [ImageCopy], bundle: String) async throws {

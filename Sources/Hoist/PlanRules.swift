@@ -110,16 +110,9 @@ public enum PlanRules {
         + "or an OCI tar (--format oci-archive)")
   }
 
-  /// The blobs every `--since` bundle or inventory holds.
-  public static func blobs(since: [String]) throws -> [Digest: Int64] {
-    var all = [Digest: Int64]()
-    for path in since { all.merge(try DeltaBase.blobs(at: path)) { first, _ in first } }
-    return all
-  }
-
-  /// The names of the images the bundles `since` names hold.
-  public static func imageNames(since: [String]) throws -> Set<String> {
-    try since.reduce(into: Set<String>()) { $0.formUnion(try DeltaBase.imageNames(at: $1)) }
+  /// What the bundles and inventories `since` names hold, for a delta to leave out.
+  public static func base(since: [String]) throws -> DeltaBase.Held {
+    try since.reduce(into: DeltaBase.Held()) { $0.add(try DeltaBase.held(at: $1)) }
   }
 
   /// Refuses referrers into a `dir:` folder, which holds one image and nothing else.

@@ -272,10 +272,9 @@ public final class ProgressReporter: @unchecked Sendable {
   private func terminalWidth() -> Int {
     var size = winsize()
     if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-    return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init).flatMap {
-      (20...1000).contains($0) ? $0 : nil
-    }
-      ?? 80
+    guard let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), (20...1000).contains(columns)
+    else { return 80 }
+    return columns
   }
 }
 

@@ -80,10 +80,7 @@ public struct PullPlan: Sendable {
     let references = try references()
     let destination = try LayoutDestination(
       path: output, format: outputFormat, uncompressedLayers: uncompressedLayers, maxFileSize: maxFileSize)
-    if !since.isEmpty {
-      await destination.leaveOut(
-        try PlanRules.blobs(since: since), since: since, images: try PlanRules.imageNames(since: since))
-    }
+    if !since.isEmpty { await destination.leaveOut(try PlanRules.base(since: since), since: since) }
     let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
     let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
     let platform = platform

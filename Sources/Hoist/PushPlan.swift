@@ -50,7 +50,7 @@ public struct PushPlan: Sendable {
     }
     if !destinations.isEmpty && registry != nil { throw PlanError("give destinations or --registry, not both") }
     if destinations.isEmpty, let prefix = registry ?? defaultRegistry {
-      do { _ = try Reference.placing("image", under: prefix) } catch {
+      do { _ = try Reference.parts(ofPrefix: prefix) } catch {
         throw PlanError("\(registry == nil ? "HOIST_REGISTRY" : "--registry"): \(error)")
       }
     }

@@ -25,10 +25,7 @@ extension SyncPlan {
       try LayoutDestination(
         path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false, maxFileSize: maxFileSize)
     }
-    if let bundle, !since.isEmpty {
-      await bundle.leaveOut(
-        try PlanRules.blobs(since: since), since: since, images: try PlanRules.imageNames(since: since))
-    }
+    if let bundle, !since.isEmpty { await bundle.leaveOut(try PlanRules.base(since: since), since: since) }
     // With referrers, an image already mirrored is copied again (blobs found, nothing sent), so that
     // signatures added since reach the mirror.
     var mirrored = items.map { _ -> Digest? in nil }

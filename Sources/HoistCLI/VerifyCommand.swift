@@ -36,7 +36,7 @@ struct VerifyCommand: AsyncParsableCommand {
     var sound = true
     try await reportingErrors {
       var reports = [BundleReport]()
-      let base = try base.map(DeltaBase.blobs(at:))
+      let base = try base.map { try DeltaBase.held(at: $0).blobs }
       for file in files { reports.append(await BundleCheck.report(path: file, base: base, describe: oneLine)) }
       for report in reports {
         for note in report.notes { printError("\(report.path): note: \(note)") }

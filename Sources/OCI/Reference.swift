@@ -73,14 +73,7 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
   /// `namesRegistry` tells it: `docker.io`, `localhost`, …) and with no `library/` added, appended to PATH:
   /// `app:1.4` → `HOST/PATH/app:1.4`, `ghcr.io/org/tool:2` → `HOST/PATH/org/tool:2`. No tag means `latest`.
   public static func placing(_ name: String, under prefix: String) throws(OCIError) -> Reference {
-    var host = Substring(prefix)
-    if let scheme = host.range(of: "://") { host = host[scheme.upperBound...] }
-    var path = host.split(separator: "/").map(String.init)
-    guard !path.isEmpty, !path[0].isEmpty else { throw .invalidReference(prefix, reason: "no registry host") }
-    let registry = path.removeFirst()
-    guard isValidRegistry(registry) else {
-      throw .invalidReference(prefix, reason: "bad registry host \"\(registry)\"")
-    }
+    var (registry, path) = try parts(ofPrefix: prefix)
     var rest = Substring(name)
     if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
     var tag = defaultTag
@@ -98,6 +91,23 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
         reason: "repository names must be lowercase letters, digits and . _ - separators")
     }
     return Reference(registry: registry, repository: path.joined(separator: "/"), tag: tag)
+  }
+
+  /// The registry host and the path of a destination prefix `HOST[/PATH]`, refused when the host is not
+  /// `host[:port]` or a path component is not a repository name's.
+  public static func parts(ofPrefix prefix: String) throws(OCIError) -> (registry: String, path: [String]) {
+    var host = Substring(prefix)
+    if let scheme = host.range(of: "://") { host = host[scheme.upperBound...] }
+    var path = host.split(separator: "/").map(String.init)
+    guard !path.isEmpty, !path[0].isEmpty else { throw .invalidReference(prefix, reason: "no registry host") }
+    let registry = path.removeFirst()
+    guard isValidRegistry(registry) else {
+      throw .invalidReference(prefix, reason: "bad registry host \"\(registry)\"")
+    }
+    guard path.allSatisfy(isValidPathComponent) else {
+      throw .invalidReference(prefix, reason: "repository names must be lowercase letters, digits and . _ - separators")
+    }
+    return (registry, path)
   }
 
   /// Whether the first component of a name is a registry host, as docker decides it: it has a dot, a colon or

@@ -153,9 +153,11 @@ extension CopyJob {
       let destination = target.destination
       if try await destination.blobExists(candidate) {
         await remember(candidate.digest, at: destination.location)
-      } else if let origin = await mount(candidate, into: destination, sourceBlob: sourceBlob) {
+      } else if let origin = await destination.mount(
+        candidate, preferring: sourceBlob ? source.mountOrigin(of: candidate).map { [$0] } ?? [] : [],
+        cache: engine.cache, attempts: Self.mountAttempts)
+      {
         mountedFrom = origin.repository
-        await remember(candidate.digest, at: destination.location)
       } else {
         lacking.append(target)
       }
@@ -165,25 +167,6 @@ extension CopyJob {
 
   /// How many known locations a blob is tried from before it is sent.
   static let mountAttempts = 3
-
-  /// Mounts a blob into a registry destination from a repository of the same registry known to hold it;
-  /// nil when there is none, or none would (mounting off, the blob gone there, no pull permission on it),
-  /// in which case the blob is sent as if nothing had been tried.
-  private func mount(
-    _ blob: Descriptor, into destination: any ImageDestination, sourceBlob: Bool
-  ) async -> MountOrigin? {
-    guard let here = destination.location else { return nil }
-    var origins = await engine.cache.locations(of: blob.digest, registry: here.registry)
-    if sourceBlob, let origin = source.mountOrigin(of: blob), origin.registry == here.registry {
-      origins.insert(origin, at: 0)
-    }
-    var tried = [MountOrigin]()
-    for origin in origins where origin != here && !tried.contains(origin) && tried.count < Self.mountAttempts {
-      tried.append(origin)
-      if (try? await destination.mountBlob(blob, from: origin)) == true { return origin }
-    }
-    return nil
-  }
 
   /// Notes in the blob-info cache that a registry repository holds the blob.
   private func remember(_ digest: Digest, at location: MountOrigin?) async {

@@ -234,12 +234,8 @@ final class CopyJob: Sendable {
     var (out, dropped) = (manifest, [String]())
     if converting { (out, dropped) = try manifest.converted(to: format) }
     let configData = try await source.document(manifest.config)
-    if manifest.config.mediaType == MediaType.ociConfig || manifest.config.mediaType == MediaType.dockerConfig,
-      !((try? JSONSerialization.jsonObject(with: configData)) is [String: Any])
-    {
-      throw OCIError.invalidDocument(
-        what: "\(source): config \(manifest.config.digest)", reason: "an image config that is not a JSON object")
-    }
+    try ImageConfig.checkShape(
+      configData, mediaType: manifest.config.mediaType, what: "\(source): config \(manifest.config.digest)")
     if let diffIDs = (try? ImageConfig.decode(configData, what: "config"))?.rootfs.diffIDs {
       await hints.learn(diffIDs: diffIDs, configDigest: manifest.config.digest)
     }

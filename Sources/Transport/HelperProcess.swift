@@ -123,13 +123,18 @@ public struct HelperProcess: Sendable {
         let count = read(output, &buffer, buffer.count)
         if count > 0 {
           data.append(contentsOf: buffer[0..<count])
-          if data.count > Self.outputLimit { return stop(pid, .outputTooLong) }
+          if data.count > Self.outputLimit {
+            return status == nil ? stop(pid, .outputTooLong) : .failure(.outputTooLong)
+          }
         } else if count == 0 || errno != EINTR {
           ended = true
         }
       }
       if status == nil { status = waitStatus(pid, blocking: false) }
-      if let status, ended || !readable { return .success(Outcome(status: status, output: data)) }
+      if let status, ended || !readable || Date() >= deadline {
+        // Exited and reaped: its number may be another process's now, so it is never killed.
+        return .success(Outcome(status: status, output: data))
+      }
       if Date() >= deadline { return stop(pid, .timedOut(seconds: timeout)) }
     }
   }

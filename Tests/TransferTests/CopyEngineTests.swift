@@ -176,6 +176,31 @@ actor MemoryUpload: BlobUpload {
     return (MemorySource(root: manifest, rootType: MediaType.ociManifest, blobs: [layer, config]), manifest)
   }
 
+  @Test func anImageConfigThatIsNotAJSONObjectIsRefusedBeforeAnyManifest() async throws {
+    let layer = Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    for (config, type) in [
+      (Data("\u{0}\u{1} not json".utf8), MediaType.ociConfig), (Data("[]".utf8), MediaType.dockerConfig),
+    ] {
+      func describe(_ data: Data, _ type: String) -> Descriptor {
+        Descriptor(
+          mediaType: type, digest: Digest(sha256Bytes: SHA256Hasher.hash(Array(data))), size: Int64(data.count))
+      }
+      let manifest = Manifest(
+        mediaType: MediaType.ociManifest, config: describe(config, type),
+        layers: [describe(layer, MediaType.ociLayerGzip)]
+      ).encoded()
+      let source = MemorySource(root: manifest, rootType: MediaType.ociManifest, blobs: [layer, config])
+      let destination = MemoryDestination()
+      await #expect(throws: OCIError.self) {
+        try await CopyEngine(options: CopyOptions()).copy(
+          from: source, to: [CopyTarget(destination: destination, tags: ["1"])])
+      }
+      #expect(await destination.manifests.isEmpty)
+    }
+    // An artifact's config of its own type may hold anything.
+    try ImageConfig.checkShape(Data("not json".utf8), mediaType: "application/vnd.example.config", what: "c")
+  }
+
   @Test func aManifestFromAnotherToolKeepsItsBytesAndItsOwnType() async throws {
     let (source, manifest) = foreignImage()
     let destination = MemoryDestination()
