@@ -50,22 +50,17 @@ public struct BundleCheck {
   mutating func hashBlobs() async throws {
     let names = try BundleFiles.blobNames(files)
     let files = files
-    let hashes = try await withThrowingTaskGroup(of: (Digest, Digest, Int64).self) { group in
-      var pending = names[...]
-      var out = [(Digest, Digest, Int64)]()
-      func start() {
-        guard let (name, claimed) = pending.popFirst() else { return }
-        group.addTask {
-          let (actual, size) = try Self.hash(files, name)
-          return (claimed, actual, size)
-        }
+    var pending = names[...]
+    var hashes = [(Digest, Digest, Int64)]()
+    try await runBounded(width: max(2, ProcessInfo.processInfo.activeProcessorCount)) {
+      () -> (@Sendable () async throws -> (Digest, Digest, Int64))? in
+      guard let (name, claimed) = pending.popFirst() else { return nil }
+      return {
+        let (actual, size) = try Self.hash(files, name)
+        return (claimed, actual, size)
       }
-      for _ in 0..<max(2, ProcessInfo.processInfo.activeProcessorCount) { start() }
-      while let result = try await group.next() {
-        out.append(result)
-        start()
-      }
-      return out
+    } finished: {
+      hashes.append($0)
     }
     for (claimed, actual, size) in hashes {
       held[claimed] = (actual, size)

@@ -105,31 +105,27 @@ extension LayoutDestination {
       return true
     }
     let (staging, path, minimum) = (staging, path, layerPartMinimum)
-    try await withThrowingTaskGroup(of: (Int, InflatedLayer).self) { group in
-      var pending = work[...]
-      func startNext() {
-        guard let (i, layer) = pending.popFirst() else { return }
-        let diffID = config.rootfs.diffIDs[i]
-        let compressed = staging + "/blobs/sha256/" + layer.digest.hex
-        group.addTask {
-          let prediction = predicting ? try GzipMemberPrediction.predict(path: compressed) : nil
-          let (size, memberEnds) =
-            try prediction ?? Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
-          let parts = LayerPart.split(memberEnds, size: size, minimum: minimum)
-          return (
-            i,
-            InflatedLayer(
-              compressed: compressed, layer: layer, diffID: diffID, size: size, parts: parts,
-              predicted: prediction != nil)
-          )
-        }
+    var pending = work[...]
+    try await runBounded(width: ProcessInfo.processInfo.activeProcessorCount) {
+      () -> (@Sendable () async throws -> (Int, InflatedLayer))? in
+      guard let (i, layer) = pending.popFirst() else { return nil }
+      let diffID = config.rootfs.diffIDs[i]
+      let compressed = staging + "/blobs/sha256/" + layer.digest.hex
+      return {
+        let prediction = predicting ? try GzipMemberPrediction.predict(path: compressed) : nil
+        let (size, memberEnds) =
+          try prediction ?? Self.inflate(compressed, archive: path, layer: layer, expecting: diffID) { _ in }
+        let parts = LayerPart.split(memberEnds, size: size, minimum: minimum)
+        return (
+          i,
+          InflatedLayer(
+            compressed: compressed, layer: layer, diffID: diffID, size: size, parts: parts,
+            predicted: prediction != nil)
+        )
       }
-      for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
-      while let (i, plain) = try await group.next() {
-        out.layers[i] = Descriptor(mediaType: plainType, digest: plain.diffID, size: plain.size)
-        inflated[plain.diffID] = plain
-        startNext()
-      }
+    } finished: { (i, plain) in
+      out.layers[i] = Descriptor(mediaType: plainType, digest: plain.diffID, size: plain.size)
+      inflated[plain.diffID] = plain
     }
     return out
   }
@@ -188,23 +184,19 @@ extension LayoutDestination {
       let (work, planned) = try layOut(tar)
       var checks = planned
       let archive = path
-      try await withThrowingTaskGroup(of: Digest?.self) { group in
-        var pending = work[...]
-        func startNext() {
-          guard let (member, offset) = pending.popFirst() else { return }
-          group.addTask {
-            try member.write(into: tar, at: offset, archive: archive)
-            guard case .inflated(let plain, .some) = member, plain.predicted else { return nil }
-            return plain.diffID
-          }
+      var pending = work[...]
+      try await runBounded(width: ProcessInfo.processInfo.activeProcessorCount) {
+        () -> (@Sendable () async throws -> Digest?)? in
+        guard let (member, offset) = pending.popFirst() else { return nil }
+        return {
+          try member.write(into: tar, at: offset, archive: archive)
+          guard case .inflated(let plain, .some) = member, plain.predicted else { return nil }
+          return plain.diffID
         }
-        for _ in 0..<max(1, ProcessInfo.processInfo.activeProcessorCount) { startNext() }
-        while let finished = try await group.next() {
-          if let layer = finished, let left = checks[layer]?.partsLeft {
-            checks[layer]?.partsLeft = left - 1
-            if left == 1, let check = checks[layer]?.check { pending.insert(check, at: pending.startIndex) }
-          }
-          startNext()
+      } finished: { finished in
+        if let layer = finished, let left = checks[layer]?.partsLeft {
+          checks[layer]?.partsLeft = left - 1
+          if left == 1, let check = checks[layer]?.check { pending.insert(check, at: pending.startIndex) }
         }
       }
       try placeParts(tar.files)

@@ -60,7 +60,7 @@ public struct AttachPlan: Sendable {
       client: try session.client(for: subject), repository: subject.repository,
       chunkSize: RegistryDestination.defaultChunkSize)
     let engine = CopyEngine(
-      options: session.settings.copyOptions(concurrency: concurrency), cache: session.settings.blobInfoCache(),
+      options: session.settings.copyOptions(concurrency: concurrency), cache: session.blobInfo,
       progress: progress)
     return try await engine.run([
       ImageCopy(source: { artifact }, targets: [CopyTarget(destination: destination, tags: [])])

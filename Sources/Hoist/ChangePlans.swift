@@ -139,7 +139,7 @@ struct ChangedCopy {
   ) async throws -> Descriptor {
     let image = try await change(try session.source(source, platform: .all))
     let engine = CopyEngine(
-      options: session.settings.copyOptions(concurrency: concurrency), cache: session.settings.blobInfoCache(),
+      options: session.settings.copyOptions(concurrency: concurrency), cache: session.blobInfo,
       progress: progress)
     let target = try session.target(destination, naming: source)
     return try await engine.run([ImageCopy(source: { image }, targets: [target])])[0]

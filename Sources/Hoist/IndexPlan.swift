@@ -61,7 +61,7 @@ public struct IndexPlan: Sendable {
     ) { try session.client(for: $0) }
     var options = session.settings.copyOptions(concurrency: concurrency)
     options.building(soci)
-    let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
+    let engine = CopyEngine(options: options, cache: session.blobInfo, progress: progress)
     let stored = try await engine.run([ImageCopy(source: { index }, targets: targets)])[0]
     return parsed.map { ($0.text, stored.digest) }
   }

@@ -106,7 +106,7 @@ public struct PushPlan: Sendable {
     _ jobs: [Job], from path: String, in session: Session, progress: @escaping @Sendable (ProgressEvent) -> Void
   ) async throws -> [(text: String, digest: Digest)] {
     let engine = CopyEngine(
-      options: copyOptions(session.settings), cache: session.settings.blobInfoCache(), progress: progress)
+      options: copyOptions(session.settings), cache: session.blobInfo, progress: progress)
     let copies = try jobs.map { job in
       let targets = try RegistryDestination.targets(for: job.references, chunkSize: chunkSize) {
         try session.client(for: $0, createRepositories: createRepositories)

@@ -91,6 +91,8 @@ public struct Session: Sendable {
   public let aws: AWSSession
   /// ECR logins kept between runs, unless turned off.
   public let tokenCache: ECRTokenCache?
+  /// What layers compressed to and where blobs were seen: one cache for every copy of the run.
+  public let blobInfo: BlobInfoCache
   /// The clients made so far: one per registry (and way of treating it), so that every image of a run
   /// shares its registry's ping, tokens and ECR login.
   private let clients = MadeClients()
@@ -114,7 +116,7 @@ public struct Session: Sendable {
     let session = Session(
       settings: settings, transport: transport,
       credentials: CredentialSource(explicit: given, dockerConfig: .standard()), aws: aws,
-      tokenCache: settings.ecrLoginCache())
+      tokenCache: settings.ecrLoginCache(), blobInfo: settings.blobInfoCache())
     do {
       let result = try await body(session)
       await transport.shutdown()

@@ -62,12 +62,6 @@ struct ConnectionOptions: ParsableArguments {
     return settings
   }
 
-  /// The copy engine's options for a command that moves `concurrency` blobs at once.
-  func copyOptions(concurrency: Int) -> CopyOptions { settings.copyOptions(concurrency: concurrency) }
-
-  /// What layers compressed to and where blobs were seen.
-  func blobInfoCache() -> BlobInfoCache { settings.blobInfoCache() }
-
   /// Runs `body` with a session for the given registry hosts (see `Session.with`), with the credentials
   /// given on the command line.
   func withConnection<T>(

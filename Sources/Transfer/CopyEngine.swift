@@ -12,6 +12,13 @@ public struct CopyEngine: Sendable {
   let sending = BlobsInFlight()
   /// The zTOCs of this run (`--soci`), shared by its copies.
   let ztocs: ZtocShelf
+  /// Blocks compressing, or compressed and waiting to be sent, across every layer of every copy of the run:
+  /// the cores' worth and one more keeps them busy, and bounds memory however slow the network is and
+  /// however many images move at once.
+  let compressing: Slots
+  /// Large layers compressing at once in the run: as many as there are cores keep them busy; each more
+  /// holds a block being filled and an upload's buffers (about 4 MiB) for no gain.
+  let largeLayersCompressing: Slots
 
   public init(
     options: CopyOptions, cache: BlobInfoCache = BlobInfoCache(file: nil),
@@ -21,6 +28,8 @@ public struct CopyEngine: Sendable {
     self.cache = cache
     self.progress = progress
     self.ztocs = ZtocShelf(cache: cache, settings: options.soci)
+    self.compressing = Slots(count: options.compressionThreads + 1)
+    self.largeLayersCompressing = Slots(count: options.compressionThreads)
   }
 
   /// Runs copies as one piece of work, `jobs` images at a time (copies into one registry repository take
@@ -45,19 +54,12 @@ public struct CopyEngine: Sendable {
     let run = RunDestinations()
     var results = [Result<Descriptor, any Error>?](repeating: nil, count: copies.count)
     do {
-      try await withThrowingTaskGroup(of: (Int, Result<Descriptor, any Error>).self) { group in
-        var order = RunDestinations.startOrder(copies.map { $0.targets.first?.destination.repositoryKey })[...]
-        func startNext() {
-          guard let position = order.popFirst() else { return }
-          group.addTask {
-            (position, try await self.perform(copies[position], at: position, in: run, keepGoing: keepGoing))
-          }
-        }
-        for _ in 0..<max(1, jobs) { startNext() }
-        while let (position, result) = try await group.next() {
-          results[position] = result
-          startNext()
-        }
+      var order = RunDestinations.startOrder(copies.map { $0.targets.first?.destination.repositoryKey })[...]
+      try await runBounded(width: jobs) { () -> (@Sendable () async throws -> (Int, Result<Descriptor, any Error>))? in
+        guard let position = order.popFirst() else { return nil }
+        return { (position, try await self.perform(copies[position], at: position, in: run, keepGoing: keepGoing)) }
+      } finished: { (position, result) in
+        results[position] = result
       }
       await cache.save()
       for destination in await run.prepared {

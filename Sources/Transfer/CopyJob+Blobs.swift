@@ -35,17 +35,12 @@ extension CopyJob {
     var unique = [Descriptor]()
     for layer in layers where !unique.contains(where: { $0.digest == layer.digest }) { unique.append(layer) }
     var stored = [Digest: Descriptor]()
-    try await withThrowingTaskGroup(of: (Digest, Descriptor).self) { group in
-      var pending = unique[...]
-      func startNext() {
-        guard let layer = pending.popFirst() else { return }
-        group.addTask { (layer.digest, try await self.copyLayer(layer, format: format)) }
-      }
-      for _ in 0..<max(1, options.concurrency) { startNext() }
-      while let (digest, descriptor) = try await group.next() {
-        stored[digest] = descriptor
-        startNext()
-      }
+    var pending = unique[...]
+    try await runBounded(width: options.concurrency) { () -> (@Sendable () async throws -> (Digest, Descriptor))? in
+      guard let layer = pending.popFirst() else { return nil }
+      return { (layer.digest, try await self.copyLayer(layer, format: format)) }
+    } finished: { (digest, descriptor) in
+      stored[digest] = descriptor
     }
     return layers.map { stored[$0.digest]! }
   }
@@ -201,13 +196,13 @@ extension CopyJob {
     guard compress, layer.size >= 4 * Int64(options.compression.blockSize) else {
       return try await streamNow(layer, compress: compress, to: targets, indexing: indexing)
     }
-    await largeLayersCompressing.acquire()
+    await engine.largeLayersCompressing.acquire()
     do {
       let streamed = try await streamNow(layer, compress: compress, to: targets, indexing: indexing)
-      await largeLayersCompressing.release()
+      await engine.largeLayersCompressing.release()
       return streamed
     } catch {
-      await largeLayersCompressing.release()
+      await engine.largeLayersCompressing.release()
       throw error
     }
   }
@@ -218,7 +213,8 @@ extension CopyJob {
     var uploads = [any BlobUpload]()
     var compression =
       compress
-      ? OrderedCompression(codec: options.compression, slots: compressing, depth: options.compressionThreads) : nil
+      ? OrderedCompression(codec: options.compression, slots: engine.compressing, depth: options.compressionThreads)
+      : nil
     do {
       let source = source
       let reopen: BlobReopener = { @Sendable offset in try await source.openBlob(layer, from: offset) }

@@ -9,12 +9,6 @@ final class CopyJob: Sendable {
   let targets: [CopyTarget]
   /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
   let hints: HintStore
-  /// Blocks compressing, or compressed and waiting to be sent, across every layer: the cores' worth and one
-  /// more keeps them busy, and bounds memory however slow the network is.
-  let compressing: Slots
-  /// Large layers compressing at once: as many as there are cores keep them busy; each more holds a block
-  /// being filled and an upload's buffers (about 4 MiB) for no gain.
-  let largeLayersCompressing: Slots
 
   /// Whether the root manifest is hoist's own (see `RootDocument.isBuilt`).
   let built: Bool
@@ -29,8 +23,6 @@ final class CopyJob: Sendable {
     self.built = built
     self.source = source
     self.targets = targets
-    self.compressing = Slots(count: engine.options.compressionThreads + 1)
-    self.largeLayersCompressing = Slots(count: engine.options.compressionThreads)
     self.hints = HintStore { await Self.currentManifests(of: targets) }
   }
 
