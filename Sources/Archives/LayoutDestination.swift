@@ -14,9 +14,10 @@ public enum OutputFormat: String, Sendable, CaseIterable {
   /// skopeo's `dir:` format: one image, `manifest.json`, `version`, and blobs named by their hex digests.
   case dir
 
-  /// The format a path implies: a `.tar` file is a docker archive, anything else a layout folder.
-  public static func implied(by path: String) -> OutputFormat {
-    path.hasSuffix(".tar") ? .dockerArchive : .oci
+  /// The format a path implies: a `.tar` file is a docker archive (an OCI tar for a `delta` bundle, which
+  /// leaves blobs out that `docker load` would need), anything else a layout folder.
+  public static func implied(by path: String, delta: Bool = false) -> OutputFormat {
+    path.hasSuffix(".tar") ? (delta ? .ociArchive : .dockerArchive) : .oci
   }
 }
 

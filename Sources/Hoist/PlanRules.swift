@@ -110,6 +110,13 @@ public enum PlanRules {
         + "or an OCI tar (--format oci-archive)")
   }
 
+  /// What says that a delta bundle named `NAME.tar` with no `--format` is an OCI tar, not the docker
+  /// archive the name would otherwise make; nil for any other output.
+  public static func deltaFormatNotice(output: String, given: OutputFormat?, since: [String]) -> String? {
+    guard given == nil, !since.isEmpty, OutputFormat.implied(by: output, delta: true) == .ociArchive else { return nil }
+    return "\(output) is written as an OCI tar (oci-archive): a delta bundle leaves out blobs that docker load needs"
+  }
+
   /// What the bundles and inventories `since` names hold, for a delta to leave out.
   public static func base(since: [String]) throws -> DeltaBase.Held {
     try since.reduce(into: DeltaBase.Held()) { $0.add(try DeltaBase.held(at: $1)) }

@@ -42,7 +42,7 @@ public struct PullPlan: Sendable {
   }
 
   /// The output's format, as given or as its name implies.
-  public var outputFormat: OutputFormat { format ?? OutputFormat.implied(by: output) }
+  public var outputFormat: OutputFormat { format ?? OutputFormat.implied(by: output, delta: !since.isEmpty) }
 
   /// Refuses what cannot be pulled as asked.
   public func validate() throws(PlanError) {
@@ -81,8 +81,11 @@ public struct PullPlan: Sendable {
     let destination = try LayoutDestination(
       path: output, format: outputFormat, uncompressedLayers: uncompressedLayers, maxFileSize: maxFileSize)
     if !since.isEmpty { await destination.leaveOut(try PlanRules.base(since: since), since: since) }
+    if let notice = PlanRules.deltaFormatNotice(output: output, given: format, since: since) {
+      progress(.notice(notice))
+    }
     let options = session.settings.copyOptions(concurrency: concurrency).carrying(referrers)
-    let engine = CopyEngine(options: options, cache: session.settings.blobInfoCache(), progress: progress)
+    let engine = CopyEngine(options: options, cache: session.blobInfo, progress: progress)
     let platform = platform
     let several = references.count > 1
     let stored = try await engine.run(
@@ -169,7 +172,7 @@ public struct CopyPlan: Sendable {
     -> Descriptor
   {
     let engine = CopyEngine(
-      options: copyOptions(session.settings), cache: session.settings.blobInfoCache(), progress: progress)
+      options: copyOptions(session.settings), cache: session.blobInfo, progress: progress)
     let imageSource = try session.source(source, platform: platform)
     let target = try session.target(destination, naming: source, uncompressedLayers: uncompressedLayers)
     let copy = ImageCopy(source: { imageSource }, targets: [target])

@@ -16,16 +16,20 @@ extension SyncPlan {
     let sent = BytesSent()
     let engine = CopyEngine(
       options: session.settings.copyOptions(concurrency: concurrency).carrying(referrers),
-      cache: session.settings.blobInfoCache(),
+      cache: session.blobInfo,
       progress: { event in
         sent.note(event)
         progress(event)
       })
     let bundle = try output.map {
       try LayoutDestination(
-        path: $0, format: OutputFormat.implied(by: $0), uncompressedLayers: false, maxFileSize: maxFileSize)
+        path: $0, format: OutputFormat.implied(by: $0, delta: !since.isEmpty), uncompressedLayers: false,
+        maxFileSize: maxFileSize)
     }
     if let bundle, !since.isEmpty { await bundle.leaveOut(try PlanRules.base(since: since), since: since) }
+    if let notice = output.flatMap({ PlanRules.deltaFormatNotice(output: $0, given: nil, since: since) }) {
+      progress(.notice(notice))
+    }
     // With referrers, an image already mirrored is copied again (blobs found, nothing sent), so that
     // signatures added since reach the mirror.
     var mirrored = items.map { _ -> Digest? in nil }

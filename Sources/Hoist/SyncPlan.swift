@@ -48,9 +48,8 @@ public struct SyncPlan: Sendable {
       throw PlanError("--since and --max-file-size shape a bundle; give --output")
     }
     if let output {
-      try PlanRules.check(since: since, into: OutputFormat.implied(by: output))
-      if let maxFileSize, OutputFormat.implied(by: output) != .dockerArchive || maxFileSize < PlanRules.minimumPartSize
-      {
+      let format = OutputFormat.implied(by: output, delta: !since.isEmpty)
+      if let maxFileSize, format == .oci || maxFileSize < PlanRules.minimumPartSize {
         throw PlanError("--max-file-size splits a .tar bundle into parts of at least 1MiB")
       }
     }

@@ -41,13 +41,14 @@ struct PullCommand: AsyncParsableCommand {
         hoist pull registry.example.com/app:1.4 app.tar
         hoist pull registry.example.com/base:3 --platform linux/arm64 base.tar
         hoist pull reg/a:1 reg/b:2 reg/c:3 --output bundle.tar
-        hoist pull reg/a:2 --output delta.tar --format oci-archive --since bundle.tar   # only what changed
+        hoist pull reg/a:2 --output delta.tar --since bundle.tar   # only what changed, as an OCI tar
 
       With --max-file-size, a tar larger than the size is written as NAME.001, NAME.002, …, each within it
       (FAT32 takes 4 GiB per file); push, copy and verify read the first part as the whole.
 
       With --since, the output leaves out every blob the named bundles (or hoist inventory files) hold and
       lists them in hoist-delta.json; pushing it checks they are at the destination before writing anything.
+      A delta NAME.tar is an OCI tar (docker load needs every blob).
       """
   )
 

@@ -121,6 +121,13 @@ func expectRefusal(_ message: String, sourceLocation: SourceLocation = #_sourceL
   @Test func aDeltaIsAnOCILayoutOrTar() throws {
     var plan = try PullPlan(arguments: ["r.example.com/a", "./delta.tar"], output: nil)
     plan.since = ["./full.tar"]
+    #expect(plan.outputFormat == .ociArchive)
+    #expect(
+      PlanRules.deltaFormatNotice(output: plan.output, given: nil, since: plan.since)?.hasPrefix("./delta.tar is")
+        == true)
+    try plan.validate()
+    plan.format = .dockerArchive
+    #expect(PlanRules.deltaFormatNotice(output: plan.output, given: plan.format, since: plan.since) == nil)
     expectRefusal(
       "a delta bundle (--since) leaves blobs out, which docker-archive cannot; write it as an OCI layout or an OCI "
         + "tar (--format oci-archive)"
