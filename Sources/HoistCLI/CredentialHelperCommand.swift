@@ -1,9 +1,6 @@
-import AWS
-import ECR
 import Foundation
 import Hoist
 import OCI
-import Registry
 
 /// `docker-credential-hoist`: the Docker credential-helper protocol for Amazon ECR registries, so that
 /// `"credHelpers": {"<registry>": "hoist"}` makes docker, skopeo and crane log in through hoist.
@@ -38,16 +35,11 @@ public enum CredentialHelperCommand {
   }
 
   static func get(serverURL: String) async throws -> String {
-    let host = Session.registryHost(serverURL.trimmingCharacters(in: .whitespacesAndNewlines))
-    guard ECRHost(host: host) != nil else { throw HelperError.notFound }
-    let token = try await ConnectionOptions.parse([]).withConnection(hosts: [host]) { connected in
-      try await connected.ecr(host)!.login()
+    let settings = try ConnectionOptions.parse([]).settings
+    guard let answer = try await CredentialHelperAnswer.answer(serverURL: serverURL, settings: settings) else {
+      throw HelperError.notFound
     }
-    let answer = [
-      "ServerURL": serverURL.trimmingCharacters(in: .whitespacesAndNewlines), "Username": token.username,
-      "Secret": token.password,
-    ]
-    return String(decoding: try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]), as: UTF8.self)
+    return try answer.json()
   }
 
   enum HelperError: CategorizedError, CustomStringConvertible {
