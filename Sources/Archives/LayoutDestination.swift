@@ -36,7 +36,7 @@ public actor LayoutDestination: ImageDestination {
   let staging: String
   let inPlace: Bool
   var entries: [Descriptor] = []
-  /// The `CopyOrder.position` of the copy that stored each entry: entries are kept in that order.
+  /// The order in its run of the copy that stored each entry: entries are kept in that order.
   private var entryPositions: [Int] = []
   /// Every manifest and index stored, for the `dir:` format, which keeps them apart from other blobs.
   var manifests = Set<Digest>()
@@ -125,7 +125,9 @@ public actor LayoutDestination: ImageDestination {
     return upload
   }
 
-  public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+  public func putManifest(
+    _ bytes: Data, mediaType: String, reference: ManifestReference, order: Int
+  ) async throws -> Digest {
     let digest = Digest(sha256Bytes: SHA256Hasher.hash(bytes))
     try write(bytes, to: blobPath(digest))
     manifests.insert(digest)
@@ -138,7 +140,7 @@ public actor LayoutDestination: ImageDestination {
       list(
         Descriptor(
           mediaType: mediaType, digest: digest, size: Int64(bytes.count),
-          annotations: [Annotation.refName: name]))
+          annotations: [Annotation.refName: name]), position: order)
     case .digest:
       // A referrer is listed, unnamed and with its artifact type, so that OCI tools (oras) find it.
       guard let listed = Referrer.listed(bytes, mediaType: mediaType, digest: digest),
@@ -146,15 +148,14 @@ public actor LayoutDestination: ImageDestination {
       else { break }
       var entry = Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
       entry.artifactType = listed.descriptor.artifactType
-      list(entry)
+      list(entry, position: order)
     }
     return digest
   }
 
-  /// Lists an entry after those of its own copy and of every copy given before it, however the copies of a
-  /// run interleave.
-  private func list(_ entry: Descriptor) {
-    let position = CopyOrder.position
+  /// Lists an entry after those of its own copy and of every copy given before it (`position` is its
+  /// copy's order in the run), however the copies of a run interleave.
+  private func list(_ entry: Descriptor, position: Int) {
     let at = entryPositions.firstIndex { $0 > position } ?? entries.count
     entries.insert(entry, at: at)
     entryPositions.insert(position, at: at)

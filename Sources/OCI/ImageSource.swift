@@ -148,8 +148,11 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// destination continue an upload an earlier run left unfinished, and `reopen` reads it again from an
   /// offset, which lets an upload send once more what a failed request lost.
   func beginUpload(expected: Descriptor?, reopen: BlobReopener?) async throws -> any BlobUpload
-  /// Stores a manifest or index; returns the digest the destination reports for it.
-  func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest
+  /// Stores a manifest or index; returns the digest the destination reports for it. `order` is where the
+  /// copy storing it stands among the copies of its run: a destination that lists what it took (a layout's
+  /// `index.json`, a docker archive's `manifest.json`) lists images in the order they were given, not the
+  /// order they finished.
+  func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference, order: Int) async throws -> Digest
   /// The manifest currently under `tag`, if any: lets a push recognise an image the destination has.
   func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)?
   /// Whether the destination refuses manifests and indexes without a top-level `mediaType` (ECR does).

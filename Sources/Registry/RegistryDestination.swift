@@ -85,7 +85,9 @@ public struct RegistryDestination: ImageDestination {
 
   /// Stores a manifest; one with a `subject` that the registry did not index (no referrers API) is added
   /// to the subject's referrers tag index, so that it can be found either way.
-  public func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+  public func putManifest(
+    _ bytes: Data, mediaType: String, reference: ManifestReference, order: Int
+  ) async throws -> Digest {
     let stored = try await client.putManifest(
       repository: repository, reference: reference.description, bytes: bytes, mediaType: mediaType)
     if stored.indexedSubject == nil,

@@ -91,9 +91,7 @@ public struct CopyEngine: Sendable {
     await run.takeTurn(repositories)
     do {
       let source = try await copy.source()
-      let stored = try await CopyOrder.$position.withValue(position) {
-        try await engine.copy(from: source, to: copy.targets)
-      }
+      let stored = try await engine.copy(from: source, to: copy.targets, order: position)
       await run.endTurn(repositories)
       await run.use(copy.targets.map(\.destination))
       return .success(stored)
@@ -121,11 +119,12 @@ public struct CopyEngine: Sendable {
   }
 
   /// Copies the source's root image or index, and no more: no destination is prepared, committed or
-  /// abandoned (`run` does that). Returns the root manifest's descriptor as stored.
-  public func copy(from source: any ImageSource, to targets: [CopyTarget]) async throws -> Descriptor {
+  /// abandoned (`run` does that). `order` is the copy's place in its run (see
+  /// `ImageDestination.putManifest`). Returns the root manifest's descriptor as stored.
+  public func copy(from source: any ImageSource, to targets: [CopyTarget], order: Int = 0) async throws -> Descriptor {
     let root = try await source.root()
     for notice in root.notices { progress(.notice(notice)) }
-    let job = CopyJob(engine: self, source: source, targets: targets, built: root.isBuilt)
+    let job = CopyJob(engine: self, source: source, targets: targets, built: root.isBuilt, order: order)
     do {
       _ = await job.carried.insert(root.descriptor.digest)
       let stored = try await job.copyNode(root.descriptor, bytes: root.bytes, naming: .targetTags, depth: 0, level: 0)

@@ -10,6 +10,8 @@ final class CopyJob: Sendable {
   /// Compressed layers the destinations' current tags use, by uncompressed digest (a fresh machine's cache).
   let hints: HintStore
 
+  /// Where this copy stands among the copies of its run (see `ImageDestination.putManifest`).
+  let order: Int
   /// Whether the root manifest is hoist's own (see `RootDocument.isBuilt`).
   let built: Bool
   /// The manifests this copy has taken or is taking, so that a referrer listed twice (or a list that names
@@ -18,8 +20,9 @@ final class CopyJob: Sendable {
   /// The SOCI index of each image manifest this copy stored as an index's child.
   let sociIndexes = SociCompanions()
 
-  init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget], built: Bool) {
+  init(engine: CopyEngine, source: any ImageSource, targets: [CopyTarget], built: Bool, order: Int) {
     self.engine = engine
+    self.order = order
     self.built = built
     self.source = source
     self.targets = targets
@@ -142,7 +145,7 @@ final class CopyJob: Sendable {
     for target in targets {
       for reference in naming.references(in: target, digest: descriptor.digest) {
         let stored = try await target.destination.putManifest(
-          data, mediaType: descriptor.mediaType, reference: reference)
+          data, mediaType: descriptor.mediaType, reference: reference, order: order)
         guard stored == descriptor.digest else {
           throw TransferError.manifestDigestMismatch(
             destination: target.destination.description, expected: descriptor.digest, actual: stored)

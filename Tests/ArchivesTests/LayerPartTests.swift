@@ -75,7 +75,8 @@ import Testing
     try await upload.write(compressed)
     try await upload.finish(digest: layer.digest, size: layer.size)
     let manifest = Manifest(mediaType: MediaType.ociManifest, config: configDescriptor, layers: [layer])
-    _ = try await destination.putManifest(manifest.encoded(), mediaType: MediaType.ociManifest, reference: .tag("t"))
+    _ = try await destination.putManifest(
+      manifest.encoded(), mediaType: MediaType.ociManifest, reference: .tag("t"), order: 0)
     try await destination.commit()
 
     let archive = try TarArchive(path: folder + "/image.tar")

@@ -302,7 +302,8 @@ func push(
     artifact.subject = subject
     let bytes = artifact.encoded()
     for _ in 0..<2 {
-      _ = try await destination.putManifest(bytes, mediaType: MediaType.ociManifest, reference: .digest(subject.digest))
+      _ = try await destination.putManifest(
+        bytes, mediaType: MediaType.ociManifest, reference: .digest(subject.digest), order: 0)
     }
     #expect(try await client.referrers(repository: "repo", subject: subject.digest, artifactType: nil) == nil)
     let listed = try await client.referrersTag(repository: "repo", subject: subject.digest)

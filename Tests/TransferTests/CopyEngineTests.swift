@@ -87,7 +87,9 @@ actor MemoryDestination: ImageDestination {
   }
   func store(_ data: Data, as digest: Digest) { blobs[digest] = data }
   func cancelOne() { cancelled += 1 }
-  func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+  func putManifest(
+    _ bytes: Data, mediaType: String, reference: ManifestReference, order: Int
+  ) async throws -> Digest {
     manifests[reference.description] = bytes
     return Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
   }

@@ -83,7 +83,9 @@ actor RepositoryDestination: ImageDestination {
     StoringUpload(destination: self)
   }
   func store(_ data: Data, as digest: Digest) { blobs[digest] = data }
-  func putManifest(_ bytes: Data, mediaType: String, reference: ManifestReference) async throws -> Digest {
+  func putManifest(
+    _ bytes: Data, mediaType: String, reference: ManifestReference, order: Int
+  ) async throws -> Digest {
     Digest(sha256Bytes: SHA256Hasher.hash(Array(bytes)))
   }
   func currentManifest(tag: String) async throws -> (bytes: Data, mediaType: String)? { nil }
