@@ -63,11 +63,12 @@ public struct AWSHTTP: Sendable {
     }
   }
 
-  /// A call in the AWS JSON 1.1 protocol (ECR): POST `/` with `X-Amz-Target`; returns the decoded answer.
-  func json(
-    endpoint: URL, target: String, body: [String: Any], signer: SigV4Signer, operation: String
-  ) async throws -> [String: Any] {
-    let payload = try JSONSerialization.data(withJSONObject: body)
+  /// A call in the AWS JSON 1.1 protocol (ECR): POST `/` with `X-Amz-Target`; returns the answer decoded.
+  func json<Answer: Decodable>(
+    endpoint: URL, target: String, body: [String: JSONValue], signer: SigV4Signer, operation: String,
+    answer: Answer.Type
+  ) async throws -> Answer {
+    let payload = try JSONEncoder().encode(body)
     let (status, data, budget) = try await RetryBudget.within(policy: retryPolicy) { budget in
       let (status, data) = try await send(
         method: .POST, url: endpoint,
@@ -79,10 +80,11 @@ public struct AWSHTTP: Sendable {
       let tried = budget.attempts > 1 ? " (tried \(budget.attempts) times)" : ""
       throw Self.error(status: status, body: data, operation: operation + tried)
     }
-    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-      throw AWSError.transport(operation: operation, reason: "the answer is not JSON")
+    do {
+      return try JSONDecoder().decode(Answer.self, from: data)
+    } catch {
+      throw AWSError.transport(operation: operation, reason: "the answer is not the JSON expected (\(error))")
     }
-    return object
   }
 
   /// An error answer in JSON (`__type`, `message`) or XML (`<Code>`, `<Message>`) form.
@@ -91,10 +93,22 @@ public struct AWSHTTP: Sendable {
     guard let code = PassingFailure.awsCode(in: body) else {
       return .service(operation: operation, code: "HTTP\(status)", message: String(text.prefix(200)), status: status)
     }
-    let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any]
-    let message = object.map { ($0["message"] as? String) ?? ($0["Message"] as? String) ?? "" }
+    let object = try? JSONDecoder().decode(ErrorAnswer.self, from: body)
+    let message = object.map { $0.message ?? $0.capitalMessage ?? "" }
     return .service(
       operation: operation, code: code, message: message ?? xmlValue("Message", in: text) ?? "", status: status)
+  }
+}
+
+/// An AWS error answer in JSON form, as far as hoist reads it.
+struct ErrorAnswer: Decodable {
+  var message: String?
+  /// `Message`, as some services write it.
+  var capitalMessage: String?
+
+  enum CodingKeys: String, CodingKey {
+    case message
+    case capitalMessage = "Message"
   }
 }
 

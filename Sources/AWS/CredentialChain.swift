@@ -129,14 +129,12 @@ public struct CredentialChain: Sendable {
       throw AWSError.credentialSource(source: source, reason: "it exited with status \(outcome.status)")
     }
     let data = outcome.output
-    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
-    else {
+    guard let (document, key, secret) = CredentialDocument.read(data) else {
       throw AWSError.credentialSource(source: source, reason: "its output is not credential JSON")
     }
     return AWSCredentials(
-      accessKeyID: key, secretAccessKey: secret, sessionToken: object["SessionToken"] as? String,
-      expiration: (object["Expiration"] as? String).flatMap(parseDate), source: source)
+      accessKeyID: key, secretAccessKey: secret, sessionToken: document.sessionToken,
+      expiration: document.expiration.flatMap(parseDate), source: source)
   }
 
   /// IAM Identity Center: the cached access token of the profile's SSO session, exchanged at the SSO portal.
@@ -154,12 +152,12 @@ public struct CredentialChain: Sendable {
     let home = environment.variables["HOME"] ?? NSHomeDirectory()
     let cacheFile = home + "/.aws/sso/cache/\(hash).json"
     guard let data = FileManager.default.contents(atPath: cacheFile),
-      let cached = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let token = cached["accessToken"] as? String
+      let cached = try? JSONDecoder().decode(SSOCachedLogin.self, from: data),
+      let token = cached.accessToken
     else {
       throw AWSError.credentialSource(source: "SSO profile \(profile)", reason: "no cached login; run aws sso login")
     }
-    if let expires = (cached["expiresAt"] as? String).flatMap(parseDate), expires < Date() {
+    if let expires = cached.expiresAt.flatMap(parseDate), expires < Date() {
       throw AWSError.credentialSource(
         source: "SSO profile \(profile)", reason: "the SSO login expired; run aws sso login")
     }
@@ -181,13 +179,13 @@ public struct CredentialChain: Sendable {
       method: .GET, url: url, headers: [("x-amz-sso_bearer_token", token)], signer: nil,
       operation: operation)
     guard status == 200 else { throw AWSHTTP.error(status: status, body: body, operation: operation) }
-    guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-      let credentials = object["roleCredentials"] as? [String: Any],
-      let key = credentials["accessKeyId"] as? String, let secret = credentials["secretAccessKey"] as? String
+    guard let answer = try? JSONDecoder().decode(SSORoleCredentials.self, from: body),
+      let credentials = answer.roleCredentials,
+      let key = credentials.accessKeyId, let secret = credentials.secretAccessKey
     else { throw AWSError.transport(operation: operation, reason: "the answer has no credentials") }
-    let expiration = (credentials["expiration"] as? Double).map { Date(timeIntervalSince1970: $0 / 1000) }
+    let expiration = credentials.expiration.map { Date(timeIntervalSince1970: $0 / 1000) }
     return AWSCredentials(
-      accessKeyID: key, secretAccessKey: secret, sessionToken: credentials["sessionToken"] as? String,
+      accessKeyID: key, secretAccessKey: secret, sessionToken: credentials.sessionToken,
       expiration: expiration, roleARN: "arn:aws:iam::\(account):role/\(role)", source: "SSO profile \(profile)")
   }
 
@@ -249,12 +247,11 @@ public struct CredentialChain: Sendable {
 
   /// The JSON the container and instance endpoints answer.
   static func metadataCredentials(_ body: Data, source: String) throws -> AWSCredentials {
-    guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-      let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
-    else { throw AWSError.credentialSource(source: source, reason: "the answer is not credential JSON") }
+    guard let (document, key, secret) = CredentialDocument.read(body) else {
+      throw AWSError.credentialSource(source: source, reason: "the answer is not credential JSON")
+    }
     return AWSCredentials(
-      accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
-      expiration: (object["Expiration"] as? String).flatMap(parseDate), roleARN: object["RoleArn"] as? String,
-      source: source)
+      accessKeyID: key, secretAccessKey: secret, sessionToken: document.token,
+      expiration: document.expiration.flatMap(parseDate), roleARN: document.roleARN, source: source)
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// ECR's image scans (basic, and enhanced through Amazon Inspector): start one, read its status and
 /// findings.
@@ -18,27 +19,27 @@ extension ECRClient {
     }
 
     /// A basic scan's finding: the package in its attributes.
-    init(basic object: [String: Any]) {
-      let attributes = Dictionary(
-        ((object["attributes"] as? [[String: Any]]) ?? []).compactMap { attribute in
-          (attribute["key"] as? String).map { ($0, attribute["value"] as? String ?? "") }
-        }, uniquingKeysWith: { first, _ in first })
+    init(basic finding: ECRAnswer.ScanFindings.BasicFinding) {
+      var attributes = [String: String]()
+      for attribute in finding.attributes ?? [] {
+        guard let key = attribute.key, attributes[key] == nil else { continue }
+        attributes[key] = attribute.value ?? ""
+      }
       let package = [attributes["package_name"], attributes["package_version"]].compactMap { $0 }
       self.init(
-        name: object["name"] as? String ?? "", severity: object["severity"] as? String ?? "UNDEFINED",
-        package: package.isEmpty ? nil : package.joined(separator: " "), uri: object["uri"] as? String)
+        name: finding.name ?? "", severity: finding.severity ?? "UNDEFINED",
+        package: package.isEmpty ? nil : package.joined(separator: " "), uri: finding.uri)
     }
 
     /// An enhanced scan's finding: the package in its vulnerability details.
-    init(enhanced object: [String: Any]) {
-      let details = object["packageVulnerabilityDetails"] as? [String: Any] ?? [:]
-      let package = ((details["vulnerablePackages"] as? [[String: Any]]) ?? []).first.map {
-        [$0["name"] as? String, $0["version"] as? String].compactMap { $0 }.joined(separator: " ")
+    init(enhanced finding: ECRAnswer.ScanFindings.EnhancedFinding) {
+      let details = finding.packageVulnerabilityDetails
+      let package = details?.vulnerablePackages?.first.map {
+        [$0.name, $0.version].compactMap { $0 }.joined(separator: " ")
       }
       self.init(
-        name: details["vulnerabilityId"] as? String ?? object["title"] as? String ?? "",
-        severity: object["severity"] as? String ?? "UNDEFINED", package: package,
-        uri: details["sourceUrl"] as? String)
+        name: details?.vulnerabilityId ?? finding.title ?? "", severity: finding.severity ?? "UNDEFINED",
+        package: package, uri: details?.sourceUrl)
     }
   }
 
@@ -58,7 +59,8 @@ extension ECRClient {
   /// made today (`LimitExceededException`) is no failure.
   public func startImageScan(_ name: String, image: ImageID) async throws {
     do {
-      _ = try await call("StartImageScan", ["repositoryName": name, "imageId": image.fields], about: "\(name)\(image)")
+      _ = try await call(
+        "StartImageScan", ["repositoryName": .string(name), "imageId": image.fields], about: "\(name)\(image)")
     } catch AWSError.service(_, "LimitExceededException", _, _) {
       return
     }
@@ -66,25 +68,22 @@ extension ECRClient {
 
   /// `DescribeImageScanFindings`: one page of the image's scan; nil when the image has never been scanned.
   public func imageScanFindings(_ name: String, image: ImageID, nextToken: String? = nil) async throws -> ScanPage? {
-    var body: [String: Any] = ["repositoryName": name, "imageId": image.fields, "maxResults": 1000]
-    if let nextToken { body["nextToken"] = nextToken }
-    let answer: [String: Any]
+    var body: [String: JSONValue] = ["repositoryName": .string(name), "imageId": image.fields, "maxResults": 1000]
+    if let nextToken { body["nextToken"] = .string(nextToken) }
+    let answer: ECRAnswer.ScanFindings
     do {
-      answer = try await call("DescribeImageScanFindings", body, about: "\(name)\(image)")
+      answer = try await call(
+        "DescribeImageScanFindings", body, about: "\(name)\(image)", answer: ECRAnswer.ScanFindings.self)
     } catch AWSError.service(_, "ScanNotFoundException", _, _) {
       return nil
     }
-    let status = answer["imageScanStatus"] as? [String: Any] ?? [:]
-    let report = answer["imageScanFindings"] as? [String: Any] ?? [:]
-    let basic = (report["findings"] as? [[String: Any]] ?? []).map(Finding.init(basic:))
-    let enhanced = (report["enhancedFindings"] as? [[String: Any]] ?? []).map(Finding.init(enhanced:))
+    let report = answer.imageScanFindings
+    let basic = (report?.findings ?? []).map(Finding.init(basic:))
+    let enhanced = (report?.enhancedFindings ?? []).map(Finding.init(enhanced:))
     return ScanPage(
-      status: status["status"] as? String ?? "UNKNOWN", statusDescription: status["description"] as? String,
-      digest: (answer["imageId"] as? [String: Any])?["imageDigest"] as? String,
-      counts: (report["findingSeverityCounts"] as? [String: Any] ?? [:]).compactMapValues {
-        ($0 as? NSNumber)?.intValue
-      },
-      findings: basic + enhanced, nextToken: answer["nextToken"] as? String)
+      status: answer.imageScanStatus?.status ?? "UNKNOWN", statusDescription: answer.imageScanStatus?.description,
+      digest: answer.imageId?.imageDigest, counts: report?.findingSeverityCounts ?? [:],
+      findings: basic + enhanced, nextToken: answer.nextToken)
   }
 
   /// An image of a repository, by tag or by digest, as ECR's API names it.
@@ -92,10 +91,10 @@ extension ECRClient {
     case tag(String)
     case digest(String)
 
-    var fields: [String: String] {
+    var fields: JSONValue {
       switch self {
-      case .tag(let tag): ["imageTag": tag]
-      case .digest(let digest): ["imageDigest": digest]
+      case .tag(let tag): ["imageTag": .string(tag)]
+      case .digest(let digest): ["imageDigest": .string(digest)]
       }
     }
 

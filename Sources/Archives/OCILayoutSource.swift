@@ -20,8 +20,8 @@ public struct OCILayoutSource: ImageSource {
     guard try files.exists("index.json") else {
       throw ArchiveError.unrecognized(path: files.path, reason: "not an OCI layout: index.json is missing")
     }
-    let layoutVersion = try? JSONSerialization.jsonObject(with: files.read("oci-layout", limit: 4096))
-    guard (layoutVersion as? [String: Any])?["imageLayoutVersion"] as? String == "1.0.0" else {
+    let layout = try? JSONDecoder().decode(LayoutVersion.self, from: files.read("oci-layout", limit: 4096))
+    guard layout?.imageLayoutVersion == "1.0.0" else {
       throw ArchiveError.unrecognized(
         path: files.path, reason: "not an OCI layout: oci-layout is missing or not version 1.0.0")
     }
@@ -86,4 +86,9 @@ public struct OCILayoutSource: ImageSource {
 /// Where things live in an OCI layout.
 enum LayoutPath {
   static func blob(_ digest: Digest) -> String { "blobs/\(digest.algorithm)/\(digest.hex)" }
+}
+
+/// An OCI layout's `oci-layout` file.
+private struct LayoutVersion: Decodable {
+  var imageLayoutVersion: String?
 }

@@ -1,23 +1,14 @@
 import AWS
 import ECR
 import Foundation
+import Registry
 
 /// What the Docker credential-helper protocol's `get` answers for a server: an ECR login from the AWS
 /// credential chain, as amazon-ecr-credential-helper answers it.
-public struct CredentialHelperAnswer: Codable, Sendable, Equatable {
-  public var serverURL: String
-  public var username: String
-  public var secret: String
-
-  enum CodingKeys: String, CodingKey {
-    case serverURL = "ServerURL"
-    case username = "Username"
-    case secret = "Secret"
-  }
-
+public enum CredentialHelperAnswer {
   /// The answer for `serverURL` (as docker sends it, with or without a scheme and path), or nil when its
   /// host is not an ECR registry: only ECR logins are made here.
-  public static func answer(serverURL: String, settings: SessionSettings) async throws -> CredentialHelperAnswer? {
+  public static func answer(serverURL: String, settings: SessionSettings) async throws -> HelperCredentials? {
     let url = serverURL.trimmingCharacters(in: .whitespacesAndNewlines)
     let host = Session.registryHost(url)
     guard ECRHost(host: host) != nil else { return nil }
@@ -25,13 +16,6 @@ public struct CredentialHelperAnswer: Codable, Sendable, Equatable {
       guard let ecr = session.ecr(host) else { throw ECRError.notECR(registry: host, command: "a login") }
       return try await ecr.login()
     }
-    return CredentialHelperAnswer(serverURL: url, username: token.username, secret: token.password)
-  }
-
-  /// The answer as the protocol's JSON, keys sorted.
-  public func json() throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(self), as: UTF8.self)
+    return HelperCredentials(serverURL: url, username: token.username, secret: token.password)
   }
 }

@@ -129,7 +129,7 @@ public enum RepositoryPolicyKind: Sendable {
     guard let data = FileManager.default.contents(atPath: file) else {
       throw PlanError("\(file): cannot read the \(noun) file")
     }
-    guard let policy = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+    guard let policy = JSONValue.read(data), policy.object != nil else {
       throw PlanError("\(file): the \(noun) is not a JSON object")
     }
     if self == .lifecycle, let problem = LifecyclePolicyShape.problem(in: policy) {

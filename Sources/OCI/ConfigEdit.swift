@@ -36,17 +36,17 @@ public struct ConfigEdit: Sendable, Equatable {
 
   /// The config with the changes made, as JSON without escaped slashes and with sorted keys.
   public func apply(to config: Data, what: String) throws(OCIError) -> Data {
-    guard var object = (try? JSONSerialization.jsonObject(with: config)) as? [String: Any] else {
+    guard var object = JSONValue.read(config)?.object else {
       throw .invalidDocument(what: what, reason: "not a JSON object")
     }
-    var runtime = object["config"] as? [String: Any] ?? [:]
+    var runtime = object["config"]?.object ?? [:]
     if !labels.isEmpty {
-      var merged = runtime["Labels"] as? [String: Any] ?? [:]
-      for (key, value) in labels { merged[key] = value }
-      runtime["Labels"] = merged
+      var merged = runtime["Labels"]?.object ?? [:]
+      for (key, value) in labels { merged[key] = .string(value) }
+      runtime["Labels"] = .object(merged)
     }
     if !environment.isEmpty {
-      var variables = runtime["Env"] as? [String] ?? []
+      var variables = runtime["Env"]?.array?.compactMap(\.string) ?? []
       for variable in environment {
         let name = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
         if let position = variables.firstIndex(where: { $0 == name || $0.hasPrefix(name + "=") }) {
@@ -55,40 +55,46 @@ public struct ConfigEdit: Sendable, Equatable {
           variables.append(variable)
         }
       }
-      runtime["Env"] = variables
+      runtime["Env"] = Self.strings(variables)
     }
-    if let entrypoint { runtime["Entrypoint"] = entrypoint }
-    if let command { runtime["Cmd"] = command }
-    if let user { runtime["User"] = user }
-    if let workingDirectory { runtime["WorkingDir"] = workingDirectory }
+    if let entrypoint { runtime["Entrypoint"] = Self.strings(entrypoint) }
+    if let command { runtime["Cmd"] = Self.strings(command) }
+    if let user { runtime["User"] = .string(user) }
+    if let workingDirectory { runtime["WorkingDir"] = .string(workingDirectory) }
     if !exposedPorts.isEmpty {
-      var ports = runtime["ExposedPorts"] as? [String: Any] ?? [:]
-      for port in exposedPorts { ports[port.contains("/") ? port : port + "/tcp"] = [String: Any]() }
-      runtime["ExposedPorts"] = ports
+      var ports = runtime["ExposedPorts"]?.object ?? [:]
+      for port in exposedPorts { ports[port.contains("/") ? port : port + "/tcp"] = [:] }
+      runtime["ExposedPorts"] = .object(ports)
     }
-    object["config"] = runtime
+    object["config"] = .object(runtime)
     if !appendedLayers.isEmpty {
-      var rootfs = object["rootfs"] as? [String: Any] ?? ["type": "layers"]
-      rootfs["diff_ids"] = (rootfs["diff_ids"] as? [String] ?? []) + appendedLayers.map(\.diffID.description)
-      object["rootfs"] = rootfs
-      let history = appendedLayers.map { layer -> [String: Any] in
-        ["created": layer.created, "created_by": layer.createdBy, "comment": "hoist append"]
+      var rootfs = object["rootfs"]?.object ?? ["type": "layers"]
+      rootfs["diff_ids"] = .array(
+        (rootfs["diff_ids"]?.array ?? []) + appendedLayers.map { .string($0.diffID.description) })
+      object["rootfs"] = .object(rootfs)
+      let history = appendedLayers.map { layer -> JSONValue in
+        ["created": .string(layer.created), "created_by": .string(layer.createdBy), "comment": "hoist append"]
       }
-      object["history"] = (object["history"] as? [[String: Any]] ?? []) + history
+      object["history"] = .array((object["history"]?.array ?? []) + history)
     }
     if let created {
-      object["created"] = created
-      if let history = object["history"] as? [[String: Any]] {
-        object["history"] = history.map { entry in
-          var entry = entry
-          entry["created"] = created
-          return entry
-        }
+      object["created"] = .string(created)
+      if let history = object["history"]?.array {
+        object["history"] = .array(
+          history.map { entry in
+            guard var members = entry.object else { return entry }
+            members["created"] = .string(created)
+            return .object(members)
+          })
       }
     }
-    guard
-      let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    else { throw .invalidDocument(what: what, reason: "cannot be written back as JSON") }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(object) else {
+      throw .invalidDocument(what: what, reason: "cannot be written back as JSON")
+    }
     return data
   }
+
+  private static func strings(_ texts: [String]) -> JSONValue { .array(texts.map(JSONValue.string)) }
 }

@@ -20,20 +20,36 @@ public struct DeclaredType: Sendable, Equatable {
   /// Reads the type of a manifest or index; nil for anything else (a Docker schema 1 manifest, an artifact
   /// type hoist does not know, not JSON).
   public init?(document: Data) {
-    guard let object = try? JSONSerialization.jsonObject(with: document) as? [String: Any] else { return nil }
-    if let declared = object["mediaType"] as? String {
+    guard let object = try? JSONDecoder().decode(Shape.self, from: document) else { return nil }
+    if let declared = object.mediaType {
       guard MediaType.isIndex(declared) || MediaType.isManifest(declared) else { return nil }
       mediaType = declared
       isExplicit = true
-    } else if object["manifests"] is [Any] {
+    } else if object.manifests?.array != nil {
       mediaType = MediaType.ociIndex
       isExplicit = false
-    } else if object["config"] is [String: Any] {
+    } else if object.config?.object != nil {
       mediaType = MediaType.ociManifest
       isExplicit = false
     } else {
       return nil
     }
+  }
+
+  /// The members of a document that tell its type: what they are is checked, not decoded.
+  private struct Shape: Decodable {
+    var mediaType: String?
+    var manifests: JSONValue?
+    var config: JSONValue?
+
+    init(from decoder: any Decoder) throws {
+      let container = try decoder.container(keyedBy: CodingKeys.self)
+      mediaType = try? container.decodeIfPresent(String.self, forKey: .mediaType)
+      manifests = try container.decodeIfPresent(JSONValue.self, forKey: .manifests)
+      config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
+    }
+
+    enum CodingKeys: String, CodingKey { case mediaType, manifests, config }
   }
 
   /// The document with a top-level `mediaType` field added after its opening brace, every other byte as

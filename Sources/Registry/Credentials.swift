@@ -55,10 +55,10 @@ public struct DockerConfigFile: Sendable {
     return DockerConfigFile(path: folder + "/config.json")
   }
 
-  /// The file's JSON object; empty when the file does not exist.
-  func load() throws -> [String: Any] {
+  /// The file's members, every one kept for writing it back; empty when the file does not exist.
+  func load() throws -> [String: JSONValue] {
     guard let data = FileManager.default.contents(atPath: path) else { return [:] }
-    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+    guard let object = JSONValue.read(data)?.object else {
       throw CredentialError.badConfig(path: path, reason: "not a JSON object")
     }
     return object
@@ -80,19 +80,20 @@ public struct DockerConfigFile: Sendable {
   func credentials(for host: String) throws -> RegistryCredentials? {
     let config = try load()
     let key = Self.authKey(host)
-    if let helpers = config["credHelpers"] as? [String: String], let helper = helpers[host] ?? helpers[key] {
+    let helpers = config["credHelpers"]?.object
+    if let helper = (helpers?[host] ?? helpers?[key])?.string {
       return try CredentialHelper(name: helper).get(serverURL: host)
     }
-    if let store = config["credsStore"] as? String, !store.isEmpty,
+    if let store = config["credsStore"]?.string, !store.isEmpty,
       let found = try CredentialHelper(name: store).get(serverURL: key)
     {
       return found
     }
-    guard let auths = config["auths"] as? [String: Any] else { return nil }
+    guard let auths = config["auths"]?.object else { return nil }
     let entry = auths[key] ?? auths.first { Self.authKey(Self.host(fromKey: $0.key)) == key }?.value
-    guard let entry = entry as? [String: Any] else { return nil }
-    let identityToken = (entry["identitytoken"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-    if let auth = entry["auth"] as? String, !auth.isEmpty {
+    guard let entry = entry?.object else { return nil }
+    let identityToken = entry["identitytoken"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+    if let auth = entry["auth"]?.string, !auth.isEmpty {
       guard let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
         let colon = decoded.firstIndex(of: ":")
       else {
@@ -110,16 +111,14 @@ public struct DockerConfigFile: Sendable {
   public func store(_ credentials: RegistryCredentials, for host: String) throws {
     var config = try load()
     let key = Self.authKey(host)
-    if let store = config["credsStore"] as? String, !store.isEmpty {
+    var auths = config["auths"]?.object ?? [:]
+    if let store = config["credsStore"]?.string, !store.isEmpty {
       try CredentialHelper(name: store).store(serverURL: key, credentials: credentials)
-      var auths = config["auths"] as? [String: Any] ?? [:]
-      auths[key] = [String: Any]()
-      config["auths"] = auths
+      auths[key] = [:]
     } else {
-      var auths = config["auths"] as? [String: Any] ?? [:]
-      auths[key] = ["auth": Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()]
-      config["auths"] = auths
+      auths[key] = ["auth": .string(Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString())]
     }
+    config["auths"] = .object(auths)
     try write(config)
   }
 
@@ -128,10 +127,10 @@ public struct DockerConfigFile: Sendable {
   public func erase(for host: String) throws -> Bool {
     var config = try load()
     let key = Self.authKey(host)
-    var auths = config["auths"] as? [String: Any] ?? [:]
+    var auths = config["auths"]?.object ?? [:]
     let had = auths.removeValue(forKey: key) != nil
-    config["auths"] = auths
-    if let store = config["credsStore"] as? String, !store.isEmpty {
+    config["auths"] = .object(auths)
+    if let store = config["credsStore"]?.string, !store.isEmpty {
       try? CredentialHelper(name: store).erase(serverURL: key)
     }
     try write(config)
@@ -139,12 +138,14 @@ public struct DockerConfigFile: Sendable {
   }
 
   /// Writes the file atomically with mode 0600 in a 0700 folder.
-  private func write(_ config: [String: Any]) throws {
+  private func write(_ config: [String: JSONValue]) throws {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent()
     try FileManager.default.createDirectory(
       at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = try encoder.encode(config)
     let temporary = folder.appendingPathComponent(".config.json.\(getpid()).tmp")
     guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
     else { throw CredentialError.badConfig(path: path, reason: "cannot write \(temporary.path)") }
@@ -152,6 +153,30 @@ public struct DockerConfigFile: Sendable {
       try? FileManager.default.removeItem(at: temporary)
       throw CredentialError.badConfig(path: path, reason: "cannot replace it")
     }
+  }
+}
+
+/// What the Docker credential-helper protocol carries for one server: `store`'s input and `get`'s answer.
+public struct HelperCredentials: Codable, Sendable, Equatable {
+  public var serverURL: String?
+  public var username: String?
+  public var secret: String?
+
+  enum CodingKeys: String, CodingKey {
+    case serverURL = "ServerURL"
+    case username = "Username"
+    case secret = "Secret"
+  }
+
+  public init(serverURL: String?, username: String?, secret: String?) {
+    (self.serverURL, self.username, self.secret) = (serverURL, username, secret)
+  }
+
+  /// The protocol's JSON, keys sorted.
+  public func json() throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(self), as: UTF8.self)
   }
 }
 
@@ -165,15 +190,8 @@ struct CredentialHelper {
       if output.lowercased().contains("credentials not found") { return nil }
       throw CredentialError.helperFailed(helper: name, action: "get", message: Self.firstLine(output))
     }
-    struct Answer: Decodable {
-      var username: String?
-      var secret: String?
-      enum CodingKeys: String, CodingKey {
-        case username = "Username"
-        case secret = "Secret"
-      }
-    }
-    guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(output.utf8)), let secret = answer.secret
+    guard let answer = try? JSONDecoder().decode(HelperCredentials.self, from: Data(output.utf8)),
+      let secret = answer.secret
     else {
       throw CredentialError.helperFailed(helper: name, action: "get", message: "its answer is not the expected JSON")
     }
@@ -182,11 +200,8 @@ struct CredentialHelper {
   }
 
   func store(serverURL: String, credentials: RegistryCredentials) throws {
-    let payload: [String: String] = [
-      "ServerURL": serverURL, "Username": credentials.username, "Secret": credentials.password,
-    ]
-    let input = String(decoding: try JSONSerialization.data(withJSONObject: payload), as: UTF8.self)
-    let (status, output) = try run("store", input: input)
+    let payload = HelperCredentials(serverURL: serverURL, username: credentials.username, secret: credentials.password)
+    let (status, output) = try run("store", input: try payload.json())
     guard status == 0 else {
       throw CredentialError.helperFailed(helper: name, action: "store", message: Self.firstLine(output))
     }

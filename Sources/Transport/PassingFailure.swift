@@ -66,8 +66,8 @@ public enum PassingFailure {
 
   /// The error code of an AWS error answer: JSON `__type` (without its namespace) or `code`, or XML `<Code>`.
   public static func awsCode(in body: Data) -> String? {
-    if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
-      guard let type = (object["__type"] as? String) ?? (object["code"] as? String) else { return nil }
+    if let object = JSONValue.read(body)?.object {
+      guard let type = object["__type"]?.string ?? object["code"]?.string else { return nil }
       return String(type.split(separator: "#").last ?? Substring(type))
     }
     let text = String(decoding: body, as: UTF8.self)

@@ -1,11 +1,12 @@
 import Foundation
+import OCI
 import Testing
 
 @testable import Hoist
 
 @Suite struct LifecyclePolicyTests {
   func problem(_ json: String) -> String? {
-    LifecyclePolicyShape.problem(in: try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])
+    LifecyclePolicyShape.problem(in: JSONValue.read(Data(json.utf8)) ?? .null)
   }
 
   let untagged =
