@@ -18,6 +18,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
   ],
   targets: [
     // Floor 0: system libraries.
@@ -111,5 +112,11 @@ let package = Package(
       dependencies: ["Hoist", "OCI", "Archives", "Registry", "Transfer", "Transport", "AWS", "ECR", "TestSupport"]),
     .testTarget(name: "AWSTests", dependencies: ["AWS", "Streams"]),
     .testTarget(name: "FuzzTests", dependencies: ["Archives", "OCI", "Registry", "Streams"]),
+    .testTarget(
+      name: "PropertyTests",
+      dependencies: [
+        "OCI", "Transport", "AWS", "Registry", "Hoist",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ]),
   ]
 )

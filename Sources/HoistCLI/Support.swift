@@ -75,23 +75,7 @@ struct ByteCount: ExpressibleByArgument {
   init(bytes: Int) { self.bytes = bytes }
 
   init?(argument: String) {
-    let text = argument.trimmingCharacters(in: .whitespaces)
-    let digits = text.prefix(while: \.isNumber)
-    guard let value = Int(digits) else { return nil }
-    let unit = text.dropFirst(digits.count).lowercased()
-    let scale: Int
-    switch unit {
-    case "", "b": scale = 1
-    case "k", "kb", "kib": scale = 1 << 10
-    case "m", "mb", "mib": scale = 1 << 20
-    case "g", "gb", "gib": scale = 1 << 30
-    default: return nil
-    }
-    let (product, overflow) = value.multipliedReportingOverflow(by: scale)
-    guard !overflow, product <= Self.largest else { return nil }
-    bytes = product
+    guard let bytes = ByteSize.parse(argument) else { return nil }
+    self.bytes = bytes
   }
-
-  /// The largest size accepted: 1 TiB, far above any chunk, span or file hoist handles in one piece.
-  static let largest = 1 << 40
 }
