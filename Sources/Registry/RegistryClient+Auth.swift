@@ -5,31 +5,39 @@ import NIOFoundationCompat
 import OCI
 import Transport
 
-extension RegistryClient {
-  /// The authentication layer of the request path: pings `/v2/` the first time, attaches credentials or a
-  /// token for `scope`, and after a refusal that fresh credentials may cure (a 401 with a challenge, a 403
-  /// when the credentials can be renewed) renews them and sends the request again, once, if `resendable`.
-  /// `resend` (by default: by the request's method) and `answerLimit` go to the `Retries` layer.
-  func authenticated(
-    scope: String?, timeout: TimeAmount, resend: Resend?, answerLimit: Int?, resendable: Bool = true,
-    _ make: () -> HTTPClientRequest
-  ) async throws -> HTTPClientResponse {
-    try await pingOnce()
+/// The authentication layer of a registry client's request path, above `RequestPath`: it pings `/v2/`
+/// the first time, attaches credentials or a token for its scope, and after a refusal that fresh credentials
+/// may cure (a 401 with a challenge, a 403 when the credentials can be renewed) renews them and sends the
+/// request again, once. A request whose body streams cannot go again: it fails as passing instead
+/// (`credentialsRenewed`), for its caller to start over.
+struct Authenticated: HTTPSender {
+  let client: RegistryClient
+  let scope: String?
+  let streaming: Bool
+
+  func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse {
+    try await client.pingOnce()
     var renewed = false
     while true {
-      var request = make()
-      if let authorization = try await authorization(scope: scope) {
-        request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+      var outgoing = request
+      if let authorization = try await client.authorization(scope: scope) {
+        outgoing.headers.replaceOrAdd(name: "Authorization", value: authorization)
       }
-      var rule = resend ?? .byMethod(of: request)
-      if let answerLimit { rule.wholeAnswer = answerLimit }
-      let response = try await path.send(request, timeout: timeout, resend: rule)
-      if resendable, !renewed, try await renewCredentials(refusedBy: response, scope: scope) {
-        renewed = true
-        continue
+      let response = try await client.path.send(outgoing, timeout: timeout, resend: resend)
+      guard !renewed, try await client.renewCredentials(refusedBy: response, scope: scope) else { return response }
+      guard !streaming else {
+        throw RegistryError(operation: "", registry: client.host, reason: .credentialsRenewed)
       }
-      return response
+      renewed = true
     }
+  }
+}
+
+extension RegistryClient {
+  /// The request path for requests in `scope`: the authentication layer (`Authenticated`) over `path`.
+  /// `streaming`: the requests' bodies stream, so they cannot go twice.
+  func authenticated(_ scope: String?, streaming: Bool = false) -> Authenticated {
+    Authenticated(client: self, scope: scope, streaming: streaming)
   }
 
   /// Renews what a refusal asks for: a new token or Basic credentials after a 401 with a challenge, new

@@ -9,8 +9,9 @@ import Transport
 /// A client for one registry host, speaking the OCI distribution protocol.
 ///
 /// Every request goes through `send`, which passes it down the request path in this order: authentication
-/// (`RegistryClient+Auth.swift`: the ping, Basic or a Bearer token per scope, renewal after a 401 or a 403
-/// from renewable credentials), then `RequestPath` (`Retries`, `Redirects`, `RequestTrace`), then the
+/// (`Authenticated`, in `RegistryClient+Auth.swift`: the ping, Basic or a Bearer token per scope, renewal
+/// after a 401 or a 403 from renewable credentials), then `RequestPath` (`Retries`, `Redirects`, `Limiter`,
+/// `RequestTrace`), then the
 /// `HTTPSender` the client was made with. Failures come back as `RegistryError`s that say what was being
 /// done and how often it was tried.
 public final class RegistryClient: Sendable {
@@ -48,7 +49,7 @@ public final class RegistryClient: Sendable {
     return baseURL + (location.hasPrefix("/") ? "" : "/v2/") + location
   }
 
-  /// Sends a request built by `make` (called again for each try), authenticated for `scope`. `resend` (by
+  /// Sends the request `make` builds down the request path for `scope` (`authenticated`). `resend` (by
   /// default: by its method) says when the request path may send it again and how it learns whether a lost
   /// answer's try did the work; `answerLimit` reads the answer whole, up to that many bytes, as part of the
   /// exchange. The tries come from the running operation's `RetryBudget`, or from one of this request's own.
@@ -56,10 +57,12 @@ public final class RegistryClient: Sendable {
     operation: String, scope: String?, timeout: TimeAmount = .hours(12), resend: Resend? = nil,
     answerLimit: Int? = nil, _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
-    try await budgeted { budget in
+    let request = make()
+    var rule = resend ?? .byMethod(of: request)
+    if let answerLimit { rule.wholeAnswer = answerLimit }
+    return try await budgeted { budget in
       do {
-        return try await authenticated(
-          scope: scope, timeout: timeout, resend: resend, answerLimit: answerLimit, make)
+        return try await authenticated(scope).send(request, timeout: timeout, resend: rule)
       } catch {
         throw registryError(error, operation: operation, attempts: budget.attempts)
       }
@@ -97,13 +100,7 @@ public final class RegistryClient: Sendable {
   /// credentials cure renews them and fails the request as passing, for the caller to start again.
   func sendOnce(operation: String, scope: String?, _ request: HTTPClientRequest) async throws -> HTTPClientResponse {
     do {
-      let response = try await authenticated(
-        scope: scope, timeout: .hours(12), resend: .never, answerLimit: nil, resendable: false
-      ) { request }
-      if try await renewCredentials(refusedBy: response, scope: scope) {
-        throw RegistryError(operation: operation, registry: host, reason: .credentialsRenewed)
-      }
-      return response
+      return try await authenticated(scope, streaming: true).send(request, timeout: .hours(12), resend: .never)
     } catch {
       throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
     }

@@ -136,6 +136,25 @@ func push(
     #expect(fake.blob(image.layer.digest) == Array(image.blobs[image.layer.digest]!))
   }
 
+  @Test func aStreamedRequestRefusedForExpiredCredentialsGoesOnceAndFailsAsPassing() async throws {
+    let fake = FakeRegistry(auth: .basic(password: "first"))
+    let login = RenewingLogin()
+    let client = makeClient(fake, credentials: login)
+    #expect(try await client.manifest(repository: "repo", reference: "1") == nil)
+    fake.expireLogin()
+    var request = HTTPClientRequest(url: client.url("repo/blobs/uploads/session"))
+    request.method = .PATCH
+    request.body = .bytes(ByteBuffer(string: "chunk"))
+    do {
+      _ = try await client.sendOnce(operation: "send a chunk", scope: RegistryClient.pushScope("repo"), request)
+      Issue.record("a refused streamed request was sent again")
+    } catch let error as RegistryError {
+      guard case .credentialsRenewed = error.reason else { throw error }
+    }
+    #expect(login.refreshes.withLock { $0 } == 1)
+    #expect(fake.count(.PATCH, "/blobs/uploads/") == 1)
+  }
+
   @Test func tooManyRequestsIsWaitedOutWithAndWithoutRetryAfter() async throws {
     let fake = FakeRegistry(faults: [
       .init(method: .HEAD, path: "/blobs/", failure: .status(429, retryAfter: "1")),
