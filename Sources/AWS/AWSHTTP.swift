@@ -19,10 +19,11 @@ public struct AWSHTTP: Sendable {
   }
 
   /// One HTTP exchange; `signer` nil sends it unsigned (STS web identity, IMDS, SSO portal). `retried`
-  /// false sends it once, for probes whose failure is an answer (is this an EC2 instance?).
+  /// false sends it once, for probes whose failure is an answer (is this an EC2 instance?); `budget` is
+  /// the tries it draws on (nil: its own).
   func send(
     method: HTTPMethod, url: URL, headers: [(String, String)] = [], body: [UInt8] = [], signer: SigV4Signer?,
-    operation: String, timeout: TimeAmount = .seconds(30), retried: Bool = true
+    operation: String, timeout: TimeAmount = .seconds(30), retried: Bool = true, budget: RetryBudget? = nil
   ) async throws -> (status: Int, body: Data) {
     guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let host = components.host else {
       throw AWSError.transport(operation: operation, reason: "bad endpoint URL \(url)")
@@ -47,7 +48,8 @@ public struct AWSHTTP: Sendable {
       request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
     }
     do {
-      let response = try await path.send(request, timeout: timeout, resend: retried ? .asIs : .never)
+      let rule = (retried ? Resend.asIs : .never).drawing(on: budget)
+      let response = try await path.send(request, timeout: timeout, resend: rule)
       let data = try await response.body.collect(upTo: 8 << 20)
       return (Int(response.status.code), Data(buffer: data))
     } catch let failure as ConnectionFailure {
@@ -69,13 +71,11 @@ public struct AWSHTTP: Sendable {
     answer: Answer.Type
   ) async throws -> Answer {
     let payload = try JSONEncoder().encode(body)
-    let (status, data, budget) = try await RetryBudget.within(policy: retryPolicy) { budget in
-      let (status, data) = try await send(
-        method: .POST, url: endpoint,
-        headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
-        body: Array(payload), signer: signer, operation: operation)
-      return (status, data, budget)
-    }
+    let budget = RetryBudget(policy: retryPolicy)
+    let (status, data) = try await send(
+      method: .POST, url: endpoint,
+      headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+      body: Array(payload), signer: signer, operation: operation, budget: budget)
     guard status == 200 else {
       let tried = budget.attempts > 1 ? " (tried \(budget.attempts) times)" : ""
       throw Self.error(status: status, body: data, operation: operation + tried)

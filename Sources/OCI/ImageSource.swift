@@ -57,6 +57,9 @@ public protocol ImageSource: Sendable, CustomStringConvertible {
   /// The manifests that refer to the manifest or index `subject`: those naming it as their `subject`, and
   /// cosign's tags beside it. `artifactType` lets a source that can filter do so; the caller filters anyway.
   func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer]
+  /// This source with its requests drawing their tries from `budget` (a blob's, shared by every request
+  /// that moves it); a source that sends no requests is itself.
+  func drawing(on budget: RetryBudget) -> any ImageSource
 }
 
 /// A repository blobs can be mounted from.
@@ -79,6 +82,9 @@ extension ImageSource {
 
   /// Sources that cannot hold referrers (a `docker save` of Docker 24, skopeo's `dir:`) have none.
   public func referrers(of subject: Digest, artifactType: String?) async throws -> [Referrer] { [] }
+
+  /// Files send no requests.
+  public func drawing(on budget: RetryBudget) -> any ImageSource { self }
 
   /// Opens the blob and skips `offset` bytes; sources that can seek do better.
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
@@ -174,6 +180,9 @@ public protocol ImageDestination: Sendable, CustomStringConvertible {
   /// A failure of a copy put in the words of what the destination knows (ECR: a missing repository);
   /// nil when it has nothing to add.
   func explain(_ error: any Error) async -> (any Error)?
+  /// This destination with its requests drawing their tries from `budget` (a blob's, shared by every
+  /// request that moves it); one that sends no requests is itself.
+  func drawing(on budget: RetryBudget) -> any ImageDestination
 }
 
 extension ImageDestination where Self: AnyObject {
@@ -200,4 +209,7 @@ extension ImageDestination {
 
   /// Most destinations cannot mount.
   public func mountBlob(_ descriptor: Descriptor, from origin: MountOrigin) async throws -> Bool { false }
+
+  /// Files send no requests.
+  public func drawing(on budget: RetryBudget) -> any ImageDestination { self }
 }

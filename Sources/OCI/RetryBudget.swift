@@ -5,12 +5,9 @@ import Synchronization
 /// draw from the blob's budget, never N each.
 ///
 /// The level that owns an operation (the copy engine for a blob, the registry client for a lone request)
-/// binds a budget to its task with `RetryBudget.$current.withValue`; the levels below take `current` rather
-/// than making their own.
+/// makes the budget and hands it down as a value: to sources and destinations (`drawing(on:)`), to the
+/// client's requests, and to the request path in their `Resend`.
 public final class RetryBudget: Sendable {
-  /// The budget of the operation the running task belongs to, if its owner set one.
-  @TaskLocal public static var current: RetryBudget?
-
   public let policy: RetryPolicy
   /// Retries granted after failures, and after throttles.
   private let granted = Mutex((failures: 0, throttles: 0))
@@ -19,16 +16,6 @@ public final class RetryBudget: Sendable {
 
   /// Tries made so far: the first one and every retry granted, after failures and throttles.
   public var attempts: Int { granted.withLock { $0.failures + $0.throttles } + 1 }
-
-  /// The tries the running operation has made so far (1 outside any operation).
-  public static var attemptsSoFar: Int { current?.attempts ?? 1 }
-
-  /// Runs `body` within the running operation's budget, or, where none is bound, as an operation of its own
-  /// with a new budget of `policy`: the one place a budget is bound, besides the engine's per blob.
-  public static func within<T>(policy: RetryPolicy, _ body: (RetryBudget) async throws -> T) async rethrows -> T {
-    let budget = current ?? RetryBudget(policy: policy)
-    return try await $current.withValue(budget) { try await body(budget) }
-  }
 
   /// Grants one more try after a failure of `category` and waits the backoff before it (or `retryAfter`,
   /// what the server asked for); false when the failure will not pass, the budget is spent, or the task was

@@ -16,11 +16,11 @@ struct Authenticated: HTTPSender {
   let streaming: Bool
 
   func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse {
-    try await client.pingOnce()
+    try await client.pingOnce(budget: resend.budget)
     var renewed = false
     while true {
       var outgoing = request
-      if let authorization = try await client.authorization(scope: scope) {
+      if let authorization = try await client.authorization(scope: scope, budget: resend.budget) {
         outgoing.headers.replaceOrAdd(name: "Authorization", value: authorization)
       }
       let response = try await client.path.send(outgoing, timeout: timeout, resend: resend)
@@ -64,19 +64,20 @@ extension RegistryClient {
 
   /// Asks `/v2/` the first time how the registry wants to be authenticated, once for all the requests that
   /// start together. The ping goes down the request path like any request, so a 5xx or 429 on it is tried
-  /// again.
-  func pingOnce() async throws {
-    try await auth.pingOnce { try await self.ping() }
+  /// again, drawing on `budget` (the first caller's operation's, or its own).
+  func pingOnce(budget: RetryBudget?) async throws {
+    try await auth.pingOnce { try await self.ping(budget: budget ?? RetryBudget(policy: self.options.retryPolicy)) }
   }
 
-  private func ping() async throws {
+  private func ping(budget: RetryBudget) async throws {
     let operation = "ask \(host) how to authenticate (GET /v2/)"
     let response: HTTPClientResponse
     do {
       response = try await path.send(
-        HTTPClientRequest(url: url("")), timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 16))
+        HTTPClientRequest(url: url("")), timeout: .seconds(60),
+        resend: Resend.asIs.readingWhole(upTo: 1 << 16).drawing(on: budget))
     } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
+      throw registryError(error, operation: operation, attempts: budget.attempts)
     }
     _ = try? await response.body.collect(upTo: 1 << 16)
     switch response.status.code {
@@ -96,12 +97,13 @@ extension RegistryClient {
     default:
       throw RegistryError(
         operation: operation, registry: host, reason: .status(Int(response.status.code), codes: []),
-        attempts: RetryBudget.attemptsSoFar)
+        attempts: budget.attempts)
     }
   }
 
-  /// The `Authorization` header value for a request in `scope`, fetching a token when needed.
-  func authorization(scope: String?) async throws -> String? {
+  /// The `Authorization` header value for a request in `scope`, fetching a token when needed (drawing on
+  /// `budget`, the request's operation's, or its own).
+  func authorization(scope: String?, budget: RetryBudget?) async throws -> String? {
     guard let challenge = await auth.challenge else { return nil }
     switch challenge.scheme {
     case "basic":
@@ -111,7 +113,8 @@ extension RegistryClient {
     case "bearer":
       if let direct = try await auth.credentials()?.registryToken { return "Bearer \(direct)" }
       if let token = await auth.token(scope: scope) { return "Bearer \(token)" }
-      let (token, lifetime) = try await fetchToken(challenge: challenge, scope: scope)
+      let (token, lifetime) = try await fetchToken(
+        challenge: challenge, scope: scope, budget: budget ?? RetryBudget(policy: options.retryPolicy))
       await auth.store(token: token, scope: scope, lifetime: lifetime)
       return "Bearer \(token)"
     default:
@@ -120,7 +123,9 @@ extension RegistryClient {
   }
 
   /// Asks the challenge's token service for a token covering `scope` (and the challenge's own scope).
-  private func fetchToken(challenge: Challenge, scope: String?) async throws -> (String, TimeInterval) {
+  private func fetchToken(
+    challenge: Challenge, scope: String?, budget: RetryBudget
+  ) async throws -> (String, TimeInterval) {
     let operation = "get a token from \(challenge.parameters["realm"] ?? "the token service")"
     guard let realm = challenge.parameters["realm"], let components = URLComponents(string: realm) else {
       throw RegistryError(
@@ -142,9 +147,10 @@ extension RegistryClient {
       realm: realm, components: components, service: service, scopes: scopes, credentials: credentials)
     let response: HTTPClientResponse
     do {
-      response = try await path.send(outgoing, timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 20))
+      response = try await path.send(
+        outgoing, timeout: .seconds(60), resend: Resend.asIs.readingWhole(upTo: 1 << 20).drawing(on: budget))
     } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
+      throw registryError(error, operation: operation, attempts: budget.attempts)
     }
     let body = Data(buffer: try await response.body.collect(upTo: 1 << 20))
     switch response.status.code {
@@ -156,7 +162,7 @@ extension RegistryClient {
     default:
       throw RegistryError(
         operation: operation, registry: host, reason: .tokenService(realm: realm, status: Int(response.status.code)),
-        attempts: RetryBudget.attemptsSoFar)
+        attempts: budget.attempts)
     }
     struct TokenAnswer: Decodable {
       var token: String?

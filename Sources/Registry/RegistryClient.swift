@@ -52,28 +52,21 @@ public final class RegistryClient: Sendable {
   /// Sends the request `make` builds down the request path for `scope` (`authenticated`). `resend` (by
   /// default: by its method) says when the request path may send it again and how it learns whether a lost
   /// answer's try did the work; `answerLimit` reads the answer whole, up to that many bytes, as part of the
-  /// exchange. The tries come from the running operation's `RetryBudget`, or from one of this request's own.
+  /// exchange. The tries come from `budget` (its operation's, such as a blob's), or from one of this
+  /// request's own.
   func send(
     operation: String, scope: String?, timeout: TimeAmount = .hours(12), resend: Resend? = nil,
-    answerLimit: Int? = nil, _ make: () -> HTTPClientRequest
+    answerLimit: Int? = nil, budget: RetryBudget? = nil, _ make: () -> HTTPClientRequest
   ) async throws -> HTTPClientResponse {
     let request = make()
-    var rule = resend ?? .byMethod(of: request)
+    let budget = budget ?? RetryBudget(policy: options.retryPolicy)
+    var rule = (resend ?? .byMethod(of: request)).drawing(on: budget)
     if let answerLimit { rule.wholeAnswer = answerLimit }
-    return try await budgeted { budget in
-      do {
-        return try await authenticated(scope).send(request, timeout: timeout, resend: rule)
-      } catch {
-        throw registryError(error, operation: operation, attempts: budget.attempts)
-      }
+    do {
+      return try await authenticated(scope).send(request, timeout: timeout, resend: rule)
+    } catch {
+      throw registryError(error, operation: operation, attempts: budget.attempts)
     }
-  }
-
-  /// Runs one operation with the running task's `RetryBudget`, or with one of its own when it is the
-  /// owner (a lone request, a manifest), so that every request of it and the error it ends with agree on
-  /// the tries made.
-  func budgeted<T>(_ body: (RetryBudget) async throws -> T) async throws -> T {
-    try await RetryBudget.within(policy: options.retryPolicy, body)
   }
 
   /// A failure of the request path as a `RegistryError` about `operation`.
@@ -98,11 +91,15 @@ public final class RegistryClient: Sendable {
 
   /// Sends a request whose body streams and so can go only once: nothing is retried. A refusal that fresh
   /// credentials cure renews them and fails the request as passing, for the caller to start again.
-  func sendOnce(operation: String, scope: String?, _ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+  /// Its tries are counted in `budget`, the operation's.
+  func sendOnce(
+    operation: String, scope: String?, budget: RetryBudget?, _ request: HTTPClientRequest
+  ) async throws -> HTTPClientResponse {
     do {
-      return try await authenticated(scope, streaming: true).send(request, timeout: .hours(12), resend: .never)
+      return try await authenticated(scope, streaming: true).send(
+        request, timeout: .hours(12), resend: Resend.never.drawing(on: budget))
     } catch {
-      throw registryError(error, operation: operation, attempts: RetryBudget.attemptsSoFar)
+      throw registryError(error, operation: operation, attempts: budget?.attempts ?? 1)
     }
   }
 
@@ -110,26 +107,26 @@ public final class RegistryClient: Sendable {
   /// exchange (an answer cut off is tried again like a lost one); statuses outside `expect` become errors.
   func call(
     operation: String, scope: String?, expect: Set<UInt>, bodyLimit: Int = 4 << 20, resend: Resend? = nil,
-    _ make: () -> HTTPClientRequest
+    budget: RetryBudget? = nil, _ make: () -> HTTPClientRequest
   ) async throws -> (HTTPClientResponse, Data) {
-    try await budgeted { budget in
-      let response = try await send(
-        operation: operation, scope: scope, resend: resend, answerLimit: bodyLimit, make)
-      let body = Data(buffer: try await response.body.collect(upTo: bodyLimit))
-      guard expect.contains(response.status.code) else {
-        var error = await error(status: Int(response.status.code), body: body, operation: operation)
-        error.attempts = budget.attempts
-        throw error
-      }
-      return (response, body)
+    let budget = budget ?? RetryBudget(policy: options.retryPolicy)
+    let response = try await send(
+      operation: operation, scope: scope, resend: resend, answerLimit: bodyLimit, budget: budget, make)
+    let body = Data(buffer: try await response.body.collect(upTo: bodyLimit))
+    guard expect.contains(response.status.code) else {
+      var error = await error(status: Int(response.status.code), body: body, operation: operation)
+      error.attempts = budget.attempts
+      throw error
     }
+    return (response, body)
   }
 
-  /// Turns an unexpected response into an error carrying the registry's error codes and the tries made.
-  func error(for response: HTTPClientResponse, operation: String) async -> RegistryError {
+  /// Turns an unexpected response into an error carrying the registry's error codes and the tries made
+  /// (`budget`'s, the operation's).
+  func error(for response: HTTPClientResponse, operation: String, budget: RetryBudget?) async -> RegistryError {
     let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
     var error = await error(status: Int(response.status.code), body: body, operation: operation)
-    error.attempts = RetryBudget.attemptsSoFar
+    error.attempts = budget?.attempts ?? 1
     return error
   }
 

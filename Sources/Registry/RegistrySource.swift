@@ -10,6 +10,8 @@ public struct RegistrySource: ImageSource {
   /// A tag or a digest.
   public let reference: String
   public let platform: PlatformChoice
+  /// The tries blob reads draw on (`drawing(on:)`: a blob's); nil gives each read its own.
+  private(set) var budget: RetryBudget?
 
   public init(client: RegistryClient, repository: String, reference: String, platform: PlatformChoice) {
     self.client = client
@@ -20,6 +22,12 @@ public struct RegistrySource: ImageSource {
 
   public var description: String {
     "\(client.host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
+  }
+
+  public func drawing(on budget: RetryBudget) -> any ImageSource {
+    var copy = self
+    copy.budget = budget
+    return copy
   }
 
   public func root() async throws -> RootDocument {
@@ -55,13 +63,13 @@ public struct RegistrySource: ImageSource {
   }
 
   public func openBlob(_ descriptor: Descriptor) async throws -> any BlobReader {
-    try await client.openBlob(repository: repository, digest: descriptor.digest)
+    try await client.openBlob(repository: repository, digest: descriptor.digest, budget: budget)
   }
 
   public var mountOrigin: MountOrigin? { MountOrigin(registry: client.host, repository: repository) }
 
   public func openBlob(_ descriptor: Descriptor, from offset: Int64) async throws -> any BlobReader {
-    try await client.openBlob(repository: repository, digest: descriptor.digest, offset: offset)
+    try await client.openBlob(repository: repository, digest: descriptor.digest, offset: offset, budget: budget)
   }
 
   /// The referrers API's list (else the referrers tag schema's index), then cosign's tags beside the

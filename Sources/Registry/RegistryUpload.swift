@@ -34,6 +34,8 @@ public actor RegistryUpload: BlobUpload {
   /// Reads the blob again from an offset: without it, a broken-off session cannot be continued.
   private let reopen: BlobReopener?
   private let parked: ParkedUploads
+  /// The tries the upload's requests draw on: the blob's, or each request's own when nil.
+  private let budget: RetryBudget?
   /// Bytes handed to PATCH requests so far.
   private var offset: Int64 = 0
   /// Bytes the registry has acknowledged.
@@ -47,9 +49,10 @@ public actor RegistryUpload: BlobUpload {
 
   init(
     client: RegistryClient, repository: String, chunkSize: Int, expected: Descriptor?, reopen: BlobReopener?,
-    parked: ParkedUploads
+    parked: ParkedUploads, budget: RetryBudget?
   ) {
     self.client = client
+    self.budget = budget
     self.repository = repository
     self.requestedChunkSize = chunkSize
     self.expected = expected
@@ -69,7 +72,7 @@ public actor RegistryUpload: BlobUpload {
   /// holds: returns that much of the blob, read again from the source, for the engine to hash.
   public func storedPrefix() async throws -> (any BlobReader)? {
     guard let expected, let reopen, let session = await parked.take(expected.digest) else { return nil }
-    let status = try? await client.uploadStatus(location: session.location, repository: repository)
+    let status = try? await client.uploadStatus(location: session.location, repository: repository, budget: budget)
     guard let status, (session.confirmed...session.sent).contains(status.stored) else {
       await Self.delete(session.location, client: client, repository: repository)
       return nil
@@ -122,7 +125,7 @@ public actor RegistryUpload: BlobUpload {
     do {
       try await client.finishUpload(
         location: location, repository: repository, digest: digest, size: size, last: last,
-        operation: "finish upload of blob \(digest) to \(client.host)/\(repository)")
+        operation: "finish upload of blob \(digest) to \(client.host)/\(repository)", budget: budget)
     } catch let error as RegistryError {
       // A session the registry no longer knows is neither continued nor cancelled.
       if case .uploadSessionLost = error.reason { self.location = nil }
@@ -164,7 +167,7 @@ public actor RegistryUpload: BlobUpload {
     if let existing { location = existing }
     if let location { return location }
     let (opened, minimum) = try await client.startUpload(
-      repository: repository, operation: "start an upload to \(client.host)/\(repository)")
+      repository: repository, operation: "start an upload to \(client.host)/\(repository)", budget: budget)
     chunkSize = Int64(max(requestedChunkSize, minimum, client.profile.minimumChunkSize))
     location = opened
     return opened
@@ -189,7 +192,8 @@ public actor RegistryUpload: BlobUpload {
     }
     request.body = body.body(length: length)
     let patch = StreamedPatch(
-      client: client, operation: operation, scope: RegistryClient.pushScope(repository), request: request, body: body)
+      client: client, operation: operation, scope: RegistryClient.pushScope(repository), request: request, body: body,
+      budget: budget)
     self.patch = patch
     patchRemaining = length
     return patch
@@ -214,21 +218,23 @@ final class StreamedPatch: Sendable {
   private let ended = EndFlag()
   private let client: RegistryClient
   private let operation: String
+  private let budget: RetryBudget?
 
   init(
     client: RegistryClient, operation: String, scope: String, request: HTTPClientRequest,
-    body: StreamedBody
+    body: StreamedBody, budget: RetryBudget?
   ) {
     self.body = body
     self.client = client
     self.operation = operation
+    self.budget = budget
     let ended = self.ended
     response = Task {
       defer {
         ended.value.store(true, ordering: .releasing)
         body.finish()
       }
-      return try await client.sendOnce(operation: operation, scope: scope, request)
+      return try await client.sendOnce(operation: operation, scope: scope, budget: budget, request)
     }
   }
 
@@ -246,7 +252,7 @@ final class StreamedPatch: Sendable {
     body.finish()
     let response = try await response.value
     guard client.profile.chunkAccepted.contains(response.status.code) else {
-      throw await client.error(for: response, operation: operation)
+      throw await client.error(for: response, operation: operation, budget: budget)
     }
     _ = try? await response.body.collect(upTo: 1 << 16)
     return response

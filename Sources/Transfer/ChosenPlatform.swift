@@ -4,7 +4,7 @@ import OCI
 /// One platform's image of a source whose root is an index (a multi-platform OCI layout or archive), as
 /// `copy --platform` takes it; a source whose root is a single image is given as it is.
 public struct ChosenPlatform: ImageSource {
-  let base: any ImageSource
+  private(set) var base: any ImageSource
   let wanted: Platform
 
   public init(_ base: any ImageSource, platform: Platform) {
@@ -13,6 +13,12 @@ public struct ChosenPlatform: ImageSource {
   }
 
   public var description: String { base.description }
+
+  public func drawing(on budget: RetryBudget) -> any ImageSource {
+    var copy = self
+    copy.base = base.drawing(on: budget)
+    return copy
+  }
 
   public func root() async throws -> RootDocument { try await choosing(wanted, from: base.root()) }
 

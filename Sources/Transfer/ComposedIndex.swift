@@ -7,7 +7,7 @@ import Streams
 /// read from the source it came from. Each entry keeps its source's descriptor (platform, annotations); an
 /// image without one gets the platform its config names.
 public struct ComposedIndex: ImageSource {
-  let sources: [any ImageSource]
+  private(set) var sources: [any ImageSource]
   /// Which source serves each digest the index names, directly or through its manifests.
   let owners: [Digest: Int]
   /// The manifests and configs read to compose the index, so that the copy does not read them again.
@@ -15,6 +15,12 @@ public struct ComposedIndex: ImageSource {
   let rootDocument: RootDocument
 
   public var description: String { "the index of \(sources.map(\.description).joined(separator: ", "))" }
+
+  public func drawing(on budget: RetryBudget) -> any ImageSource {
+    var copy = self
+    copy.sources = sources.map { $0.drawing(on: budget) }
+    return copy
+  }
 
   /// Reads each source's root (an index's entries are merged) and builds the index: OCI unless `format`
   /// says Docker (which every entry must then be). Two entries for one platform are an error naming both.

@@ -23,7 +23,9 @@ extension CopyJob {
       send: {
         engine.progress(.blobStarted(blob.digest, size: blob.size, compressing: false))
         for target in lacking {
-          try await retrying(blob.digest) { try await target.destination.putBlob(data, descriptor: blob) }
+          try await retrying(blob.digest) { budget in
+            try await target.destination.drawing(on: budget).putBlob(data, descriptor: blob)
+          }
           await remember(blob.digest, at: target.destination.location)
         }
         engine.progress(.blobDone(blob.digest, stored: blob.digest, sent: blob.size))
@@ -123,8 +125,8 @@ extension CopyJob {
     _ layer: Descriptor, compress: Bool, to missing: [CopyTarget]
   ) async throws -> (digest: Digest, size: Int64) {
     engine.progress(.blobStarted(layer.digest, size: layer.size, compressing: compress))
-    let (digest, size) = try await retrying(layer.digest) {
-      try await streamIndexing(layer, compress: compress, to: missing)
+    let (digest, size) = try await retrying(layer.digest) { budget in
+      try await streamIndexing(layer, compress: compress, to: missing, budget: budget)
     }
     if compress {
       await engine.cache.record(layer.digest, compression: options.compressionKey, digest: digest, size: size)
@@ -169,36 +171,34 @@ extension CopyJob {
     await engine.cache.sawBlob(digest, at: location)
   }
 
-  /// Runs a blob's transfer with one `RetryBudget` for everything under it (requests, chunks, sessions),
-  /// and starts it again after a failure that may pass while the budget lasts; each new try opens a new
-  /// upload session (a file destination continues its partial blob).
-  func retrying<T>(_ digest: Digest, _ body: () async throws -> T) async throws -> T {
+  /// Runs a blob's transfer with one `RetryBudget`, handed to `body` for everything under it (requests,
+  /// chunks, sessions: `drawing(on:)`), and starts it again after a failure that may pass while the budget
+  /// lasts; each new try opens a new upload session (a file destination continues its partial blob).
+  func retrying<T>(_ digest: Digest, _ body: (RetryBudget) async throws -> T) async throws -> T {
     let budget = RetryBudget(policy: options.retryPolicy)
-    return try await RetryBudget.$current.withValue(budget) {
-      while true {
-        do {
-          return try await body()
-        } catch {
-          guard await budget.retry(after: ErrorCategory(of: error)) else { throw error }
-          engine.progress(.blobRetried(digest, attempt: budget.attempts - 1, reason: "\(error)"))
-        }
+    while true {
+      do {
+        return try await body(budget)
+      } catch {
+        guard await budget.retry(after: ErrorCategory(of: error)) else { throw error }
+        engine.progress(.blobRetried(digest, attempt: budget.attempts - 1, reason: "\(error)"))
       }
     }
   }
 
   /// One pass over a blob through its stages (`BlobStages.swift`): read and verify, compress if asked, fan
-  /// out to every target, and show `indexing` the tar and its gzip on the way. A blob copied as it is to a
-  /// single destination continues where an interrupted run left it.
+  /// out to every target, and show `indexing` the tar and its gzip on the way; every request draws on
+  /// `budget`. A blob copied as it is to a single destination continues where an interrupted run left it.
   func stream(
-    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder? = nil
+    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder? = nil, budget: RetryBudget
   ) async throws -> (Digest, Int64) {
     // Small layers go as many at once as --concurrency says: they are over before they hold much.
     guard compress, layer.size >= 4 * Int64(options.compression.blockSize) else {
-      return try await streamNow(layer, compress: compress, to: targets, indexing: indexing)
+      return try await streamNow(layer, compress: compress, to: targets, indexing: indexing, budget: budget)
     }
     await engine.largeLayersCompressing.acquire()
     do {
-      let streamed = try await streamNow(layer, compress: compress, to: targets, indexing: indexing)
+      let streamed = try await streamNow(layer, compress: compress, to: targets, indexing: indexing, budget: budget)
       await engine.largeLayersCompressing.release()
       return streamed
     } catch {
@@ -208,7 +208,7 @@ extension CopyJob {
   }
 
   private func streamNow(
-    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder?
+    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], indexing: ZtocBuilder?, budget: RetryBudget
   ) async throws -> (Digest, Int64) {
     var uploads = [any BlobUpload]()
     var compression =
@@ -216,11 +216,12 @@ extension CopyJob {
       ? OrderedCompression(codec: options.compression, slots: engine.compressing, depth: options.compressionThreads)
       : nil
     do {
-      let source = source
+      let source = source.drawing(on: budget)
       let reopen: BlobReopener = { @Sendable offset in try await source.openBlob(layer, from: offset) }
       for target in targets {
         uploads.append(
-          try await target.destination.beginUpload(expected: compress ? nil : layer, reopen: compress ? nil : reopen))
+          try await target.destination.drawing(on: budget).beginUpload(
+            expected: compress ? nil : layer, reopen: compress ? nil : reopen))
       }
       let prefix = !compress && uploads.count == 1 && indexing == nil ? try await uploads[0].storedPrefix() : nil
       var read = try await VerifiedRead(

@@ -18,10 +18,13 @@ extension CopyJob {
     return MediaType.isGzipLayer(layer.mediaType) ? ZtocBuilder(gzipSpan: soci.spanSize) : nil
   }
 
-  /// Streams a layer to `targets` (none: only to index it), and keeps the zTOC built on the way.
-  func streamIndexing(_ layer: Descriptor, compress: Bool, to targets: [CopyTarget]) async throws -> (Digest, Int64) {
+  /// Streams a layer to `targets` (none: only to index it), drawing on `budget`, and keeps the zTOC built
+  /// on the way.
+  func streamIndexing(
+    _ layer: Descriptor, compress: Bool, to targets: [CopyTarget], budget: RetryBudget
+  ) async throws -> (Digest, Int64) {
     let indexing = ztocBuilder(for: layer, compress: compress)
-    let (digest, size) = try await stream(layer, compress: compress, to: targets, indexing: indexing)
+    let (digest, size) = try await stream(layer, compress: compress, to: targets, indexing: indexing, budget: budget)
     if let indexing, let soci = options.soci, size >= soci.minLayerSize {
       switch indexing.finish(buildTool: soci.buildTool) {
       case .success(let ztoc): await engine.ztocs.keep(Data(ztoc.encoded()), for: digest)
@@ -43,7 +46,9 @@ extension CopyJob {
         .notice("layer \(stored.digest) is \(stored.mediaType); SOCI reads gzip layers only, so it gets no zTOC"))
     }
     engine.progress(.notice("reading layer \(stored.digest) to build its zTOC: the destination holds it already"))
-    let (digest, _) = try await retrying(layer.digest) { try await streamIndexing(layer, compress: compress, to: []) }
+    let (digest, _) = try await retrying(layer.digest) { budget in
+      try await streamIndexing(layer, compress: compress, to: [], budget: budget)
+    }
     if digest != stored.digest {
       engine.progress(
         .notice("layer \(stored.digest) is not what hoist compresses it to now (\(digest)), so it gets no zTOC"))

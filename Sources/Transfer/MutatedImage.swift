@@ -17,13 +17,19 @@ public struct MutatedImage: ImageSource {
     }
   }
 
-  let base: any ImageSource
+  private(set) var base: any ImageSource
   /// The new documents, by digest.
   let documents: [Digest: Data]
   let layers: [NewLayer]
   let rootDocument: RootDocument
 
   public var description: String { base.description }
+
+  public func drawing(on budget: RetryBudget) -> any ImageSource {
+    var copy = self
+    copy.base = base.drawing(on: budget)
+    return copy
+  }
 
   /// Edits `base`: each manifest's config by `edit`, `annotations` into each manifest and the index, and
   /// `layers` on top (whose diffIDs `edit.appendedLayers` adds to the config); in an index, only the entries

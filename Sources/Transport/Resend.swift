@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import OCI
 
 /// Whether the request path may send a request again after a failure that may pass, and how it learns
 /// whether a try whose answer was lost had already done its work. Only `Retries` acts on it.
@@ -18,6 +19,9 @@ public struct Resend: Sendable {
   /// Reads the answer whole, up to this many bytes, as part of the exchange, so that an answer cut off is
   /// a failure handled like any other.
   public var wholeAnswer: Int?
+  /// The tries the request draws on: its operation's (a blob's, shared by every request that moves it), or
+  /// nil for a budget of the request's own.
+  public var budget: RetryBudget?
 
   public init(repeatable: Bool, look: Look? = nil, looksFirst: Bool = false, wholeAnswer: Int? = nil) {
     self.repeatable = repeatable
@@ -43,6 +47,13 @@ public struct Resend: Sendable {
 
   /// The rule for a request by its method: idempotent ones go again as they are, others once.
   public static func byMethod(of request: HTTPClientRequest) -> Resend { request.isIdempotent ? .asIs : .never }
+
+  /// The same rule, drawing on `budget` (nil: a budget of the request's own).
+  public func drawing(on budget: RetryBudget?) -> Resend {
+    var copy = self
+    copy.budget = budget
+    return copy
+  }
 
   /// The same rule, reading the answer whole up to `limit` bytes.
   public func readingWhole(upTo limit: Int?) -> Resend {

@@ -7,8 +7,8 @@ import OCI
 /// does hoist try again?".
 ///
 /// A try fails for a reason that may pass (`PassingFailure`: a broken connection, 408, 429, 5xx but 501, an
-/// AWS throttling code) → the request goes again while the operation's `RetryBudget` lasts (its owner's, or
-/// one of this request's own), waiting the backoff or the server's `Retry-After`, if its `Resend` allows.
+/// AWS throttling code) → the request goes again while the `RetryBudget` its `Resend` carries lasts (its
+/// operation's, or one of this request's own), waiting the backoff or the server's `Retry-After`, if its `Resend` allows.
 /// When a failed try may have been acted on (the answer was lost, cut off, or a 5xx came), the registry's
 /// state decides, not the last status: the request's `look` is asked before the next try (`looksFirst`), or
 /// when a later try is refused or the tries run out, and its answer stands in for the lost one.
@@ -23,9 +23,7 @@ public struct Retries: HTTPSender {
 
   public func send(_ request: HTTPClientRequest, timeout: TimeAmount, resend: Resend) async throws -> HTTPClientResponse
   {
-    try await RetryBudget.within(policy: policy) { budget in
-      try await send(request, timeout: timeout, resend: resend, budget: budget)
-    }
+    try await send(request, timeout: timeout, resend: resend, budget: resend.budget ?? RetryBudget(policy: policy))
   }
 
   private func send(

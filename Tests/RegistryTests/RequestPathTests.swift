@@ -146,7 +146,8 @@ func push(
     request.method = .PATCH
     request.body = .bytes(ByteBuffer(string: "chunk"))
     do {
-      _ = try await client.sendOnce(operation: "send a chunk", scope: RegistryClient.pushScope("repo"), request)
+      _ = try await client.sendOnce(
+        operation: "send a chunk", scope: RegistryClient.pushScope("repo"), budget: nil, request)
       Issue.record("a refused streamed request was sent again")
     } catch let error as RegistryError {
       guard case .credentialsRenewed = error.reason else { throw error }
