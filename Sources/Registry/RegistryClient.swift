@@ -11,9 +11,8 @@ import Transport
 /// Every request goes through `send`, which passes it down the request path in this order: authentication
 /// (`Authenticated`, in `RegistryClient+Auth.swift`: the ping, Basic or a Bearer token per scope, renewal
 /// after a 401 or a 403 from renewable credentials), then `RequestPath` (`Retries`, `Redirects`, `Limiter`,
-/// `RequestTrace`), then the
-/// `HTTPSender` the client was made with. Failures come back as `RegistryError`s that say what was being
-/// done and how often it was tried.
+/// `RequestTrace`), then the `HTTPSender` the client was made with. Failures come back as `RegistryError`s
+/// that say what was being done and how often it was tried.
 public final class RegistryClient: Sendable {
   /// The registry host as the user wrote it (with port, if any).
   public let host: String
