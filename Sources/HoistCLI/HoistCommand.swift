@@ -26,7 +26,7 @@ public struct HoistCommand: AsyncParsableCommand {
       ECRCommand.self,
       RepoCommand.self,
       ImagesCommand.self, DeleteCommand.self, TagCommand.self, TagsCommand.self, InspectCommand.self,
-      DigestCommand.self,
+      DigestCommand.self, RateLimitCommand.self,
     ]
   )
 

@@ -120,3 +120,49 @@ struct TagsCommand: AsyncParsableCommand {
     }
   }
 }
+
+/// `hoist ratelimit REF`: the pull limit a registry states, read from a HEAD of the manifest.
+struct RateLimitCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ratelimit", abstract: "Print the pull rate limit a registry states for a reference.",
+    discussion: """
+      Reads RateLimit-Limit, RateLimit-Remaining (Docker Hub's N;w=SECONDS form or the IETF draft's),
+      RateLimit-Reset and Docker-RateLimit-Source from a HEAD of the manifest, which Docker Hub does not count.
+
+      Example:
+        hoist ratelimit docker.io/library/alpine:3
+      """)
+
+  @Argument(help: "The image reference.") var reference: String
+  @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let parsed = try ImageLocation.registryReference(reference)
+      let limit = try await connection.withConnection(hosts: [parsed.registry]) { connected in
+        try await connected.client(for: parsed).rateLimit(
+          repository: parsed.repository, reference: parsed.manifestReference)
+      }
+      if json {
+        print(try JSONText.pretty(encoding: RateLimitAnswer(reference: parsed.description, rateLimit: limit)))
+      } else {
+        print("\(parsed.description): \(limit?.summary ?? "no rate limit stated")")
+      }
+    }
+  }
+
+  /// The JSON `--json` prints; `rateLimit` is null when the registry states none.
+  struct RateLimitAnswer: Encodable {
+    var reference: String
+    var rateLimit: RateLimit?
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(reference, forKey: .reference)
+      try container.encode(rateLimit, forKey: .rateLimit)
+    }
+
+    enum CodingKeys: String, CodingKey { case reference, rateLimit }
+  }
+}

@@ -78,20 +78,35 @@ extension RegistryClient {
   /// The digest of the manifest a tag or digest names (HEAD), nil when there is none.
   func manifestDigest(repository: String, reference: String, scope: String? = nil) async throws -> Digest? {
     let operation = "check manifest \(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
-    let (response, _) = try await call(
-      operation: operation, scope: scope ?? Self.pushScope(repository), expect: [200, 404]
-    ) {
-      var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
-      request.method = .HEAD
-      request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
-      return request
-    }
+    let response = try await headManifest(
+      repository: repository, reference: reference, scope: scope ?? Self.pushScope(repository), operation: operation)
     guard response.status.code == 200 else { return nil }
     guard let header = response.headers.first(name: "Docker-Content-Digest"), let found = try? Digest(header) else {
       throw RegistryError(
         operation: operation, registry: host, reason: .protocolViolation("no Docker-Content-Digest for the manifest"))
     }
     return found
+  }
+
+  /// The pull limit the registry states on a HEAD of the manifest `reference` names (Docker Hub does not
+  /// count a HEAD); nil when it states none.
+  public func rateLimit(repository: String, reference: String) async throws -> RateLimit? {
+    let response = try await headManifest(
+      repository: repository, reference: reference, scope: Self.pullScope(repository),
+      operation: "ask \(host)/\(repository) for its rate limit")
+    return RateLimit(headers: response.headers)
+  }
+
+  /// A HEAD of the manifest a tag or digest names; 200 or 404, else an error.
+  private func headManifest(
+    repository: String, reference: String, scope: String, operation: String
+  ) async throws -> HTTPClientResponse {
+    try await call(operation: operation, scope: scope, expect: [200, 404]) {
+      var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
+      request.method = .HEAD
+      request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
+      return request
+    }.0
   }
 }
 

@@ -363,3 +363,22 @@ class ThrottlingFront(Front):
                     self.at_once -= 1
 
         super().__init__(front)
+
+
+class RateLimitingFront(Front):
+    """Forwards to a registry and states a Docker Hub pull limit on every manifest answer (`headers`, a list
+    of pairs; none states nothing), counting the manifest GETs and HEADs it forwards."""
+
+    def __init__(self, upstream_port, headers):
+        self.headers = headers
+        self.manifest_requests = []
+
+        def front(request):
+            body = read_body(request)
+            status, answer, payload = forward(upstream_port, request, body)
+            if "/manifests/" in request.path:
+                self.manifest_requests.append(request.command)
+                answer = list(answer) + self.headers
+            reply(request, status, answer, payload)
+
+        super().__init__(front)
