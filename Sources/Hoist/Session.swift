@@ -30,6 +30,9 @@ public struct SessionSettings: Sendable {
   public var credentials: RegistryCredentials?
   /// Where each HTTP request is reported (`--debug`), if anywhere.
   public var trace: (@Sendable (String) -> Void)?
+  /// The pull limit each registry's manifest GETs keep (`sync --min-remaining`), what happens there, and
+  /// where a pause is told.
+  public var minRemaining: (floor: Int, action: PullFloor.Action, notify: @Sendable (String) -> Void)?
   /// The process environment: proxies, `SSL_CERT_FILE`, AWS variables, cache folders.
   public var environment = ProcessInfo.processInfo.environment
 
@@ -96,6 +99,8 @@ public struct Session: Sendable {
   /// The clients made so far: one per registry (and way of treating it), so that every image of a run
   /// shares its registry's ping, tokens and ECR login.
   private let clients = MadeClients()
+  /// One pull floor per registry host, shared by its clients.
+  private let pullFloors = PullFloors()
 
   /// Runs `body` with a session for the given registry hosts, and closes its transport afterwards, whether
   /// `body` succeeds or fails. The settings' credentials apply to every host, `perHost` to its own;
@@ -163,7 +168,8 @@ public struct Session: Sendable {
       explicit: credentials.explicit[host], configured: try credentials.credentials(for: host), ecr: ecr)
     return RegistryClient(
       host: host, endpoint: endpoint, http: transport, options: transport.options, credentials: provider,
-      profile: ecr?.profile(createRepositories: createRepositories) ?? .standard)
+      profile: ecr?.profile(createRepositories: createRepositories) ?? .standard,
+      pullFloor: pullFloors.floor(for: host, settings.minRemaining))
   }
 
   /// The client for a reference's registry.
@@ -221,6 +227,24 @@ public struct Session: Sendable {
     case .file(let path, _, nil):
       let names = (try? ArchiveSource.imageNames(path: path)) ?? []
       return names.count == 1 ? names[0] : Reference.defaultTag
+    }
+  }
+}
+
+/// A session's pull floors, by registry host.
+final class PullFloors: Sendable {
+  private let made = Mutex<[String: PullFloor]>([:])
+
+  /// The host's floor, made the first time; nil when none is set.
+  func floor(
+    for host: String, _ setting: (floor: Int, action: PullFloor.Action, notify: @Sendable (String) -> Void)?
+  ) -> PullFloor? {
+    guard let setting else { return nil }
+    return made.withLock { floors in
+      if let floor = floors[host] { return floor }
+      let floor = PullFloor(floor: setting.floor, action: setting.action, notify: setting.notify)
+      floors[host] = floor
+      return floor
     }
   }
 }

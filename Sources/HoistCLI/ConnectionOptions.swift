@@ -63,13 +63,14 @@ struct ConnectionOptions: ParsableArguments {
   }
 
   /// Runs `body` with a session for the given registry hosts (see `Session.with`), with the credentials
-  /// given on the command line.
+  /// given on the command line and the settings `adjust` adds (a command's own).
   func withConnection<T>(
     hosts: [String], plainHTTP alsoPlain: Set<String> = [], credentials perHost: [String: RegistryCredentials] = [:],
-    _ body: (Session) async throws -> T
+    adjust: (inout SessionSettings) -> Void = { _ in }, _ body: (Session) async throws -> T
   ) async throws -> T {
     var settings = settings
     settings.credentials = login.read()
+    adjust(&settings)
     return try await Session.with(settings, hosts: hosts, plainHTTP: alsoPlain, credentials: perHost, body)
   }
 }

@@ -28,6 +28,12 @@ struct SyncCommand: AsyncParsableCommand {
       as many machines mirror it together; in a Kubernetes Indexed Job, JOB_COMPLETION_INDEX with
       --shard-count (or JOB_COMPLETIONS) says the same. --report writes what the run did as JSON.
 
+      --min-remaining N keeps at least N of a source registry's stated pulls (Docker Hub's
+      RateLimit-Remaining) in each window: before a manifest GET would spend the count under N, the sync
+      pauses until the window starts again (a note says until when), or with --min-remaining-action stop,
+      stops there: the images left fail with exit status 1, and a rerun continues. The count is read with a
+      HEAD, which Docker Hub does not count. A registry that states no limit is not slowed.
+
       Examples:
         hoist sync images.yaml --registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror --dry-run
         hoist sync images.yaml --output bundle.tar
@@ -53,6 +59,12 @@ struct SyncCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Write what the run did (copied, already there, failed, bytes, time) as JSON.")
   var report: String?
   @Flag(name: .long, help: "Create missing Amazon ECR repositories in the destination.") var createRepository = false
+  @Option(
+    name: .long,
+    help: "Keep at least N of a source registry's stated pulls (Docker Hub's RateLimit-Remaining) in each window.")
+  var minRemaining: Int?
+  @Option(name: .long, help: "At the --min-remaining floor: pause until the window starts again, or stop.")
+  var minRemainingAction: PullFloor.Action = .pause
 
   @OptionGroup var carried: ReferrerOptions
   @OptionGroup var display: OutputOptions
@@ -64,6 +76,9 @@ struct SyncCommand: AsyncParsableCommand {
         registry: registry, output: output, concurrency: concurrency, jobs: jobs, since: since,
         maxFileSize: maxFileSize.map { Int64($0.bytes) })
       _ = try SyncPlan.shard(flag: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
+      if let minRemaining, !(0...1_000_000).contains(minRemaining) {
+        throw PlanError("--min-remaining takes a count from 0 to 1000000")
+      }
     }
   }
 
@@ -78,8 +93,10 @@ struct SyncCommand: AsyncParsableCommand {
       (plan.since, plan.maxFileSize) = (since, maxFileSize.map { Int64($0.bytes) })
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
+      let floor = minRemaining.map { ($0, minRemainingAction, { @Sendable in reporter.report(.notice($0)) }) }
       failed = try await connection.withConnection(
-        hosts: try plan.hosts(), plainHTTP: plan.plainHosts, credentials: plan.credentials
+        hosts: try plan.hosts(), plainHTTP: plan.plainHosts, credentials: plan.credentials,
+        adjust: { $0.minRemaining = floor }
       ) { session in
         let (items, unlisted) = await plan.items(in: session)
         if dryRun {
@@ -110,3 +127,5 @@ struct SyncCommand: AsyncParsableCommand {
     return !summary.failed.isEmpty
   }
 }
+
+extension PullFloor.Action: ExpressibleByArgument {}

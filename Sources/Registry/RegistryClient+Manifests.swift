@@ -15,13 +15,24 @@ extension RegistryClient {
   )? {
     let operation = "fetch manifest \(host)/\(repository)\(reference.hasPrefix("sha256:") ? "@" : ":")\(reference)"
     let scope = forPush ? Self.pushScope(repository) : Self.pullScope(repository)
-    let (response, body) = try await call(
-      operation: operation, scope: scope, expect: [200, 404], bodyLimit: maximumDocumentSize
-    ) {
-      var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
-      request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
-      return request
+    try await pullFloor?.admit(host: host) { [self] in
+      try await rateLimit(repository: repository, reference: reference)
     }
+    let answer: (HTTPClientResponse, Data)
+    do {
+      answer = try await call(
+        operation: operation, scope: scope, expect: [200, 404], bodyLimit: maximumDocumentSize
+      ) {
+        var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
+        request.headers.add(name: "Accept", value: MediaType.allManifests.joined(separator: ", "))
+        return request
+      }
+    } catch {
+      await pullFloor?.note(nil)
+      throw error
+    }
+    let (response, body) = answer
+    await pullFloor?.note(RateLimit(headers: response.headers))
     if response.status.code == 404 { return nil }
     let mediaType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? ""
     return (body, mediaType)

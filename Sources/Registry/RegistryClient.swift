@@ -24,14 +24,17 @@ public final class RegistryClient: Sendable {
   let auth: AuthState
   /// How this registry departs from the spec.
   public let profile: RegistryProfile
+  /// The floor under which manifest GETs do not spend the registry's pull limit, if one is set.
+  let pullFloor: PullFloor?
 
   /// A client for `host` sending through `http` (the transport, or a fake); `endpoint` is where to connect
   /// when that differs (Docker Hub).
   public init(
     host: String, endpoint: String? = nil, http: any HTTPSender, options: TransportOptions,
-    credentials: any CredentialProvider, profile: RegistryProfile = .standard
+    credentials: any CredentialProvider, profile: RegistryProfile = .standard, pullFloor: PullFloor? = nil
   ) {
     self.host = host
+    self.pullFloor = pullFloor
     self.profile = profile
     self.options = options
     self.baseURL = "\(options.scheme(for: host))://\(endpoint ?? host)"

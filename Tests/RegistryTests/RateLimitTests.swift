@@ -1,4 +1,5 @@
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import Registry
@@ -24,5 +25,54 @@ import Testing
       #expect(
         RateLimit(headers: HTTPHeaders([("RateLimit-Limit", bad), ("RateLimit-Remaining", bad)])) == nil, "\(bad)")
     }
+  }
+}
+
+@Suite struct PullFloorTests {
+  final class Readings: Sendable {
+    let count = Mutex(0)
+  }
+
+  @Test func stopsBeforeAGetWouldSpendTheCountUnderTheFloor() async throws {
+    let floor = PullFloor(floor: 3, action: .stop, notify: { _ in })
+    let readings = Readings()
+    let reading: @Sendable () async throws -> RateLimit? = {
+      readings.count.withLock { $0 += 1 }
+      return RateLimit(limit: 5, remaining: 5, windowSeconds: 60)
+    }
+    try await floor.admit(host: "hub", reading: reading)
+    try await floor.admit(host: "hub", reading: reading)
+    await #expect(throws: PullFloorReached.self) { try await floor.admit(host: "hub", reading: reading) }
+    // Answers out of order: the later, higher count does not raise it within the window.
+    await floor.note(RateLimit(remaining: 3, windowSeconds: 60))
+    await floor.note(RateLimit(remaining: 4, windowSeconds: 60))
+    await #expect(throws: PullFloorReached.self) { try await floor.admit(host: "hub", reading: reading) }
+    #expect(readings.count.withLock { $0 } == 1)
+  }
+
+  @Test func aRegistryThatStatesNoLimitIsNotSlowed() async throws {
+    let floor = PullFloor(floor: 1_000, action: .stop, notify: { _ in })
+    for _ in 0..<20 {
+      try await floor.admit(host: "plain") { nil }
+      await floor.note(nil)
+    }
+  }
+
+  @Test func pausesUntilTheWindowEndsThenReadsTheCountAgain() async throws {
+    let notes = Mutex([String]())
+    let floor = PullFloor(floor: 1, action: .pause, notify: { line in notes.withLock { $0.append(line) } })
+    let readings = Readings()
+    let reading: @Sendable () async throws -> RateLimit? = {
+      readings.count.withLock { $0 += 1 }
+      return RateLimit(limit: 2, remaining: 2, resetSeconds: 1)
+    }
+    try await floor.admit(host: "hub", reading: reading)
+    await floor.note(RateLimit(remaining: 1, resetSeconds: 1))
+    let clock = ContinuousClock()
+    let started = clock.now
+    try await floor.admit(host: "hub", reading: reading)
+    #expect(clock.now - started >= .milliseconds(900))
+    #expect(readings.count.withLock { $0 } == 2)
+    #expect(notes.withLock { $0.first?.contains("pulls left (floor 1): waiting until") } == true)
   }
 }

@@ -382,3 +382,38 @@ class RateLimitingFront(Front):
             reply(request, status, answer, payload)
 
         super().__init__(front)
+
+
+class PullLimitFront(Front):
+    """Forwards to a registry and counts manifest GETs (HEADs are free, as on Docker Hub) in windows of
+    `window` seconds that start at a window's first GET, stating `RateLimit-Remaining: LIMIT-COUNT;w=WINDOW`
+    on every manifest answer. `worst` is the lowest count it ever stated after a GET."""
+
+    def __init__(self, upstream_port, limit, window):
+        import time
+        self.limit, self.window = limit, window
+        self.started, self.count, self.worst, self.gets = None, 0, limit, 0
+        self.events = []
+        lock = threading.Lock()
+
+        def front(request):
+            body = read_body(request)
+            status, answer, payload = forward(upstream_port, request, body)
+            if "/manifests/" in request.path:
+                with lock:
+                    now = time.monotonic()
+                    if self.started is None or now - self.started >= self.window:
+                        if request.command == "GET":
+                            self.started, self.count = now, 0
+                    if request.command == "GET":
+                        self.count += 1
+                        self.gets += 1
+                        self.worst = min(self.worst, self.limit - self.count)
+                    left = self.limit - self.count if self.started and now - self.started < self.window \
+                        else self.limit
+                    self.events.append((round(now, 2), request.command, left))
+                answer = list(answer) + [("RateLimit-Limit", f"{self.limit};w={self.window}"),
+                                         ("RateLimit-Remaining", f"{left};w={self.window}")]
+            reply(request, status, answer, payload)
+
+        super().__init__(front)
