@@ -18,7 +18,8 @@ public actor PullFloor {
   /// The count the registry last stated; the GETs in flight since are counted apart (`inFlight`).
   private var remaining: Int?
   private var inFlight = 0
-  /// When the window starts again: the stated reset, else a whole window from the last answer.
+  /// When the window starts again: the stated reset, else a whole window from the last answer, else a
+  /// minute from it (a count stated with neither).
   private var windowEnds: Date?
   /// Whether the count was read (a HEAD, which Docker Hub does not count) since the last window ended.
   private var read = false
@@ -67,9 +68,7 @@ public actor PullFloor {
   private func take(_ limit: RateLimit) {
     guard let left = limit.remaining else { return }
     remaining = min(remaining ?? left, left)
-    if let seconds = limit.resetSeconds ?? limit.windowSeconds {
-      windowEnds = Date().addingTimeInterval(Double(seconds))
-    }
+    windowEnds = Date().addingTimeInterval(Double(limit.resetSeconds ?? limit.windowSeconds ?? 60))
   }
 }
 
