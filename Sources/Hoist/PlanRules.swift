@@ -117,6 +117,13 @@ public enum PlanRules {
     return "\(output) is written as an OCI tar (oci-archive): a delta bundle leaves out blobs that docker load needs"
   }
 
+  /// Refuses a `--min-remaining` that is not a count of pulls (0 to 1,000,000).
+  public static func check(minRemaining: Int?) throws(PlanError) {
+    if let minRemaining, !(0...1_000_000).contains(minRemaining) {
+      throw PlanError("--min-remaining takes a count from 0 to 1000000")
+    }
+  }
+
   /// What the bundles and inventories `since` names hold, for a delta to leave out.
   public static func base(since: [String]) throws -> DeltaBase.Held {
     try since.reduce(into: DeltaBase.Held()) { $0.add(try DeltaBase.held(at: $1)) }

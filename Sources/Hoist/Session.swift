@@ -32,7 +32,7 @@ public struct SessionSettings: Sendable {
   public var trace: (@Sendable (String) -> Void)?
   /// The pull limit each registry's manifest GETs keep (`sync --min-remaining`), what happens there, and
   /// where a pause is told.
-  public var minRemaining: (floor: Int, action: PullFloor.Action, notify: @Sendable (String) -> Void)?
+  public var minRemaining: PullFloor.Setting?
   /// The process environment: proxies, `SSL_CERT_FILE`, AWS variables, cache folders.
   public var environment = ProcessInfo.processInfo.environment
 
@@ -236,9 +236,7 @@ final class PullFloors: Sendable {
   private let made = Mutex<[String: PullFloor]>([:])
 
   /// The host's floor, made the first time; nil when none is set.
-  func floor(
-    for host: String, _ setting: (floor: Int, action: PullFloor.Action, notify: @Sendable (String) -> Void)?
-  ) -> PullFloor? {
+  func floor(for host: String, _ setting: PullFloor.Setting?) -> PullFloor? {
     guard let setting else { return nil }
     return made.withLock { floors in
       if let floor = floors[host] { return floor }

@@ -76,9 +76,7 @@ struct SyncCommand: AsyncParsableCommand {
         registry: registry, output: output, concurrency: concurrency, jobs: jobs, since: since,
         maxFileSize: maxFileSize.map { Int64($0.bytes) })
       _ = try SyncPlan.shard(flag: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
-      if let minRemaining, !(0...1_000_000).contains(minRemaining) {
-        throw PlanError("--min-remaining takes a count from 0 to 1000000")
-      }
+      try PlanRules.check(minRemaining: minRemaining)
     }
   }
 
@@ -93,7 +91,9 @@ struct SyncCommand: AsyncParsableCommand {
       (plan.since, plan.maxFileSize) = (since, maxFileSize.map { Int64($0.bytes) })
       let reporter = display.reporter(verb: "copy")
       defer { reporter.finish() }
-      let floor = minRemaining.map { ($0, minRemainingAction, { @Sendable in reporter.report(.notice($0)) }) }
+      let floor = minRemaining.map {
+        PullFloor.Setting(floor: $0, action: minRemainingAction) { reporter.report(.notice($0)) }
+      }
       failed = try await connection.withConnection(
         hosts: try plan.hosts(), plainHTTP: plan.plainHosts, credentials: plan.credentials,
         adjust: { $0.minRemaining = floor }

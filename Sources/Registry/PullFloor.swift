@@ -30,6 +30,18 @@ public actor PullFloor {
     (self.floor, self.action, self.notify) = (floor, action, notify)
   }
 
+  /// What `sync --min-remaining` asks of every source registry: the floor, what happens there, and where a
+  /// pause is told.
+  public struct Setting: Sendable {
+    public var floor: Int
+    public var action: Action
+    public var notify: @Sendable (String) -> Void
+
+    public init(floor: Int, action: Action, notify: @escaping @Sendable (String) -> Void) {
+      (self.floor, self.action, self.notify) = (floor, action, notify)
+    }
+  }
+
   /// Waits, or throws `PullFloorReached`, until a manifest GET to `host` keeps the count at the floor or
   /// above; then counts the GET as in flight. The first GET, and the first after a window, asks `reading`
   /// (a HEAD) for the count before any GET spends it.
@@ -79,7 +91,8 @@ public struct PullFloorReached: CategorizedError, CustomStringConvertible {
   public var floor: Int
 
   public var description: String {
-    "\(host) has \(remaining) pulls left in its window, and --min-remaining is \(floor): stopped before this image"
+    "\(host) has \(remaining) pulls left in its window, and --min-remaining is \(floor): stopped before this image; "
+      + "run the sync again once the window starts again"
   }
 
   public var category: ErrorCategory { .rejected }

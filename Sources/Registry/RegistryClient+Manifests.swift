@@ -18,9 +18,9 @@ extension RegistryClient {
     try await pullFloor?.admit(host: host) { [self] in
       try await rateLimit(repository: repository, reference: reference)
     }
-    let answer: (HTTPClientResponse, Data)
+    let (response, body): (HTTPClientResponse, Data)
     do {
-      answer = try await call(
+      (response, body) = try await call(
         operation: operation, scope: scope, expect: [200, 404], bodyLimit: maximumDocumentSize
       ) {
         var request = HTTPClientRequest(url: url("\(repository)/manifests/\(reference)"))
@@ -31,7 +31,6 @@ extension RegistryClient {
       await pullFloor?.note(nil)
       throw error
     }
-    let (response, body) = answer
     await pullFloor?.note(RateLimit(headers: response.headers))
     if response.status.code == 404 { return nil }
     let mediaType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? ""

@@ -229,9 +229,13 @@ final class CopyJob: Sendable {
     var (out, dropped) = (manifest, [String]())
     if converting { (out, dropped) = try manifest.converted(to: format) }
     let configData = try await source.document(manifest.config)
-    try ImageConfig.checkShape(
-      configData, mediaType: manifest.config.mediaType, what: "\(source): config \(manifest.config.digest)")
-    if let diffIDs = (try? ImageConfig.decode(configData, what: "config"))?.rootfs.diffIDs {
+    // A config that decodes is a JSON object; only one that does not needs its shape checked.
+    let config = try? ImageConfig.decode(configData, what: "config")
+    if config == nil {
+      try ImageConfig.checkShape(
+        configData, mediaType: manifest.config.mediaType, what: "\(source): config \(manifest.config.digest)")
+    }
+    if let diffIDs = config?.rootfs.diffIDs {
       await hints.learn(diffIDs: diffIDs, configDigest: manifest.config.digest)
     }
     out.layers = try await copyLayers(out.layers, format: format)
